@@ -1,0 +1,11 @@
+// Everything of tapegrad's autograd layer: tensors, ops, grad mode, tg::grad and gradcheck.
+#pragma once
+
+#include "tapegrad/autograd/backward.hpp"
+#include "tapegrad/autograd/dtype.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/autograd/grad_mode.hpp"
+#include "tapegrad/autograd/gradcheck.hpp"
+#include "tapegrad/autograd/ops.hpp"
+#include "tapegrad/autograd/random.hpp"
+#include "tapegrad/autograd/tensor.hpp"

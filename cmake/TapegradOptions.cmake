@@ -1,0 +1,12 @@
+# Warnings (private to tapegrad's own targets) and the TG_SANITIZE build option.
+
+function(tg_set_warnings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wconversion)
+endfunction()
+
+if(TG_SANITIZE)
+  string(REPLACE ";" "," _tg_sanitizers "${TG_SANITIZE}")
+  message(STATUS "tapegrad: building with -fsanitize=${_tg_sanitizers}")
+  add_compile_options(-fsanitize=${_tg_sanitizers} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=${_tg_sanitizers})
+endif()

@@ -1,0 +1,1 @@
+// Placeholder until the first nn source lands.
