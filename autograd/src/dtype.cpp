@@ -1,0 +1,31 @@
+// Names, sizes and shape helpers for dtypes and shapes.
+#include "tapegrad/autograd/dtype.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace tg {
+
+const char* dtype_name(DType dtype) {
+  switch (dtype) {
+    case DType::f32:
+      return "f32";
+    case DType::f64:
+      return "f64";
+    case DType::i64:
+      return "i64";
+  }
+  return "?";
+}
+
+int64_t element_size(DType dtype) { return dtype == DType::f32 ? 4 : 8; }
+
+std::string format_shape(const Shape& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
+
+int64_t shape_numel(const Shape& shape) {
+  int64_t n = 1;
+  for (int64_t s : shape) n *= s;
+  return n;
+}
+
+}  // namespace tg

@@ -1,0 +1,211 @@
+// The backward engine: walks the tape from an output back to the leaves, applying each
+// record's backward once, in decreasing sequence number (tape order reversed is topological).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "kernels.hpp"
+#include "node.hpp"
+#include "tapegrad/autograd/backward.hpp"
+#include "tapegrad/autograd/grad_mode.hpp"
+#include "tapegrad/autograd/ops.hpp"
+
+namespace tg {
+namespace {
+
+using detail::Edge;
+using detail::Node;
+using detail::TensorImpl;
+
+// Where tg::grad collects gradients instead of accumulating them into .grad().
+struct Capture {
+  std::unordered_map<const TensorImpl*, size_t> leaf_slot;  // input leaves
+  std::unordered_map<const Node*, size_t> node_slot;        // inputs computed by ops
+  std::vector<Tensor> gradients;
+};
+
+Tensor accumulate(const Tensor& sum, const Tensor& term) {
+  return sum.defined() ? add(sum, term) : term;
+}
+
+// A gradient turned back into its input's shape (undoing broadcasting) and dtype.
+Tensor to_input_form(Tensor g, const Edge& edge) {
+  if (g.shape() != edge.shape) g = sum_to(g, edge.shape);
+  if (g.dtype() != edge.dtype) g = g.to(edge.dtype);
+  return g;
+}
+
+// Adds g into a leaf's .grad(). Without create_graph the first gradient is stolen when nobody
+// else holds it (else copied) and later ones are added in place, as PyTorch's AccumulateGrad.
+void accumulate_into_leaf(TensorImpl& leaf, const Tensor& g, bool create_graph) {
+  if (create_graph) {
+    leaf.grad = accumulate(leaf.grad, g);
+    return;
+  }
+  if (!leaf.grad.defined()) {
+    const bool sole_owner = g.impl_ptr().use_count() == 1 && g.impl()->storage.use_count() == 1 &&
+                            g.is_leaf();
+    leaf.grad = sole_owner ? g : g.detach().clone();
+    return;
+  }
+  Tensor& sum = leaf.grad;
+  detail::dispatch(sum.dtype(), [&]<class T>() {
+    T* s = detail::data_of<T>(sum);
+    const T* x = detail::data_of<T>(g);
+    for (int64_t i = 0; i < sum.numel(); ++i) s[i] += x[i];
+  });
+}
+
+// Every record reachable from the roots, checked to be still alive, newest first.
+std::vector<Node*> collect(const std::vector<Tensor>& roots) {
+  std::vector<Node*> nodes;
+  std::vector<Node*> stack;
+  static thread_local uint64_t walk = 0;
+  ++walk;
+  auto first_visit = [](Node* n) {
+    if (n == nullptr || n->visited_in_walk == walk) return false;
+    n->visited_in_walk = walk;
+    return true;
+  };
+  for (const Tensor& root : roots)
+    if (Node* n = root.impl()->grad_fn.get(); first_visit(n)) stack.push_back(n);
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    if (n->released)
+      throw Error(fmt::format(
+          "backward: the graph through '{}' (output {}) was already freed by an earlier "
+          "backward(); pass {{.retain_graph = true}} to the first backward to walk it twice",
+          n->name, format_shape(n->shape)));
+    nodes.push_back(n);
+    for (const Edge& edge : n->edges)
+      if (Node* input = edge.node.get(); first_visit(input)) stack.push_back(input);
+  }
+  std::sort(nodes.begin(), nodes.end(),
+            [](const Node* a, const Node* b) { return a->sequence_nr > b->sequence_nr; });
+  return nodes;
+}
+
+void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_grads,
+                  bool retain_graph, bool create_graph, Capture* capture) {
+  std::vector<Node*> nodes = collect(roots);
+  // Any early exit must leave no half-summed gradients behind in the records.
+  struct ClearPending {
+    std::vector<Node*>& nodes;
+    ~ClearPending() {
+      for (Node* n : nodes) n->pending_grad = Tensor();
+    }
+  } clear_pending{nodes};
+
+  const bool grad_mode = create_graph;
+  NoGradGuard no_grad;
+  set_grad_enabled(grad_mode);
+
+  auto deliver_to_leaf = [&](const std::shared_ptr<TensorImpl>& leaf, const Tensor& g) {
+    if (capture == nullptr) {
+      accumulate_into_leaf(*leaf, g, create_graph);
+    } else if (auto it = capture->leaf_slot.find(leaf.get()); it != capture->leaf_slot.end()) {
+      capture->gradients[it->second] = accumulate(capture->gradients[it->second], g);
+    }
+  };
+
+  for (size_t i = 0; i < roots.size(); ++i) {
+    const Tensor& root = roots[i];
+    if (Node* n = root.impl()->grad_fn.get())
+      n->pending_grad = accumulate(n->pending_grad, root_grads[i]);
+    else if (root.requires_grad())
+      deliver_to_leaf(root.impl_ptr(), root_grads[i]);
+  }
+
+  for (Node* n : nodes) {
+    if (!n->pending_grad.defined()) continue;
+    const Tensor grad_output = std::move(n->pending_grad);
+    n->pending_grad = Tensor();
+    if (capture != nullptr)
+      if (auto it = capture->node_slot.find(n); it != capture->node_slot.end())
+        capture->gradients[it->second] = grad_output;
+    Gradients grads = n->apply(grad_output);
+    if (grads.size() != n->edges.size())
+      throw Error(fmt::format("backward of '{}' returned {} gradients for {} inputs", n->name,
+                              grads.size(), n->edges.size()));
+    for (size_t k = 0; k < grads.size(); ++k) {
+      const Edge& edge = n->edges[k];
+      if (!grads[k].defined() || (!edge.node && !edge.leaf)) continue;
+      Tensor g = to_input_form(std::move(grads[k]), edge);
+      if (edge.node)
+        edge.node->pending_grad = accumulate(edge.node->pending_grad, g);
+      else
+        deliver_to_leaf(edge.leaf, g);
+    }
+    if (!retain_graph) {
+      n->release_saved();
+      n->released = true;
+    }
+  }
+}
+
+// The seed gradient of each root: the given one, or ones for a scalar.
+std::vector<Tensor> seed_gradients(const char* op, const std::vector<Tensor>& outputs,
+                                   const std::vector<Tensor>& grad_outputs) {
+  if (!grad_outputs.empty() && grad_outputs.size() != outputs.size())
+    throw Error(fmt::format("{}: {} grad_outputs for {} outputs", op, grad_outputs.size(),
+                            outputs.size()));
+  std::vector<Tensor> seeds;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const Tensor& out = outputs[i];
+    if (!out.defined()) throw Error(fmt::format("{}: output {} is undefined", op, i));
+    if (!out.requires_grad())
+      throw Error(fmt::format(
+          "{}: output {} (shape {}) does not require grad: no input of the computation had "
+          "requires_grad set, or it ran under NoGradGuard",
+          op, i, format_shape(out.shape())));
+    const Tensor given = grad_outputs.empty() ? Tensor() : grad_outputs[i];
+    if (given.defined()) {
+      if (given.shape() != out.shape())
+        throw Error(fmt::format("{}: grad_output of shape {} does not match output of shape {}", op,
+                                format_shape(given.shape()), format_shape(out.shape())));
+      seeds.push_back(given.dtype() == out.dtype() ? given : given.to(out.dtype()));
+    } else {
+      if (out.numel() != 1)
+        throw Error(fmt::format(
+            "{}: output of shape {} is not a scalar; pass a grad_output of that shape", op,
+            format_shape(out.shape())));
+      seeds.push_back(ones(out.shape(), {.dtype = out.dtype()}));
+    }
+  }
+  return seeds;
+}
+
+}  // namespace
+
+void Tensor::backward(const BackwardOptions& options) const {
+  backward(Tensor(), options);
+}
+
+void Tensor::backward(const Tensor& grad_output, const BackwardOptions& options) const {
+  const std::vector<Tensor> roots{*this};
+  const std::vector<Tensor> seeds = seed_gradients("backward", roots, {grad_output});
+  run_backward(roots, seeds, options.retain_graph || options.create_graph, options.create_graph,
+               nullptr);
+}
+
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         const std::vector<Tensor>& grad_outputs, bool create_graph) {
+  const std::vector<Tensor> seeds = seed_gradients("grad", outputs, grad_outputs);
+  Capture capture;
+  capture.gradients.resize(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Tensor& input = inputs[i];
+    if (!input.defined() || !input.requires_grad())
+      throw Error(fmt::format("grad: input {} does not require grad", i));
+    if (Node* n = input.impl()->grad_fn.get())
+      capture.node_slot[n] = i;
+    else
+      capture.leaf_slot[input.impl()] = i;
+  }
+  run_backward(outputs, seeds, /*retain_graph=*/create_graph, create_graph, &capture);
+  return std::move(capture.gradients);
+}
+
+}  // namespace tg

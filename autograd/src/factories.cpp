@@ -1,0 +1,91 @@
+// Functions that create tensors: from values, constants, ranges and the global generator.
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "kernels.hpp"
+#include "tapegrad/autograd/random.hpp"
+
+namespace tg {
+namespace {
+
+Tensor finish(Tensor t, const TensorOptions& options) {
+  if (options.requires_grad) t.set_requires_grad(true);
+  return t;
+}
+
+Tensor filled(const Shape& shape, double value, const TensorOptions& options) {
+  Tensor t = detail::empty(shape, options.dtype);
+  t.fill_(value);
+  return finish(std::move(t), options);
+}
+
+template <class Sample>
+Tensor sampled(const Shape& shape, const TensorOptions& options, Sample sample) {
+  Tensor t = detail::empty(shape, options.dtype);
+  detail::dispatch(options.dtype, [&]<class T>() {
+    T* x = detail::data_of<T>(t);
+    for (int64_t i = 0; i < t.numel(); ++i) x[i] = static_cast<T>(sample());
+  });
+  return finish(std::move(t), options);
+}
+
+}  // namespace
+
+Tensor tensor(std::vector<double> values, Shape shape, TensorOptions options) {
+  if (static_cast<int64_t>(values.size()) != shape_numel(shape))
+    throw Error(fmt::format("tensor: {} values do not fill shape {} ({} elements)", values.size(),
+                            format_shape(shape), shape_numel(shape)));
+  Tensor t = detail::empty(shape, options.dtype);
+  detail::dispatch(options.dtype, [&]<class T>() {
+    T* x = detail::data_of<T>(t);
+    for (size_t i = 0; i < values.size(); ++i) x[i] = static_cast<T>(values[i]);
+  });
+  return finish(std::move(t), options);
+}
+
+Tensor tensor(std::initializer_list<double> values, TensorOptions options) {
+  return tensor(std::vector<double>(values), {static_cast<int64_t>(values.size())}, options);
+}
+
+Tensor scalar(double value, TensorOptions options) { return filled({}, value, options); }
+Tensor zeros(Shape shape, TensorOptions options) { return filled(shape, 0.0, options); }
+Tensor ones(Shape shape, TensorOptions options) { return filled(shape, 1.0, options); }
+Tensor full(Shape shape, double value, TensorOptions options) {
+  return filled(shape, value, options);
+}
+Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), {.dtype = t.dtype()}); }
+Tensor ones_like(const Tensor& t) { return ones(t.shape(), {.dtype = t.dtype()}); }
+
+Tensor arange(int64_t n, TensorOptions options) {
+  if (n < 0) throw Error(fmt::format("arange: n must be >= 0, got {}", n));
+  int64_t next = 0;
+  return sampled({n}, options, [&] { return next++; });
+}
+
+Tensor randn(Shape shape, TensorOptions options) {
+  detail::dispatch_floating("randn", options.dtype, []<class T>() {});
+  return sampled(shape, options, [] { return random::normal(); });
+}
+
+Tensor rand(Shape shape, TensorOptions options) {
+  detail::dispatch_floating("rand", options.dtype, []<class T>() {});
+  return sampled(shape, options, [] { return random::uniform(); });
+}
+
+Tensor randint(int64_t low, int64_t high, Shape shape) {
+  if (high <= low) throw Error(fmt::format("randint: empty range [{}, {})", low, high));
+  const auto span = static_cast<uint64_t>(high - low);
+  return sampled(shape, {.dtype = DType::i64},
+                 [&] { return low + static_cast<int64_t>(random::below(span)); });
+}
+
+Tensor randperm(int64_t n) {
+  Tensor t = arange(n);
+  int64_t* x = detail::data_of<int64_t>(t);
+  for (int64_t i = n - 1; i > 0; --i)  // Fisher-Yates
+    std::swap(x[i], x[static_cast<int64_t>(random::below(static_cast<uint64_t>(i + 1)))]);
+  return t;
+}
+
+}  // namespace tg

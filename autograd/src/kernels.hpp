@@ -1,0 +1,147 @@
+// Private kernel helpers: dtype dispatch, broadcasting, and loops over raw storage.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tapegrad/autograd/error.hpp"
+#include "tensor_impl.hpp"
+
+namespace tg::detail {
+
+/// Calls f.template operator()<T>() with T the C++ type of `dtype`.
+template <class F>
+decltype(auto) dispatch(DType dtype, F&& f) {
+  switch (dtype) {
+    case DType::f32:
+      return f.template operator()<float>();
+    case DType::f64:
+      return f.template operator()<double>();
+    case DType::i64:
+      break;
+  }
+  return f.template operator()<int64_t>();
+}
+
+/// The same for f32 and f64 only; i64 gets an error that names the op.
+template <class F>
+decltype(auto) dispatch_floating(const char* op, DType dtype, F&& f) {
+  if (dtype == DType::f64) return f.template operator()<double>();
+  if (dtype != DType::f32) throw Error(std::string(op) + ": expects a floating tensor, got i64");
+  return f.template operator()<float>();
+}
+
+/// The dtype two operands compute in: f64 over f32 over i64, as PyTorch promotes.
+DType promote(DType a, DType b);
+
+/// The broadcast shape of a and b, or an Error naming `op` and both shapes.
+Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
+
+/// Strides (in elements) that read a tensor of `shape` as if it had `target` shape:
+/// 0 along dimensions that broadcasting adds or stretches.
+std::vector<int64_t> broadcast_strides(const Shape& shape, const Shape& target);
+
+/// `t` itself if it already has `dtype`, else an unrecorded converted copy.
+Tensor as_dtype(const Tensor& t, DType dtype);
+
+/// `dim` made non-negative, or an Error naming `op` and the shape.
+int64_t canonical_dim(const char* op, int64_t dim, int64_t ndim, const Shape& shape);
+
+/// Sizes before, along and after `dim`: the loops of every op that works along one dim.
+struct DimSplit {
+  int64_t outer = 1, size = 1, inner = 1;
+};
+DimSplit split_at(const Shape& shape, int64_t dim);
+
+/// Visits every element of `shape` in row-major order, calling f(out_index, offsets...) where
+/// each offset walks its own strides; the innermost dimension runs as a tight loop.
+template <size_t N, class F>
+void for_each_strided(const Shape& shape, const std::vector<int64_t> (&strides)[N], F&& f) {
+  const int64_t ndim = static_cast<int64_t>(shape.size());
+  int64_t total = 1;
+  for (int64_t s : shape) total *= s;
+  if (total == 0) return;
+  if (ndim == 0) {
+    int64_t zero[N] = {};
+    f(int64_t{0}, zero);
+    return;
+  }
+  const int64_t inner = shape[static_cast<size_t>(ndim - 1)];
+  std::vector<int64_t> counter(static_cast<size_t>(ndim), 0);
+  int64_t offsets[N] = {};
+  int64_t inner_stride[N];
+  for (size_t k = 0; k < N; ++k) inner_stride[k] = strides[k][static_cast<size_t>(ndim - 1)];
+  for (int64_t out = 0; out < total; out += inner) {
+    int64_t walk[N];
+    for (size_t k = 0; k < N; ++k) walk[k] = offsets[k];
+    for (int64_t i = 0; i < inner; ++i) {
+      f(out + i, walk);
+      for (size_t k = 0; k < N; ++k) walk[k] += inner_stride[k];
+    }
+    for (int64_t d = ndim - 2; d >= 0; --d) {
+      const auto ud = static_cast<size_t>(d);
+      ++counter[ud];
+      for (size_t k = 0; k < N; ++k) offsets[k] += strides[k][ud];
+      if (counter[ud] < shape[ud]) break;
+      for (size_t k = 0; k < N; ++k) offsets[k] -= strides[k][ud] * shape[ud];
+      counter[ud] = 0;
+    }
+  }
+}
+
+/// out = f(a, b) elementwise with broadcasting, computed and returned in `dtype`.
+/// The same-shape and scalar cases are plain loops that vectorise.
+template <class T, class F>
+Tensor binary_kernel(const char* op, const Tensor& a_in, const Tensor& b_in, F f) {
+  constexpr DType kDType = std::is_same_v<T, float>    ? DType::f32
+                           : std::is_same_v<T, double> ? DType::f64
+                                                       : DType::i64;
+  const Tensor a = as_dtype(a_in, kDType);
+  const Tensor b = as_dtype(b_in, kDType);
+  const T* x = data_of<T>(a);
+  const T* y = data_of<T>(b);
+  if (a.shape() == b.shape()) {
+    Tensor out = empty(a.shape(), kDType);
+    T* o = data_of<T>(out);
+    const int64_t n = a.numel();
+    for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
+    return out;
+  }
+  Shape shape = broadcast_shapes(op, a.shape(), b.shape());
+  Tensor out = empty(shape, kDType);
+  T* o = data_of<T>(out);
+  const int64_t n = out.numel();
+  if (b.numel() == 1 && a.numel() == n) {
+    const T yv = y[0];
+    for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], yv);
+  } else if (a.numel() == 1 && b.numel() == n) {
+    const T xv = x[0];
+    for (int64_t i = 0; i < n; ++i) o[i] = f(xv, y[i]);
+  } else {
+    const std::vector<int64_t> strides[2] = {broadcast_strides(a.shape(), shape),
+                                             broadcast_strides(b.shape(), shape)};
+    for_each_strided(shape, strides,
+                     [&](int64_t i, const int64_t* off) { o[i] = f(x[off[0]], y[off[1]]); });
+  }
+  return out;
+}
+
+/// out = f(a) elementwise, in a's dtype.
+template <class T, class F>
+Tensor unary_kernel(const Tensor& a, F f) {
+  Tensor out = empty(a.shape(), a.dtype());
+  const T* x = data_of<T>(a);
+  T* o = data_of<T>(out);
+  const int64_t n = a.numel();
+  for (int64_t i = 0; i < n; ++i) o[i] = f(x[i]);
+  return out;
+}
+
+/// The gradient of an op's output as the op's backward saved it: the result without history.
+/// When the backward is itself being recorded (create_graph), ops recompute it from their inputs
+/// instead, so that second derivatives flow.
+Tensor saved_output(const Tensor& out);
+
+}  // namespace tg::detail

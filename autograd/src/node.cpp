@@ -1,0 +1,66 @@
+// Records on the tape: attaching them to outputs, numbering them, and freeing long chains.
+#include <vector>
+
+#include "node.hpp"
+#include "record.hpp"
+
+namespace tg::detail {
+namespace {
+thread_local uint64_t sequence_counter = 0;
+
+// Nodes whose last reference was dropped while another teardown was running on this thread.
+struct Graveyard {
+  std::vector<std::shared_ptr<Node>> nodes;
+  bool draining = false;
+};
+thread_local Graveyard graveyard;
+}  // namespace
+
+uint64_t next_sequence_nr() { return ++sequence_counter; }
+
+void release_node(std::shared_ptr<Node>&& node) {
+  if (!node) return;
+  if (node.use_count() > 1) {
+    node.reset();
+    return;
+  }
+  Graveyard& yard = graveyard;
+  yard.nodes.push_back(std::move(node));
+  if (yard.draining) return;  // the outer loop below will free it
+  yard.draining = true;
+  while (!yard.nodes.empty()) {
+    std::shared_ptr<Node> last = std::move(yard.nodes.back());
+    yard.nodes.pop_back();
+    last.reset();  // its destructor may push its own inputs' nodes
+  }
+  yard.draining = false;
+}
+
+Node::~Node() {
+  for (Edge& edge : edges) release_node(std::move(edge.node));
+}
+
+TensorImpl::~TensorImpl() { release_node(std::move(grad_fn)); }
+
+void attach(const char* name, Tensor& out, std::shared_ptr<Node> node,
+            const Tensor* const* inputs, size_t count) {
+  node->name = name;
+  node->sequence_nr = next_sequence_nr();
+  node->shape = out.shape();
+  node->dtype = out.dtype();
+  node->edges.resize(count);
+  for (size_t i = 0; i < count; ++i) {
+    const Tensor& input = *inputs[i];
+    Edge& edge = node->edges[i];
+    if (!input.defined() || !input.requires_grad()) continue;
+    edge.shape = input.shape();
+    edge.dtype = input.dtype();
+    if (input.impl()->grad_fn)
+      edge.node = input.impl()->grad_fn;
+    else
+      edge.leaf = input.impl_ptr();
+  }
+  out.impl()->grad_fn = std::move(node);
+}
+
+}  // namespace tg::detail

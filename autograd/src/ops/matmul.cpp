@@ -1,0 +1,120 @@
+// Matrix products on GEMM: matmul (1-D, 2-D, batched 3-D) and the fused linear layer op.
+// Backward passes use GEMM's transpose flags instead of materialising transposes.
+#include <fmt/format.h>
+
+#include "blas.hpp"
+#include "kernels.hpp"
+#include "record.hpp"
+#include "tapegrad/autograd/ops.hpp"
+
+namespace tg {
+namespace {
+
+DType floating_operands(const char* op, const Tensor& a, const Tensor& b) {
+  if (a.dtype() != b.dtype() || a.dtype() == DType::i64)
+    throw Error(fmt::format("{}: operands must both be f32 or both f64, got {} {} and {} {}", op,
+                            dtype_name(a.dtype()), format_shape(a.shape()), dtype_name(b.dtype()),
+                            format_shape(b.shape())));
+  return a.dtype();
+}
+
+// op(X)'s rows and columns for a matrix (or each matrix of a batch) of `shape`.
+int64_t rows(const Shape& shape, bool transposed) { return shape[shape.size() - (transposed ? 1 : 2)]; }
+int64_t cols(const Shape& shape, bool transposed) { return shape[shape.size() - (transposed ? 2 : 1)]; }
+
+// op(A) @ op(B) for matrices or equal-sized batches of them, recorded as "matmul".
+//   C = op(A) op(B):  d op(A) = G op(B)ᵀ,  d op(B) = op(A)ᵀ G
+// so dA = ta ? op(B) Gᵀ : G op(B)ᵀ   and   dB = tb ? Gᵀ op(A) : op(A)ᵀ G,
+// each again a product with transpose flags.
+Tensor product(const Tensor& a, const Tensor& b, bool ta, bool tb) {
+  const DType dtype = floating_operands("matmul", a, b);
+  const int64_t m = rows(a.shape(), ta), k = cols(a.shape(), ta), n = cols(b.shape(), tb);
+  const int64_t batch = a.dim() == 3 ? a.shape()[0] : 1;
+  Shape shape = a.dim() == 3 ? Shape{batch, m, n} : Shape{m, n};
+  Tensor out = detail::empty(shape, dtype);
+  detail::dispatch_floating("matmul", dtype, [&]<class T>() {
+    const T* x = detail::data_of<T>(a);
+    const T* y = detail::data_of<T>(b);
+    T* o = detail::data_of<T>(out);
+    for (int64_t i = 0; i < batch; ++i)
+      detail::gemm<T>(ta, tb, m, n, k, T(1), x + i * m * k, y + i * k * n, T(0), o + i * m * n);
+  });
+  return detail::record("matmul", out, {&a, &b}, [a, b, ta, tb](const Tensor& g) -> Gradients {
+    const Tensor da = a.requires_grad() ? (ta ? product(b, g, tb, true) : product(g, b, false, !tb))
+                                        : Tensor();
+    const Tensor db = b.requires_grad() ? (tb ? product(g, a, true, ta) : product(a, g, !ta, false))
+                                        : Tensor();
+    return {da, db};
+  });
+}
+
+[[noreturn]] void inner_mismatch(const Tensor& a, const Tensor& b, int64_t ka, int64_t kb) {
+  throw Error(fmt::format("matmul: {} @ {}: inner sizes {} and {} differ", format_shape(a.shape()),
+                          format_shape(b.shape()), ka, kb));
+}
+
+}  // namespace
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  const int64_t da = a.dim(), db = b.dim();
+  if (da == 0 || db == 0 || da > 3 || db > 3)
+    throw Error(fmt::format("matmul: {} @ {}: operands must be 1-D, 2-D or 3-D",
+                            format_shape(a.shape()), format_shape(b.shape())));
+  floating_operands("matmul", a, b);
+  const int64_t ka = a.shape().back();
+  const int64_t kb = db == 1 ? b.shape()[0] : b.shape()[static_cast<size_t>(db - 2)];
+  if (ka != kb) inner_mismatch(a, b, ka, kb);
+  // Vectors become matrices and back, as NumPy's matmul does.
+  if (da == 1) return squeeze(matmul(unsqueeze(a, 0), b), -2);
+  if (db == 1) return squeeze(matmul(a, unsqueeze(b, 1)), -1);
+  if (da == 2 && db == 2) return product(a, b, false, false);
+  if (da == 3 && db == 2) {  // one GEMM over all rows of the batch
+    const Tensor flat = reshape(a, {a.shape()[0] * a.shape()[1], ka});
+    return reshape(product(flat, b, false, false), {a.shape()[0], a.shape()[1], b.shape()[1]});
+  }
+  if (da == 2) return matmul(broadcast_to(a, {b.shape()[0], a.shape()[0], ka}), b);
+  if (a.shape()[0] != b.shape()[0])
+    throw Error(fmt::format("matmul: {} @ {}: batch sizes {} and {} differ",
+                            format_shape(a.shape()), format_shape(b.shape()), a.shape()[0],
+                            b.shape()[0]));
+  return product(a, b, false, false);
+}
+
+// y = x Wᵀ + b:  dx = G W,  dW = Gᵀ x,  db = Σ_rows G
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  if (weight.dim() != 2 || x.dim() < 1 || x.shape().back() != weight.shape()[1] ||
+      (bias.defined() && (bias.dim() != 1 || bias.shape()[0] != weight.shape()[0])))
+    throw Error(fmt::format("linear: input {} with weight {} and bias {}: expected input [..., in], "
+                            "weight [out, in], bias [out]",
+                            format_shape(x.shape()), format_shape(weight.shape()),
+                            bias.defined() ? format_shape(bias.shape()) : "none"));
+  const DType dtype = floating_operands("linear", x, weight);
+  if (bias.defined() && bias.dtype() != dtype) floating_operands("linear", x, bias);
+  if (x.dim() != 2) {  // [..., in]: fold the leading dims into rows
+    Shape out_shape = x.shape();
+    out_shape.back() = weight.shape()[0];
+    return reshape(linear(reshape(x, {-1, x.shape().back()}), weight, bias), out_shape);
+  }
+  const int64_t rows_n = x.shape()[0], in = x.shape()[1], out_n = weight.shape()[0];
+  Tensor out = detail::empty({rows_n, out_n}, dtype);
+  detail::dispatch_floating("linear", dtype, [&]<class T>() {
+    T* o = detail::data_of<T>(out);
+    T beta = T(0);
+    if (bias.defined()) {  // start every row from the bias and let GEMM add x Wᵀ to it
+      const T* bv = detail::data_of<T>(bias);
+      for (int64_t r = 0; r < rows_n; ++r)
+        for (int64_t c = 0; c < out_n; ++c) o[r * out_n + c] = bv[c];
+      beta = T(1);
+    }
+    detail::gemm<T>(false, true, rows_n, out_n, in, T(1), detail::data_of<T>(x),
+                    detail::data_of<T>(weight), beta, o);
+  });
+  return detail::record("linear", out, {&x, &weight, &bias},
+                        [x, weight, has_bias = bias.defined()](const Tensor& g) -> Gradients {
+                          return {x.requires_grad() ? product(g, weight, false, false) : Tensor(),
+                                  weight.requires_grad() ? product(g, x, true, false) : Tensor(),
+                                  has_bias ? sum(g, 0) : Tensor()};
+                        });
+}
+
+}  // namespace tg

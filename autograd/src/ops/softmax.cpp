@@ -1,0 +1,87 @@
+// The softmax family along one dim, shifted by the maximum so logits of ±1000 stay finite.
+#include <cmath>
+#include <limits>
+
+#include "kernels.hpp"
+#include "record.hpp"
+#include "tapegrad/autograd/ops.hpp"
+
+namespace tg {
+namespace {
+
+enum class Result { softmax, log_softmax, logsumexp };
+
+// One pass per slice along dim: m = max, s = Σ e^(x-m); then softmax = e^(x-m)/s,
+// log_softmax = x - m - log s, logsumexp = m + log s.
+Tensor softmax_kernel(const char* op, const Tensor& a_in, int64_t dim, Result result) {
+  const Tensor a = a_in.dtype() == DType::i64 ? detail::as_dtype(a_in, DType::f32) : a_in;
+  const detail::DimSplit s = detail::split_at(a.shape(), dim);
+  Shape shape = a.shape();
+  if (result == Result::logsumexp) shape[static_cast<size_t>(dim)] = 1;
+  Tensor out = detail::empty(shape, a.dtype());
+  detail::dispatch_floating(op, a.dtype(), [&]<class T>() {
+    const T* x = detail::data_of<T>(a);
+    T* o = detail::data_of<T>(out);
+    for (int64_t outer = 0; outer < s.outer; ++outer)
+      for (int64_t i = 0; i < s.inner; ++i) {
+        const T* in = x + outer * s.size * s.inner + i;
+        T m = -std::numeric_limits<T>::infinity();
+        for (int64_t k = 0; k < s.size; ++k) m = std::max(m, in[k * s.inner]);
+        if (!std::isfinite(m)) m = 0;  // all -inf (or an inf): no shift keeps the maths exact
+        T total = 0;
+        for (int64_t k = 0; k < s.size; ++k) total += std::exp(in[k * s.inner] - m);
+        const T log_total = std::log(total);
+        if (result == Result::logsumexp) {
+          o[outer * s.inner + i] = m + log_total;
+          continue;
+        }
+        T* target = o + outer * s.size * s.inner + i;
+        for (int64_t k = 0; k < s.size; ++k) {
+          const T shifted = in[k * s.inner] - m;
+          target[k * s.inner] =
+              result == Result::softmax ? std::exp(shifted) / total : shifted - log_total;
+        }
+      }
+  });
+  return out;
+}
+
+}  // namespace
+
+// d softmax_i/dx_j = y_i (δ_ij - y_j)  ⇒  dx = y ⊙ (g - Σ g⊙y)
+Tensor softmax(const Tensor& a, int64_t dim) {
+  const int64_t d = detail::canonical_dim("softmax", dim, a.dim(), a.shape());
+  Tensor out = softmax_kernel("softmax", a, d, Result::softmax);
+  return detail::record("softmax", out, {&a},
+                        [a, d, y_saved = detail::saved_output(out)](const Tensor& g) -> Gradients {
+                          const Tensor y = is_grad_enabled() ? softmax(a, d) : y_saved;
+                          return {y * (g - sum(g * y, d, /*keepdim=*/true))};
+                        });
+}
+
+// d log_softmax_i/dx_j = δ_ij - softmax_j  ⇒  dx = g - softmax ⊙ Σ g
+Tensor log_softmax(const Tensor& a, int64_t dim) {
+  const int64_t d = detail::canonical_dim("log_softmax", dim, a.dim(), a.shape());
+  Tensor out = softmax_kernel("log_softmax", a, d, Result::log_softmax);
+  return detail::record("log_softmax", out, {&a},
+                        [a, d, y_saved = detail::saved_output(out)](const Tensor& g) -> Gradients {
+                          const Tensor p = is_grad_enabled() ? softmax(a, d) : exp(y_saved);
+                          return {g - p * sum(g, d, /*keepdim=*/true)};
+                        });
+}
+
+// d logsumexp/dx = softmax(x)
+Tensor logsumexp(const Tensor& a, int64_t dim, bool keepdim) {
+  const int64_t d = detail::canonical_dim("logsumexp", dim, a.dim(), a.shape());
+  Tensor out = softmax_kernel("logsumexp", a, d, Result::logsumexp);
+  if (!keepdim) out = detail::alias_with_shape(out, [&] {
+    Shape shape = out.shape();
+    shape.erase(shape.begin() + d);
+    return shape;
+  }());
+  return detail::record("logsumexp", out, {&a}, [a, d, keepdim](const Tensor& g) -> Gradients {
+    return {(keepdim ? g : unsqueeze(g, d)) * softmax(a, d)};
+  });
+}
+
+}  // namespace tg

@@ -1,0 +1,71 @@
+// The global generator: xoshiro256** seeded through splitmix64, identical on every platform.
+#include "tapegrad/autograd/random.hpp"
+
+#include <cmath>
+#include <numbers>
+
+namespace tg {
+namespace {
+
+uint64_t splitmix64(uint64_t& state) {
+  uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+struct Generator {
+  uint64_t s[4];
+  explicit Generator(uint64_t seed) { reseed(seed); }
+  void reseed(uint64_t seed) {
+    for (uint64_t& word : s) word = splitmix64(seed);
+  }
+  static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+  uint64_t next() {
+    const uint64_t result = rotl(s[1] * 5, 7) * 9;
+    const uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+  }
+};
+
+constexpr uint64_t kDefaultSeed = 42;
+
+Generator& generator() {
+  static Generator instance(kDefaultSeed);
+  return instance;
+}
+
+}  // namespace
+
+void manual_seed(uint64_t seed) { generator().reseed(seed); }
+
+namespace random {
+
+uint64_t next_bits() { return generator().next(); }
+
+double uniform() { return static_cast<double>(next_bits() >> 11) * 0x1.0p-53; }
+
+double normal() {
+  // Box-Muller; 1 - u keeps the logarithm's argument in (0, 1].
+  const double u1 = 1.0 - uniform();
+  const double u2 = uniform();
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
+}
+
+uint64_t below(uint64_t n) {
+  if (n == 0) return 0;
+  const uint64_t limit = UINT64_MAX - UINT64_MAX % n;  // reject the biased tail
+  uint64_t x;
+  do x = next_bits();
+  while (x >= limit);
+  return x % n;
+}
+
+}  // namespace random
+}  // namespace tg

@@ -1,0 +1,213 @@
+// Tensor's members: accessors, autograd state, in-place setters and the member forms of ops.
+#include "tapegrad/autograd/tensor.hpp"
+
+#include <fmt/format.h>
+
+#include <cstring>
+
+#include "kernels.hpp"
+#include "node.hpp"
+#include "tapegrad/autograd/grad_mode.hpp"
+#include "tapegrad/autograd/ops.hpp"
+
+namespace tg {
+namespace detail {
+
+Tensor empty(const Shape& shape, DType dtype) {
+  for (int64_t s : shape)
+    if (s < 0) throw Error(fmt::format("empty: negative size in shape {}", format_shape(shape)));
+  auto impl = std::make_shared<TensorImpl>();
+  impl->shape = shape;
+  impl->numel = shape_numel(shape);
+  impl->dtype = dtype;
+  // 8-byte units keep every dtype aligned; storage is left uninitialised on purpose.
+  const auto words = static_cast<size_t>((impl->numel * element_size(dtype) + 7) / 8);
+  auto storage = std::make_shared_for_overwrite<double[]>(words);
+  impl->data = storage.get();
+  impl->storage = std::move(storage);
+  return Tensor(std::move(impl));
+}
+
+Tensor alias_with_shape(const Tensor& source, const Shape& shape) {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = source.impl()->storage;
+  impl->data = source.impl()->data;
+  impl->shape = shape;
+  impl->numel = source.numel();
+  impl->dtype = source.dtype();
+  return Tensor(std::move(impl));
+}
+
+Tensor saved_output(const Tensor& out) { return alias_with_shape(out, out.shape()); }
+
+}  // namespace detail
+
+namespace {
+
+const detail::TensorImpl& checked(const detail::TensorImpl* impl, const char* what) {
+  if (impl == nullptr) throw Error(fmt::format("{}: the tensor is undefined", what));
+  return *impl;
+}
+
+template <class T>
+constexpr DType dtype_of() {
+  if constexpr (std::is_same_v<T, float>) return DType::f32;
+  if constexpr (std::is_same_v<T, double>) return DType::f64;
+  return DType::i64;
+}
+
+}  // namespace
+
+Tensor::Tensor(std::shared_ptr<detail::TensorImpl> impl) : impl_(std::move(impl)) {}
+
+const Shape& Tensor::shape() const { return checked(impl_.get(), "shape").shape; }
+int64_t Tensor::dim() const { return static_cast<int64_t>(shape().size()); }
+int64_t Tensor::numel() const { return checked(impl_.get(), "numel").numel; }
+DType Tensor::dtype() const { return checked(impl_.get(), "dtype").dtype; }
+
+int64_t Tensor::size(int64_t d) const {
+  const int64_t i = detail::canonical_dim("size", d, dim(), shape());
+  return shape()[static_cast<size_t>(i)];
+}
+
+double Tensor::item() const {
+  if (numel() != 1)
+    throw Error(fmt::format("item: a tensor of shape {} has {} elements, not 1",
+                            format_shape(shape()), numel()));
+  return detail::dispatch(dtype(), [&]<class T>() {
+    return static_cast<double>(*static_cast<const T*>(impl_->data));
+  });
+}
+
+std::vector<double> Tensor::to_vector() const {
+  std::vector<double> values(static_cast<size_t>(numel()));
+  detail::dispatch(dtype(), [&]<class T>() {
+    const T* x = static_cast<const T*>(impl_->data);
+    for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<double>(x[i]);
+  });
+  return values;
+}
+
+template <class T>
+T* Tensor::data() {
+  if (dtype() != dtype_of<T>())
+    throw Error(fmt::format("data: the tensor is {}, not {}", dtype_name(dtype()),
+                            dtype_name(dtype_of<T>())));
+  return static_cast<T*>(impl_->data);
+}
+
+template <class T>
+const T* Tensor::data() const {
+  return const_cast<Tensor*>(this)->data<T>();
+}
+
+template float* Tensor::data<float>();
+template double* Tensor::data<double>();
+template int64_t* Tensor::data<int64_t>();
+template const float* Tensor::data<float>() const;
+template const double* Tensor::data<double>() const;
+template const int64_t* Tensor::data<int64_t>() const;
+
+bool Tensor::requires_grad() const {
+  return impl_ != nullptr && (impl_->requires_grad || impl_->grad_fn != nullptr);
+}
+
+Tensor& Tensor::set_requires_grad(bool requires_grad) {
+  checked(impl_.get(), "set_requires_grad");
+  if (impl_->grad_fn)
+    throw Error(
+        "set_requires_grad: only leaves can be marked; this tensor was computed by an op "
+        "(call detach() first)");
+  if (requires_grad && dtype() == DType::i64)
+    throw Error(fmt::format("set_requires_grad: an i64 tensor of shape {} cannot require grad; "
+                            "only f32 and f64 tensors have gradients",
+                            format_shape(shape())));
+  impl_->requires_grad = requires_grad;
+  return *this;
+}
+
+Tensor Tensor::grad() const { return checked(impl_.get(), "grad").grad; }
+
+void Tensor::zero_grad() {
+  checked(impl_.get(), "zero_grad");
+  impl_->grad = Tensor();
+}
+
+bool Tensor::is_leaf() const { return checked(impl_.get(), "is_leaf").grad_fn == nullptr; }
+
+Tensor Tensor::detach() const {
+  checked(impl_.get(), "detach");
+  return detail::alias_with_shape(*this, shape());
+}
+
+Tensor& Tensor::copy_(const Tensor& source) {
+  checked(impl_.get(), "copy_");
+  if (source.numel() != numel())
+    throw Error(fmt::format("copy_: source of shape {} does not fit a tensor of shape {}",
+                            format_shape(source.shape()), format_shape(shape())));
+  if (source.impl()->data == impl_->data && source.dtype() == dtype()) return *this;
+  const Tensor converted = detail::as_dtype(source, dtype());
+  std::memcpy(impl_->data, converted.impl()->data,
+              static_cast<size_t>(numel() * element_size(dtype())));
+  return *this;
+}
+
+Tensor& Tensor::fill_(double value) {
+  detail::dispatch(dtype(), [&]<class T>() {
+    T* x = static_cast<T*>(checked(impl_.get(), "fill_").data);
+    const T v = static_cast<T>(value);
+    for (int64_t i = 0; i < impl_->numel; ++i) x[i] = v;
+  });
+  return *this;
+}
+
+void Tensor::set_data(const Tensor& source) {
+  checked(impl_.get(), "set_data");
+  checked(source.impl(), "set_data");
+  if (impl_->requires_grad && source.dtype() == DType::i64)
+    throw Error("set_data: a tensor that requires grad cannot take i64 data");
+  impl_->storage = source.impl()->storage;
+  impl_->data = source.impl()->data;
+  impl_->shape = source.shape();
+  impl_->numel = source.numel();
+  impl_->dtype = source.dtype();
+  impl_->grad = Tensor();
+}
+
+Tensor Tensor::sum() const { return tg::sum(*this); }
+Tensor Tensor::sum(int64_t d, bool keepdim) const { return tg::sum(*this, d, keepdim); }
+Tensor Tensor::mean() const { return tg::mean(*this); }
+Tensor Tensor::mean(int64_t d, bool keepdim) const { return tg::mean(*this, d, keepdim); }
+Tensor Tensor::max() const { return tg::max(*this); }
+Tensor Tensor::max(int64_t d, bool keepdim) const { return tg::max(*this, d, keepdim); }
+Tensor Tensor::argmax(int64_t d, bool keepdim) const { return tg::argmax(*this, d, keepdim); }
+Tensor Tensor::reshape(const Shape& s) const { return tg::reshape(*this, s); }
+Tensor Tensor::transpose(int64_t d0, int64_t d1) const { return tg::transpose(*this, d0, d1); }
+Tensor Tensor::t() const {
+  if (dim() != 2)
+    throw Error(fmt::format("t: expects a 2-D tensor, got shape {}", format_shape(shape())));
+  return tg::transpose(*this, 0, 1);
+}
+Tensor Tensor::unsqueeze(int64_t d) const { return tg::unsqueeze(*this, d); }
+Tensor Tensor::squeeze(int64_t d) const { return tg::squeeze(*this, d); }
+Tensor Tensor::index_select(int64_t d, const Tensor& index) const {
+  return tg::index_select(*this, d, index);
+}
+Tensor Tensor::gather(int64_t d, const Tensor& index) const { return tg::gather(*this, d, index); }
+Tensor Tensor::matmul(const Tensor& other) const { return tg::matmul(*this, other); }
+Tensor Tensor::pow(double exponent) const { return tg::pow(*this, exponent); }
+Tensor Tensor::exp() const { return tg::exp(*this); }
+Tensor Tensor::log() const { return tg::log(*this); }
+Tensor Tensor::sqrt() const { return tg::sqrt(*this); }
+Tensor Tensor::abs() const { return tg::abs(*this); }
+Tensor Tensor::tanh() const { return tg::tanh(*this); }
+Tensor Tensor::sigmoid() const { return tg::sigmoid(*this); }
+Tensor Tensor::relu() const { return tg::relu(*this); }
+Tensor Tensor::clamp(double lo, double hi) const { return tg::clamp(*this, lo, hi); }
+Tensor Tensor::softmax(int64_t d) const { return tg::softmax(*this, d); }
+Tensor Tensor::log_softmax(int64_t d) const { return tg::log_softmax(*this, d); }
+Tensor Tensor::logsumexp(int64_t d, bool keepdim) const {
+  return tg::logsumexp(*this, d, keepdim);
+}
+
+}  // namespace tg
