@@ -3,13 +3,16 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <unordered_map>
 
 #include "kernels.hpp"
 #include "node.hpp"
+#include "record.hpp"
 #include "tapegrad/autograd/backward.hpp"
 #include "tapegrad/autograd/grad_mode.hpp"
 #include "tapegrad/autograd/ops.hpp"
+#include "tapegrad/autograd/tape.hpp"
 
 namespace tg {
 namespace {
@@ -57,6 +60,22 @@ void accumulate_into_leaf(TensorImpl& leaf, const Tensor& g, bool create_graph) 
   });
 }
 
+// In anomaly mode: the first non-finite gradient names the record whose backward made it.
+void check_backward_anomaly(const Node& n, const Gradients& grads) {
+  for (size_t k = 0; k < grads.size(); ++k) {
+    if (!grads[k].defined() || !is_floating(grads[k].dtype())) continue;
+    for (double v : grads[k].to_vector())
+      if (!std::isfinite(v))
+        throw Error(fmt::format(
+            "anomaly: backward of '{}' (record #{}, output {}) produced {} in the gradient of "
+            "input {}{}",
+            n.name, n.sequence_nr, format_shape(n.shape), std::isnan(v) ? "NaN" : "Inf", k,
+            n.edges[k].node ? fmt::format(" (computed by '{}', record #{})", n.edges[k].node->name,
+                                          n.edges[k].node->sequence_nr)
+                            : ""));
+  }
+}
+
 // Every record reachable from the roots, checked to be still alive, newest first.
 std::vector<Node*> collect(const std::vector<Tensor>& roots) {
   std::vector<Node*> nodes;
@@ -98,9 +117,13 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& r
     }
   } clear_pending{nodes};
 
-  const bool grad_mode = create_graph;
   NoGradGuard no_grad;
-  set_grad_enabled(grad_mode);
+  set_grad_enabled(create_graph);
+  struct BackwardScope {
+    bool previous = detail::in_backward();
+    BackwardScope() { detail::set_in_backward(true); }
+    ~BackwardScope() { detail::set_in_backward(previous); }
+  } backward_scope;
 
   auto deliver_to_leaf = [&](const std::shared_ptr<TensorImpl>& leaf, const Tensor& g) {
     if (capture == nullptr) {
@@ -125,10 +148,12 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& r
     if (capture != nullptr)
       if (auto it = capture->node_slot.find(n); it != capture->node_slot.end())
         capture->gradients[it->second] = grad_output;
+    if (autograd::is_inspecting_tape()) n->grad_seen = grad_output.detach();
     Gradients grads = n->apply(grad_output);
     if (grads.size() != n->edges.size())
       throw Error(fmt::format("backward of '{}' returned {} gradients for {} inputs", n->name,
                               grads.size(), n->edges.size()));
+    if (autograd::is_anomaly_enabled()) check_backward_anomaly(*n, grads);
     for (size_t k = 0; k < grads.size(); ++k) {
       const Edge& edge = n->edges[k];
       if (!grads[k].defined() || (!edge.node && !edge.leaf)) continue;

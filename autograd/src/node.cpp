@@ -2,6 +2,7 @@
 #include <vector>
 
 #include "node.hpp"
+#include "kernels.hpp"
 #include "record.hpp"
 
 namespace tg::detail {
@@ -60,6 +61,7 @@ void attach(const char* name, Tensor& out, std::shared_ptr<Node> node,
     else
       edge.leaf = input.impl_ptr();
   }
+  if (autograd::is_inspecting_tape()) node->value_seen = saved_output(out);
   out.impl()->grad_fn = std::move(node);
 }
 

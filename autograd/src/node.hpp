@@ -27,7 +27,8 @@ struct Node {
   Shape shape;               // the output's shape and dtype
   DType dtype = DType::f32;
   bool released = false;     // set when backward freed what the record saved
-  std::string where;         // the user's source location, kept in anomaly mode
+  Tensor value_seen;         // under a TapeInspectionGuard: the output's value and
+  Tensor grad_seen;          // the gradient that reached it in backward
 
   Tensor pending_grad;         // the engine's running sum of the gradient of the output
   uint64_t visited_in_walk = 0;  // the engine's mark: the walk that last reached this record

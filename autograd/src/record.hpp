@@ -7,6 +7,7 @@
 
 #include "node.hpp"
 #include "tapegrad/autograd/grad_mode.hpp"
+#include "tapegrad/autograd/tape.hpp"
 
 namespace tg::detail {
 
@@ -18,6 +19,13 @@ inline bool should_record(std::initializer_list<const Tensor*> inputs) {
   return false;
 }
 
+/// True while this thread runs a backward pass (anomalies there are reported as backward's).
+bool in_backward();
+void set_in_backward(bool running);
+
+/// In anomaly mode, throws if `out` holds NaN or Inf, naming op `name`.
+void check_forward_anomaly(const char* name, const Tensor& out);
+
 /// Links `out` to a new record of `name` whose edges lead to `inputs`; called only when
 /// should_record() said yes.
 void attach(const char* name, Tensor& out, std::shared_ptr<Node> node,
@@ -28,6 +36,7 @@ void attach(const char* name, Tensor& out, std::shared_ptr<Node> node,
 template <class Backward>
 Tensor record(const char* name, Tensor out, std::initializer_list<const Tensor*> inputs,
               Backward&& backward) {
+  check_forward_anomaly(name, out);
   if (!should_record(inputs)) return out;
   auto node = std::make_shared<LambdaNode<std::decay_t<Backward>>>(std::forward<Backward>(backward));
   attach(name, out, std::move(node), inputs.begin(), inputs.size());
@@ -38,6 +47,7 @@ Tensor record(const char* name, Tensor out, std::initializer_list<const Tensor*>
 template <class Backward>
 Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs,
               Backward&& backward) {
+  check_forward_anomaly(name, out);
   std::vector<const Tensor*> pointers;
   pointers.reserve(inputs.size());
   bool any = false;

@@ -9,3 +9,5 @@
 #include "tapegrad/autograd/ops.hpp"
 #include "tapegrad/autograd/random.hpp"
 #include "tapegrad/autograd/tensor.hpp"
+#include "tapegrad/autograd/function.hpp"
+#include "tapegrad/autograd/tape.hpp"

@@ -1,0 +1,77 @@
+// Custom differentiable ops from a forward and a backward, in libtorch's form.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <typeinfo>
+#include <vector>
+
+#include "tapegrad/autograd/grad_mode.hpp"
+#include "tapegrad/autograd/tensor.hpp"
+
+namespace tg::autograd {
+
+/// What a custom op's forward leaves for its backward.
+class AutogradContext {
+ public:
+  /// Keeps tensors for backward (inputs, or outputs detached from the op).
+  void save_for_backward(std::vector<Tensor> tensors) { saved_ = std::move(tensors); }
+  std::vector<Tensor> get_saved_variables() const { return saved_; }
+  /// Non-tensor values for backward, by name.
+  std::map<std::string, double> saved_data;
+
+ private:
+  std::vector<Tensor> saved_;
+};
+
+namespace detail {
+using CustomBackward = std::vector<Tensor> (*)(AutogradContext*, std::vector<Tensor>);
+Tensor record_custom(const char* name, Tensor output, const std::vector<Tensor>& inputs,
+                     std::shared_ptr<AutogradContext> context, CustomBackward backward);
+std::string demangle(const char* mangled);
+
+template <class T>
+concept HasName = requires { T::name; };
+
+template <class Derived>
+const char* function_name() {
+  if constexpr (HasName<Derived>) {
+    return Derived::name;
+  } else {
+    static const std::string name = demangle(typeid(Derived).name());
+    return name.c_str();
+  }
+}
+}  // namespace detail
+
+/// Base of a user-defined op. Derived provides
+///   static Tensor forward(AutogradContext*, args...)   (any mix of Tensors and other values)
+///   static std::vector<Tensor> backward(AutogradContext*, std::vector<Tensor> grad_outputs)
+/// returning one gradient per Tensor argument (an undefined Tensor for "none"), and optionally
+/// `static constexpr const char* name` for the tape. See the README for a worked example.
+///
+///     tg::Tensor y = Square::apply(x);
+template <class Derived>
+struct Function {
+  template <class... Args>
+  static Tensor apply(Args&&... args) {
+    auto context = std::make_shared<AutogradContext>();
+    std::vector<Tensor> inputs;
+    (
+        [&](const auto& arg) {
+          if constexpr (std::is_same_v<std::decay_t<decltype(arg)>, Tensor>) inputs.push_back(arg);
+        }(args),
+        ...);
+    Tensor output;
+    {
+      NoGradGuard no_grad;  // the op is one record; its inner ops are not
+      output = Derived::forward(context.get(), std::forward<Args>(args)...);
+    }
+    return detail::record_custom(detail::function_name<Derived>(), std::move(output), inputs,
+                                 std::move(context), &Derived::backward);
+  }
+};
+
+}  // namespace tg::autograd
