@@ -216,7 +216,8 @@ void Tensor::backward(const Tensor& grad_output, const BackwardOptions& options)
 }
 
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
-                         const std::vector<Tensor>& grad_outputs, bool create_graph) {
+                         const std::vector<Tensor>& grad_outputs, bool create_graph,
+                         bool retain_graph) {
   const std::vector<Tensor> seeds = seed_gradients("grad", outputs, grad_outputs);
   Capture capture;
   capture.gradients.resize(inputs.size());
@@ -229,7 +230,7 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
     else
       capture.leaf_slot[input.impl()] = i;
   }
-  run_backward(outputs, seeds, /*retain_graph=*/create_graph, create_graph, &capture);
+  run_backward(outputs, seeds, retain_graph || create_graph, create_graph, &capture);
   return std::move(capture.gradients);
 }
 
