@@ -7,6 +7,7 @@
 
 #include "kernels.hpp"
 #include "node.hpp"
+#include "storage.hpp"
 #include "tapegrad/autograd/grad_mode.hpp"
 #include "tapegrad/autograd/ops.hpp"
 
@@ -20,11 +21,8 @@ Tensor empty(const Shape& shape, DType dtype) {
   impl->shape = shape;
   impl->numel = shape_numel(shape);
   impl->dtype = dtype;
-  // 8-byte units keep every dtype aligned; storage is left uninitialised on purpose.
-  const auto words = static_cast<size_t>((impl->numel * element_size(dtype) + 7) / 8);
-  auto storage = std::make_shared_for_overwrite<double[]>(words);
-  impl->data = storage.get();
-  impl->storage = std::move(storage);
+  impl->storage = allocate_storage(static_cast<size_t>(impl->numel * element_size(dtype)));
+  impl->data = impl->storage.get();
   return Tensor(std::move(impl));
 }
 

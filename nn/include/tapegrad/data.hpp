@@ -1,0 +1,2 @@
+// tg::data (in progress).
+#pragma once

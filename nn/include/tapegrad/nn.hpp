@@ -1,0 +1,2 @@
+// tg::nn (in progress).
+#pragma once

@@ -1,0 +1,2 @@
+// tg::optim (in progress).
+#pragma once
