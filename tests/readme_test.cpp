@@ -1,0 +1,67 @@
+// The README's code, compiled and run, so the front door stays true to the code.
+#include <doctest/doctest.h>
+
+#include <sstream>
+#include <string>
+#include <tapegrad.hpp>
+
+namespace {
+
+// README, "Gradcheck your own op".
+struct Cube : tg::autograd::Function<Cube> {
+  static tg::Tensor forward(tg::autograd::AutogradContext* ctx, const tg::Tensor& x) {
+    ctx->save_for_backward({x});
+    return x * x * x;
+  }
+  static std::vector<tg::Tensor> backward(tg::autograd::AutogradContext* ctx,
+                                          std::vector<tg::Tensor> grad_outputs) {
+    tg::Tensor x = ctx->get_saved_variables()[0];
+    return {grad_outputs[0] * 3.0 * x * x};  // d(x³)/dx = 3x²
+  }
+};
+
+// The slip the README shows gradcheck catching: 2x² instead of 3x².
+struct WrongCube : tg::autograd::Function<WrongCube> {
+  static tg::Tensor forward(tg::autograd::AutogradContext* ctx, const tg::Tensor& x) {
+    ctx->save_for_backward({x});
+    return x * x * x;
+  }
+  static std::vector<tg::Tensor> backward(tg::autograd::AutogradContext* ctx,
+                                          std::vector<tg::Tensor> grad_outputs) {
+    tg::Tensor x = ctx->get_saved_variables()[0];
+    return {grad_outputs[0] * 2.0 * x * x};
+  }
+};
+
+}  // namespace
+
+TEST_CASE("Cube's backward matches finite differences") {
+  tg::Tensor x = tg::tensor({0.5, -1.5, 2.0}, {.dtype = tg::f64, .requires_grad = true});
+  auto result = tg::gradcheck([](const auto& in) { return Cube::apply(in[0]); }, {x});
+  CHECK_MESSAGE(result.ok, result.report);
+}
+
+TEST_CASE("the README's wrong backward fails with the report it shows") {
+  tg::Tensor x = tg::tensor({0.5, -1.5, 2.0}, {.dtype = tg::f64, .requires_grad = true});
+  auto result = tg::gradcheck([](const auto& in) { return WrongCube::apply(in[0]); }, {x});
+  CAPTURE(result.report);
+  CHECK_FALSE(result.ok);
+  // element [2]: analytical 2·2² = 8, numerical 3·2² = 12
+  CHECK(result.report.find("input 0 [3], element [2] -> output [2]: analytical 8, numerical 12") !=
+        std::string::npos);
+}
+
+TEST_CASE("the README's tape of the logistic-regression example") {
+  tg::autograd::TapeInspectionGuard inspect;
+  tg::Tensor w = tg::zeros({2}, {.dtype = tg::f64, .requires_grad = true});
+  tg::Tensor b = tg::scalar(0.0, {.dtype = tg::f64, .requires_grad = true});
+  tg::Tensor x = tg::tensor({3.0, 2.0}, {.dtype = tg::f64});
+  tg::Tensor loss = -tg::log(tg::sigmoid((w * x).sum() + b));  // y = 1
+  loss.backward({.retain_graph = true});
+  const std::string tape = tg::autograd::format_tape(loss);
+  CAPTURE(tape);
+  // σ(0) = 0.5; dloss/dp = −1/p = −2; dσ/dz = 0.25 → dloss/dz = −0.5; dloss/dw = −0.5·x.
+  CHECK(tape.find("leaf 0  [2] f64  value [0, 0]  grad [-1.5, -1]\n") != std::string::npos);
+  CHECK(tape.find("#4  sigmoid(#3) -> [] f64  value 0.5  grad -2\n") != std::string::npos);
+  CHECK(tape.find("#6  neg(#5) -> [] f64  value 0.693147  grad 1") != std::string::npos);
+}
