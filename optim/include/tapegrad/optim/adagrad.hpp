@@ -1,0 +1,61 @@
+// tg::optim::Adagrad: per-coordinate learning rates from the accumulated squared gradients.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "tapegrad/optim/optimizer.hpp"
+
+namespace tg::optim {
+
+/// Adagrad's options, PyTorch's names and defaults.
+struct AdagradOptions {
+  double lr = 1e-2;                     ///< γ
+  double lr_decay = 0;                  ///< η
+  double weight_decay = 0;              ///< λ, an L2 penalty added to the gradient
+  double initial_accumulator_value = 0; ///< the starting value of the sum of squares
+  double eps = 1e-10;                   ///< ε, added outside the square root
+};
+
+/// Parameters that share one set of Adagrad options.
+struct AdagradParamGroup {
+  std::vector<Tensor> params;
+  AdagradOptions options;
+};
+
+/// Adagrad's per-parameter state.
+struct AdagradParamState {
+  int64_t step = 0;  ///< t, the number of updates this parameter has had
+  Tensor sum;        ///< the accumulated squared gradients; undefined before the first update
+};
+
+/// Adagrad, after Duchi, Hazan and Singer, "Adaptive Subgradient Methods for Online Learning
+/// and Stochastic Optimization" (JMLR 2011). Each step, for each parameter θ with a gradient,
+/// exactly as torch.optim.Adagrad documents (sum starts at initial_accumulator_value):
+///
+///     t ← t + 1
+///     clr ← γ / (1 + (t − 1)η)
+///     g ← ∇θ + λθ
+///     sum ← sum + g²
+///     θ ← θ − clr · g / (√sum + ε)
+class Adagrad : public Optimizer {
+ public:
+  /// One group of `params` with `options`; throws tg::Error for invalid options.
+  explicit Adagrad(std::vector<Tensor> params, AdagradOptions options = {});
+  /// Several groups, each with its own options.
+  explicit Adagrad(std::vector<AdagradParamGroup> groups);
+
+  /// One update of every parameter that has a gradient.
+  void step() override;
+  /// The options of group `group` (their lr is the initial one; see param_groups()).
+  const AdagradOptions& options(size_t group = 0) const { return options_.at(group); }
+  /// The state of parameter `index` in parameters() order.
+  const AdagradParamState& state(size_t index) const { return state_.at(index); }
+
+ private:
+  std::vector<AdagradOptions> options_;
+  std::vector<AdagradParamState> state_;
+};
+
+}  // namespace tg::optim

@@ -1,0 +1,71 @@
+// tg::optim::LBFGS: limited-memory BFGS with an optional strong-Wolfe line search.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tapegrad/optim/optimizer.hpp"
+
+namespace tg::optim {
+
+/// LBFGS's options, PyTorch's names and defaults.
+struct LBFGSOptions {
+  double lr = 1;                     ///< the step length (the line search's first trial)
+  int64_t max_iter = 20;             ///< iterations per step()
+  std::optional<int64_t> max_eval;   ///< closure calls per step(); unset: max_iter·5/4 (25)
+  double tolerance_grad = 1e-7;      ///< stop when max|∇| falls to this
+  double tolerance_change = 1e-9;    ///< stop when the loss or the step changes less
+  int64_t history_size = 100;        ///< curvature pairs (s, y) kept
+  std::string line_search_fn = "";   ///< "" (fixed step lr) or "strong_wolfe"
+};
+
+/// The curvature history and counters LBFGS keeps between calls of step(closure).
+struct LBFGSState {
+  int64_t func_evals = 0;                  ///< closure calls over all steps
+  int64_t n_iter = 0;                      ///< iterations over all steps
+  std::vector<double> direction;           ///< d, the last search direction
+  double step_length = 0;                  ///< t, the last step length
+  std::deque<std::vector<double>> old_dirs;  ///< y_k = ∇_{k+1} − ∇_k
+  std::deque<std::vector<double>> old_stps;  ///< s_k = t·d_k
+  std::deque<double> ro;                   ///< 1 / (y_k · s_k)
+  double H_diag = 1;                       ///< the initial inverse-Hessian scale
+  std::vector<double> prev_flat_grad;      ///< the gradient of the previous iteration
+  double prev_loss = 0;                    ///< the loss of the previous iteration
+};
+
+/// L-BFGS, after Nocedal, "Updating Quasi-Newton Matrices with Limited Storage" (Math. Comp.
+/// 1980) and Liu and Nocedal (Math. Prog. 1989), in the form of torch.optim.LBFGS (itself after
+/// minFunc): each iteration builds the direction d = −H∇ by the two-loop recursion over the
+/// last history_size pairs (s, y) with H₀ = (y·s / y·y)·I, then moves θ ← θ + t·d with
+/// t = min(1, 1/‖∇‖₁)·lr on the first iteration and lr later, or with t from a strong-Wolfe
+/// line search (cubic interpolation, c1 = 1e-4, c2 = 0.9, at most 25 evaluations).
+/// One group only; the flat vectors are kept in double whatever the parameters' dtype.
+///
+///     tg::optim::LBFGS opt({w}, {.line_search_fn = "strong_wolfe"});
+///     auto closure = [&] { opt.zero_grad(); tg::Tensor loss = f(w); loss.backward(); return loss; };
+///     for (int i = 0; i < 10; ++i) opt.step(closure);
+class LBFGS : public Optimizer {
+ public:
+  /// Optimizes `params` (one group); throws tg::Error for invalid options.
+  explicit LBFGS(std::vector<Tensor> params, LBFGSOptions options = {});
+
+  /// Always throws tg::Error: LBFGS re-evaluates the loss, so it needs step(closure).
+  void step() override;
+  /// Runs up to max_iter iterations; `closure` clears the gradients, computes the loss,
+  /// calls backward() on it and returns it. Returns the loss of the first evaluation.
+  Tensor step(std::function<Tensor()> closure);
+  /// The options, with max_eval filled in.
+  const LBFGSOptions& options() const { return options_; }
+  /// The history and counters.
+  const LBFGSState& state() const { return state_; }
+
+ private:
+  LBFGSOptions options_;
+  LBFGSState state_;
+};
+
+}  // namespace tg::optim

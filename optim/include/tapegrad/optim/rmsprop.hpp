@@ -1,0 +1,64 @@
+// tg::optim::RMSprop: steps scaled by a running average of squared gradients.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "tapegrad/optim/optimizer.hpp"
+
+namespace tg::optim {
+
+/// RMSprop's options, PyTorch's names and defaults.
+struct RMSpropOptions {
+  double lr = 1e-2;         ///< γ
+  double alpha = 0.99;      ///< α, the smoothing constant of the squared-gradient average
+  double eps = 1e-8;        ///< ε, added outside the square root
+  double weight_decay = 0;  ///< λ, an L2 penalty added to the gradient
+  double momentum = 0;      ///< μ
+  bool centered = false;    ///< divide by an estimate of the variance instead of the raw moment
+};
+
+/// Parameters that share one set of RMSprop options.
+struct RMSpropParamGroup {
+  std::vector<Tensor> params;
+  RMSpropOptions options;
+};
+
+/// RMSprop's per-parameter state; the buffers are undefined until the first update needs them.
+struct RMSpropParamState {
+  int64_t step = 0;        ///< the number of updates this parameter has had
+  Tensor square_avg;       ///< v
+  Tensor momentum_buffer;  ///< b (momentum > 0 only)
+  Tensor grad_avg;         ///< g_ave (centered only)
+};
+
+/// RMSprop, after Hinton's Coursera lecture 6.5 and, centered, Graves, "Generating Sequences
+/// With Recurrent Neural Networks" (2013). Each step, for each parameter θ with a gradient,
+/// exactly as torch.optim.RMSprop documents (v, g_ave and b start at 0):
+///
+///     g ← ∇θ + λθ
+///     v ← αv + (1 − α)g²
+///     ṽ ← v;   if centered: g_ave ← αg_ave + (1 − α)g,  ṽ ← ṽ − g_ave²
+///     if μ > 0:  b ← μb + g / (√ṽ + ε),  θ ← θ − γb
+///     else:      θ ← θ − γ g / (√ṽ + ε)
+class RMSprop : public Optimizer {
+ public:
+  /// One group of `params` with `options`; throws tg::Error for invalid options.
+  explicit RMSprop(std::vector<Tensor> params, RMSpropOptions options = {});
+  /// Several groups, each with its own options.
+  explicit RMSprop(std::vector<RMSpropParamGroup> groups);
+
+  /// One update of every parameter that has a gradient.
+  void step() override;
+  /// The options of group `group` (their lr is the initial one; see param_groups()).
+  const RMSpropOptions& options(size_t group = 0) const { return options_.at(group); }
+  /// The state of parameter `index` in parameters() order.
+  const RMSpropParamState& state(size_t index) const { return state_.at(index); }
+
+ private:
+  std::vector<RMSpropOptions> options_;
+  std::vector<RMSpropParamState> state_;
+};
+
+}  // namespace tg::optim

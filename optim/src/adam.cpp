@@ -1,0 +1,130 @@
+// Adam and AdamW: option checks and the shared in-place update loop.
+#include "tapegrad/optim/adam.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "common.hpp"
+#include "tapegrad/autograd/grad_mode.hpp"
+
+namespace tg::optim {
+
+namespace {
+
+void validate(const char* name, const AdamOptions& options) {
+  detail::require(options.lr >= 0, name, "learning rate", options.lr, ">= 0");
+  detail::require(options.eps >= 0, name, "eps", options.eps, ">= 0");
+  detail::require(options.betas.first >= 0 && options.betas.first < 1, name, "beta1",
+                  options.betas.first, "in [0, 1)");
+  detail::require(options.betas.second >= 0 && options.betas.second < 1, name, "beta2",
+                  options.betas.second, "in [0, 1)");
+  detail::require(options.weight_decay >= 0, name, "weight_decay", options.weight_decay, ">= 0");
+}
+
+std::vector<AdamParamGroup> as_adam_groups(std::vector<AdamWParamGroup> groups) {
+  std::vector<AdamParamGroup> result;
+  result.reserve(groups.size());
+  for (AdamWParamGroup& group : groups) {
+    const AdamWOptions& o = group.options;
+    result.push_back({std::move(group.params),
+                      {.lr = o.lr,
+                       .betas = o.betas,
+                       .eps = o.eps,
+                       .weight_decay = o.weight_decay,
+                       .amsgrad = o.amsgrad}});
+  }
+  return result;
+}
+
+// The per-step scalars, computed once per parameter in double.
+struct Coefficients {
+  double step_size;          // γ / (1 − β1^t)
+  double bias_correction2;   // √(1 − β2^t)
+  double l2_decay;           // λ for Adam, 0 for AdamW
+  double decoupled_shrink;   // 1 − γλ for AdamW, 1 for Adam
+};
+
+// `max_exp_avg_sq` is null unless amsgrad.
+template <class T>
+void update(T* param, const T* grad, T* exp_avg, T* exp_avg_sq, T* max_exp_avg_sq, int64_t n,
+            const AdamOptions& options, const Coefficients& c) {
+  const T beta1 = static_cast<T>(options.betas.first);
+  const T beta2 = static_cast<T>(options.betas.second);
+  const T one_minus_beta1 = static_cast<T>(1 - options.betas.first);
+  const T one_minus_beta2 = static_cast<T>(1 - options.betas.second);
+  const T eps = static_cast<T>(options.eps);
+  const T step_size = static_cast<T>(c.step_size);
+  const T bias_correction2 = static_cast<T>(c.bias_correction2);
+  const T l2_decay = static_cast<T>(c.l2_decay);
+  const T shrink = static_cast<T>(c.decoupled_shrink);
+  for (int64_t i = 0; i < n; ++i) {
+    const T theta = param[i] * shrink;
+    const T g = grad[i] + l2_decay * param[i];
+    const T m = beta1 * exp_avg[i] + one_minus_beta1 * g;
+    const T v = beta2 * exp_avg_sq[i] + one_minus_beta2 * g * g;
+    exp_avg[i] = m;
+    exp_avg_sq[i] = v;
+    T v_used = v;
+    if (max_exp_avg_sq != nullptr) {
+      v_used = std::max(max_exp_avg_sq[i], v);
+      max_exp_avg_sq[i] = v_used;
+    }
+    param[i] = theta - step_size * m / (std::sqrt(v_used) / bias_correction2 + eps);
+  }
+}
+
+}  // namespace
+
+Adam::Adam(std::vector<Tensor> params, AdamOptions options)
+    : Adam(std::vector<AdamParamGroup>{{std::move(params), options}}) {}
+
+Adam::Adam(std::vector<AdamParamGroup> groups) : Adam("Adam", std::move(groups), false) {}
+
+Adam::Adam(const char* name, std::vector<AdamParamGroup> groups, bool decoupled_weight_decay)
+    : Optimizer(name, detail::to_param_groups(groups)),
+      options_(detail::options_of(groups)),
+      decoupled_weight_decay_(decoupled_weight_decay) {
+  for (const AdamOptions& options : options_) validate(name, options);
+  state_.resize(parameters().size());
+}
+
+void Adam::step() {
+  NoGradGuard no_grad;
+  size_t index = 0;
+  for (size_t g = 0; g < param_groups().size(); ++g) {
+    const ParamGroup& group = param_groups()[g];
+    const AdamOptions& options = options_[g];
+    for (Tensor param : group.params) {
+      AdamParamState& state = state_[index++];
+      const Tensor grad = detail::checked_grad(name(), param);
+      if (!grad.defined()) continue;
+      if (!state.exp_avg.defined()) {
+        state.exp_avg = detail::zeros_like_param(param);
+        state.exp_avg_sq = detail::zeros_like_param(param);
+      }
+      if (options.amsgrad && !state.max_exp_avg_sq.defined())
+        state.max_exp_avg_sq = detail::zeros_like_param(param);
+      state.step += 1;
+      const double t = static_cast<double>(state.step);
+      const Coefficients c{
+          .step_size = group.lr / (1 - std::pow(options.betas.first, t)),
+          .bias_correction2 = std::sqrt(1 - std::pow(options.betas.second, t)),
+          .l2_decay = decoupled_weight_decay_ ? 0.0 : options.weight_decay,
+          .decoupled_shrink = decoupled_weight_decay_ ? 1 - group.lr * options.weight_decay : 1.0,
+      };
+      detail::dispatch_floating(param.dtype(), [&]<class T>() {
+        T* max_exp_avg_sq = options.amsgrad ? state.max_exp_avg_sq.data<T>() : nullptr;
+        update<T>(param.data<T>(), grad.data<T>(), state.exp_avg.data<T>(),
+                  state.exp_avg_sq.data<T>(), max_exp_avg_sq, param.numel(), options, c);
+      });
+    }
+  }
+}
+
+AdamW::AdamW(std::vector<Tensor> params, AdamWOptions options)
+    : AdamW(std::vector<AdamWParamGroup>{{std::move(params), options}}) {}
+
+AdamW::AdamW(std::vector<AdamWParamGroup> groups)
+    : Adam("AdamW", as_adam_groups(std::move(groups)), true) {}
+
+}  // namespace tg::optim
