@@ -16,7 +16,7 @@ namespace tg::optim {
 struct LBFGSOptions {
   double lr = 1;                     ///< the step length (the line search's first trial)
   int64_t max_iter = 20;             ///< iterations per step()
-  std::optional<int64_t> max_eval;   ///< closure calls per step(); unset: max_iter·5/4 (25)
+  std::optional<int64_t> max_eval = std::nullopt;  ///< closure calls per step(); unset: max_iter·5/4
   double tolerance_grad = 1e-7;      ///< stop when max|∇| falls to this
   double tolerance_change = 1e-9;    ///< stop when the loss or the step changes less
   int64_t history_size = 100;        ///< curvature pairs (s, y) kept
