@@ -39,7 +39,7 @@ TEST_CASE("LBFGS without line search, by hand on f = ½·0.5·w² (lr 0.5, max_i
   CHECK(opt.state().H_diag == exact(2.0));
 
   const tg::Tensor second = opt.step(closure);
-  CHECK(opt.state().old_dirs.size() == 4);
+  CHECK(opt.state().old_dirs.size() == 5);  // one new pair in each of iterations 2 to 6
   CHECK(second.item() == exact(0.25 * 0.1875 * 0.1875));
   CHECK(w.item() == exact(0.0234375));
   CHECK(opt.state().func_evals == 6);
