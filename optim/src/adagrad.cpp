@@ -15,8 +15,8 @@ void validate(const AdagradOptions& options) {
   detail::require(options.lr_decay >= 0, "Adagrad", "lr_decay", options.lr_decay, ">= 0");
   detail::require(options.weight_decay >= 0, "Adagrad", "weight_decay", options.weight_decay,
                   ">= 0");
-  detail::require(options.initial_accumulator_value >= 0, "Adagrad",
-                  "initial_accumulator_value", options.initial_accumulator_value, ">= 0");
+  detail::require(options.initial_accumulator_value >= 0, "Adagrad", "initial_accumulator_value",
+                  options.initial_accumulator_value, ">= 0");
   detail::require(options.eps >= 0, "Adagrad", "eps", options.eps, ">= 0");
 }
 
@@ -55,11 +55,10 @@ void Adagrad::step() {
       const Tensor grad = detail::checked_grad("Adagrad", param);
       if (!grad.defined()) continue;
       if (!state.sum.defined())
-        state.sum = tg::full(param.shape(), options.initial_accumulator_value,
-                             {.dtype = param.dtype()});
+        state.sum =
+            tg::full(param.shape(), options.initial_accumulator_value, {.dtype = param.dtype()});
       state.step += 1;
-      const double clr =
-          group.lr / (1 + static_cast<double>(state.step - 1) * options.lr_decay);
+      const double clr = group.lr / (1 + static_cast<double>(state.step - 1) * options.lr_decay);
       detail::dispatch_floating(param.dtype(), [&]<class T>() {
         update<T>(param.data<T>(), grad.data<T>(), state.sum.data<T>(), param.numel(), clr,
                   options);

@@ -38,10 +38,10 @@ std::vector<AdamParamGroup> as_adam_groups(std::vector<AdamWParamGroup> groups) 
 
 // The per-step scalars, computed once per parameter in double.
 struct Coefficients {
-  double step_size;          // γ / (1 − β1^t)
-  double bias_correction2;   // √(1 − β2^t)
-  double l2_decay;           // λ for Adam, 0 for AdamW
-  double decoupled_shrink;   // 1 − γλ for AdamW, 1 for Adam
+  double step_size;         // γ / (1 − β1^t)
+  double bias_correction2;  // √(1 − β2^t)
+  double l2_decay;          // λ for Adam, 0 for AdamW
+  double decoupled_shrink;  // 1 − γλ for AdamW, 1 for Adam
 };
 
 // `max_exp_avg_sq` is null unless amsgrad.

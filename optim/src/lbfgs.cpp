@@ -138,8 +138,8 @@ struct BracketPoint {
 // f(t) <= f(0) + c1·t·f'(0) and |f'(t)| <= −c2·f'(0). `evaluate(t)` gives loss and gradient
 // at θ + t·d and leaves θ unchanged.
 template <class Evaluate>
-LineSearchResult strong_wolfe(Evaluate&& evaluate, double t, const std::vector<double>& d,
-                              double f, const std::vector<double>& g, double gtd) {
+LineSearchResult strong_wolfe(Evaluate&& evaluate, double t, const std::vector<double>& d, double f,
+                              const std::vector<double>& g, double gtd) {
   constexpr double c1 = 1e-4;
   constexpr double c2 = 0.9;
   constexpr double tolerance_change = 1e-9;
@@ -251,13 +251,13 @@ LBFGS::LBFGS(std::vector<Tensor> params, LBFGSOptions options)
   if (!o.max_eval) options_.max_eval = o.max_iter * 5 / 4;
   detail::require(*o.max_eval > 0, "LBFGS", "max_eval", static_cast<double>(*o.max_eval), "> 0");
   detail::require(o.tolerance_grad >= 0, "LBFGS", "tolerance_grad", o.tolerance_grad, ">= 0");
-  detail::require(o.tolerance_change >= 0, "LBFGS", "tolerance_change", o.tolerance_change,
-                  ">= 0");
-  detail::require(o.history_size > 0, "LBFGS", "history_size",
-                  static_cast<double>(o.history_size), "> 0");
+  detail::require(o.tolerance_change >= 0, "LBFGS", "tolerance_change", o.tolerance_change, ">= 0");
+  detail::require(o.history_size > 0, "LBFGS", "history_size", static_cast<double>(o.history_size),
+                  "> 0");
   if (o.line_search_fn != "" && o.line_search_fn != "strong_wolfe")
-    throw Error(fmt::format("LBFGS: invalid line_search_fn \"{}\" (must be \"\" or \"strong_wolfe\")",
-                            o.line_search_fn));
+    throw Error(
+        fmt::format("LBFGS: invalid line_search_fn \"{}\" (must be \"\" or \"strong_wolfe\")",
+                    o.line_search_fn));
 }
 
 void LBFGS::step() {

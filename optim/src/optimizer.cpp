@@ -18,7 +18,8 @@ Optimizer::Optimizer(const char* name, std::vector<ParamGroup> groups)
     for (size_t i = 0; i < groups_[g].params.size(); ++i) {
       const Tensor& param = groups_[g].params[i];
       if (!param.defined())
-        throw Error(fmt::format("{}: parameter {} of group {} is an undefined tensor", name_, i, g));
+        throw Error(
+            fmt::format("{}: parameter {} of group {} is an undefined tensor", name_, i, g));
       if (!is_floating(param.dtype()))
         throw Error(fmt::format(
             "{}: parameter {} of group {} is {} {}; only f32 and f64 tensors can be optimized",
@@ -29,8 +30,7 @@ Optimizer::Optimizer(const char* name, std::vector<ParamGroup> groups)
   if (seen.empty()) throw Error(fmt::format("{}: got an empty parameter list", name_));
   std::sort(seen.begin(), seen.end());
   if (std::adjacent_find(seen.begin(), seen.end()) != seen.end())
-    throw Error(fmt::format("{}: a parameter appears more than once in the parameter list",
-                            name_));
+    throw Error(fmt::format("{}: a parameter appears more than once in the parameter list", name_));
 }
 
 void Optimizer::zero_grad() {

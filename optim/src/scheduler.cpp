@@ -70,8 +70,8 @@ double CosineAnnealingLR::lr_at(double base_lr, int64_t epoch) const {
 
 LinearLR::LinearLR(Optimizer& optimizer, LinearLROptions options)
     : LRScheduler(optimizer), options_(options) {
-  detail::require(options.start_factor > 0 && options.start_factor <= 1, "LinearLR",
-                  "start_factor", options.start_factor, "in (0, 1]");
+  detail::require(options.start_factor > 0 && options.start_factor <= 1, "LinearLR", "start_factor",
+                  options.start_factor, "in (0, 1]");
   detail::require(options.end_factor >= 0 && options.end_factor <= 1, "LinearLR", "end_factor",
                   options.end_factor, "in [0, 1]");
   detail::require(options.total_iters > 0, "LinearLR", "total_iters",
@@ -90,19 +90,19 @@ ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& optimizer, ReduceLROnPlateauOpti
     : optimizer_(optimizer), options_(std::move(options)) {
   const ReduceLROnPlateauOptions& o = options_;
   if (o.mode != "min" && o.mode != "max")
-    throw Error(fmt::format("ReduceLROnPlateau: invalid mode \"{}\" (must be \"min\" or \"max\")",
-                            o.mode));
+    throw Error(
+        fmt::format("ReduceLROnPlateau: invalid mode \"{}\" (must be \"min\" or \"max\")", o.mode));
   if (o.threshold_mode != "rel" && o.threshold_mode != "abs")
-    throw Error(fmt::format(
-        "ReduceLROnPlateau: invalid threshold_mode \"{}\" (must be \"rel\" or \"abs\")",
-        o.threshold_mode));
+    throw Error(
+        fmt::format("ReduceLROnPlateau: invalid threshold_mode \"{}\" (must be \"rel\" or \"abs\")",
+                    o.threshold_mode));
   detail::require(o.factor >= 0 && o.factor < 1, "ReduceLROnPlateau", "factor", o.factor,
                   "in [0, 1)");
-  detail::require(o.patience >= 0, "ReduceLROnPlateau", "patience",
-                  static_cast<double>(o.patience), ">= 0");
+  detail::require(o.patience >= 0, "ReduceLROnPlateau", "patience", static_cast<double>(o.patience),
+                  ">= 0");
   detail::require(o.threshold >= 0, "ReduceLROnPlateau", "threshold", o.threshold, ">= 0");
-  detail::require(o.cooldown >= 0, "ReduceLROnPlateau", "cooldown",
-                  static_cast<double>(o.cooldown), ">= 0");
+  detail::require(o.cooldown >= 0, "ReduceLROnPlateau", "cooldown", static_cast<double>(o.cooldown),
+                  ">= 0");
   detail::require(o.min_lr >= 0, "ReduceLROnPlateau", "min_lr", o.min_lr, ">= 0");
   detail::require(o.eps >= 0, "ReduceLROnPlateau", "eps", o.eps, ">= 0");
   const double infinity = std::numeric_limits<double>::infinity();

@@ -70,8 +70,7 @@ void SGD::step() {
       }
       detail::dispatch_floating(param.dtype(), [&]<class T>() {
         T* buffer = options.momentum != 0 ? state.momentum_buffer.data<T>() : nullptr;
-        update<T>(param.data<T>(), grad.data<T>(), buffer, param.numel(), options, group.lr,
-                  first);
+        update<T>(param.data<T>(), grad.data<T>(), buffer, param.numel(), options, group.lr, first);
       });
     }
   }

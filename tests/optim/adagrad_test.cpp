@@ -59,7 +59,8 @@ TEST_CASE("Adagrad steps by hand for each option (lr 0.1, w0 = 1, gradients 2, -
     CHECK(w[2] == exact(w2 - 0.2 / std::sqrt(21.0)));
   }
   SUBCASE("initial_accumulator_value 1") {
-    // sum1 = 1 + 4 = 5,  w1 = 1 − 0.2/√5;  sum2 = 6,  w2 = w1 + 0.1/√6;  sum3 = 22,  w3 = w2 − 0.4/√22
+    // sum1 = 1 + 4 = 5,  w1 = 1 − 0.2/√5;  sum2 = 6,  w2 = w1 + 0.1/√6;  sum3 = 22,  w3 = w2 −
+    // 0.4/√22
     const auto w = run({.lr = 0.1, .initial_accumulator_value = 1, .eps = 0});
     const double w1 = 1 - 0.2 / std::sqrt(5.0);
     const double w2 = w1 + 0.1 / std::sqrt(6.0);

@@ -41,8 +41,7 @@ TEST_CASE("Adam steps by hand (lr 0.1, w0 = 1, gradients 2, -1, 4)") {
     const auto w = run<tg::optim::Adam>(tg::optim::AdamOptions{.lr = 0.1});
     const double w1 = 1 - 0.1 * 2 / (2 + 1e-8);
     const double w2 = w1 - 0.1 * (0.08 / 0.19) / (std::sqrt(0.004996 / 0.001999) + 1e-8);
-    const double w3 =
-        w2 - 0.1 * (0.472 / 0.271) / (std::sqrt(0.020991004 / 0.002997001) + 1e-8);
+    const double w3 = w2 - 0.1 * (0.472 / 0.271) / (std::sqrt(0.020991004 / 0.002997001) + 1e-8);
     CHECK(w[0] == exact(w1));
     CHECK(w[1] == exact(w2));
     CHECK(w[2] == exact(w3));
@@ -50,7 +49,8 @@ TEST_CASE("Adam steps by hand (lr 0.1, w0 = 1, gradients 2, -1, 4)") {
   SUBCASE("betas (0.5, 0.5), eps 0") {
     // m1 = 1,  v1 = 2,    m̂1 = 1/0.5 = 2,        v̂1 = 2/0.5 = 4,       w1 = 1 − 0.1·2/2 = 0.9
     // m2 = 0,  v2 = 1.5,  m̂2 = 0,                                      w2 = 0.9
-    // m3 = 2,  v3 = 8.75, m̂3 = 2/0.875,          v̂3 = 8.75/0.875 = 10,  w3 = 0.9 − 0.1·(2/0.875)/√10
+    // m3 = 2,  v3 = 8.75, m̂3 = 2/0.875,          v̂3 = 8.75/0.875 = 10,  w3 = 0.9 −
+    // 0.1·(2/0.875)/√10
     const auto w =
         run<tg::optim::Adam>(tg::optim::AdamOptions{.lr = 0.1, .betas = {0.5, 0.5}, .eps = 0});
     CHECK(w[0] == exact(0.9));
@@ -100,8 +100,8 @@ TEST_CASE("AdamW decays the weight directly: θ ← θ(1 − lr·λ) before the 
     // m1 = 1, v1 = 2, m̂1 = 2, v̂1 = 4:        w1 = 0.95·1 − 0.1·2/2 = 0.85
     // m2 = 0, v2 = 1.5:                       w2 = 0.95·0.85 − 0 = 0.8075
     // m3 = 2, v3 = 8.75, m̂3 = 2/0.875, v̂3 = 10: w3 = 0.95·0.8075 − 0.1·(2/0.875)/√10
-    const auto w = run<tg::optim::AdamW>(tg::optim::AdamWOptions{
-        .lr = 0.1, .betas = {0.5, 0.5}, .eps = 0, .weight_decay = 0.5});
+    const auto w = run<tg::optim::AdamW>(
+        tg::optim::AdamWOptions{.lr = 0.1, .betas = {0.5, 0.5}, .eps = 0, .weight_decay = 0.5});
     CHECK(w[0] == exact(0.85));
     CHECK(w[1] == exact(0.8075));
     CHECK(w[2] == exact(0.95 * 0.8075 - 0.1 * (2 / 0.875) / std::sqrt(10.0)));
@@ -196,7 +196,8 @@ TEST_CASE("Adam converges on L = ½(100 w1² + w2²)") {
 TEST_CASE("Adam and AdamW reject invalid options with the bad value in the message") {
   tg::Tensor w = param({1.0});
   CHECK_ERROR_MENTIONS(tg::optim::Adam({w}, {.lr = -0.001}), "Adam: invalid learning rate -0.001");
-  CHECK_ERROR_MENTIONS(tg::optim::Adam({w}, {.betas = {1.0, 0.999}}), "beta1 1 (must be in [0, 1))");
+  CHECK_ERROR_MENTIONS(tg::optim::Adam({w}, {.betas = {1.0, 0.999}}),
+                       "beta1 1 (must be in [0, 1))");
   CHECK_ERROR_MENTIONS(tg::optim::Adam({w}, {.betas = {0.9, -0.5}}), "beta2 -0.5");
   CHECK_ERROR_MENTIONS(tg::optim::Adam({w}, {.eps = -1e-8}), "eps -1e-08");
   CHECK_ERROR_MENTIONS(tg::optim::Adam({w}, {.weight_decay = -0.1}), "weight_decay -0.1");

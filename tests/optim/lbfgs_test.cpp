@@ -90,9 +90,9 @@ TEST_CASE("LBFGS with strong_wolfe minimises Rosenbrock from (-1.5, 2)") {
   // Rosenbrock happens about 2e-6 from the minimum; the tighter stopping rule lets it finish.
   tg::Tensor x = param({-1.5});
   tg::Tensor y = param({2.0});
-  tg::optim::LBFGS opt({x, y}, {.tolerance_grad = 1e-12,
-                                .tolerance_change = 1e-15,
-                                .line_search_fn = "strong_wolfe"});
+  tg::optim::LBFGS opt(
+      {x, y},
+      {.tolerance_grad = 1e-12, .tolerance_change = 1e-15, .line_search_fn = "strong_wolfe"});
   auto closure = [&] {
     opt.zero_grad();
     tg::Tensor loss = rosenbrock(x, y);

@@ -133,24 +133,34 @@ TEST_CASE("any optimizer can be driven through an Optimizer reference") {
       opt.step();
     }
   };
-  std::vector<std::pair<std::string, std::function<std::unique_ptr<tg::optim::Optimizer>(
-                                         tg::Tensor)>>>
+  std::vector<
+      std::pair<std::string, std::function<std::unique_ptr<tg::optim::Optimizer>(tg::Tensor)>>>
       makers = {
-          {"SGD", [](tg::Tensor w) { return std::make_unique<tg::optim::SGD>(
-                                          std::vector<tg::Tensor>{w},
-                                          tg::optim::SGDOptions{.lr = 0.1}); }},
-          {"Adagrad", [](tg::Tensor w) { return std::make_unique<tg::optim::Adagrad>(
-                                              std::vector<tg::Tensor>{w},
-                                              tg::optim::AdagradOptions{.lr = 0.5}); }},
-          {"RMSprop", [](tg::Tensor w) { return std::make_unique<tg::optim::RMSprop>(
-                                              std::vector<tg::Tensor>{w},
-                                              tg::optim::RMSpropOptions{.lr = 0.01}); }},
-          {"Adam", [](tg::Tensor w) { return std::make_unique<tg::optim::Adam>(
-                                           std::vector<tg::Tensor>{w},
-                                           tg::optim::AdamOptions{.lr = 0.05}); }},
-          {"AdamW", [](tg::Tensor w) { return std::make_unique<tg::optim::AdamW>(
-                                            std::vector<tg::Tensor>{w},
-                                            tg::optim::AdamWOptions{.lr = 0.05}); }},
+          {"SGD",
+           [](tg::Tensor w) {
+             return std::make_unique<tg::optim::SGD>(std::vector<tg::Tensor>{w},
+                                                     tg::optim::SGDOptions{.lr = 0.1});
+           }},
+          {"Adagrad",
+           [](tg::Tensor w) {
+             return std::make_unique<tg::optim::Adagrad>(std::vector<tg::Tensor>{w},
+                                                         tg::optim::AdagradOptions{.lr = 0.5});
+           }},
+          {"RMSprop",
+           [](tg::Tensor w) {
+             return std::make_unique<tg::optim::RMSprop>(std::vector<tg::Tensor>{w},
+                                                         tg::optim::RMSpropOptions{.lr = 0.01});
+           }},
+          {"Adam",
+           [](tg::Tensor w) {
+             return std::make_unique<tg::optim::Adam>(std::vector<tg::Tensor>{w},
+                                                      tg::optim::AdamOptions{.lr = 0.05});
+           }},
+          {"AdamW",
+           [](tg::Tensor w) {
+             return std::make_unique<tg::optim::AdamW>(std::vector<tg::Tensor>{w},
+                                                       tg::optim::AdamWOptions{.lr = 0.05});
+           }},
       };
   for (auto& [name, make] : makers) {
     CAPTURE(name);
@@ -180,7 +190,8 @@ TEST_CASE("parameters that do not require grad are accepted and skipped") {
 }
 
 TEST_CASE("bad parameter lists throw tg::Error naming the problem") {
-  CHECK_ERROR_MENTIONS(tg::optim::SGD(std::vector<tg::Tensor>{}), "SGD: got an empty parameter list");
+  CHECK_ERROR_MENTIONS(tg::optim::SGD(std::vector<tg::Tensor>{}),
+                       "SGD: got an empty parameter list");
   CHECK_ERROR_MENTIONS(tg::optim::Adam(std::vector<tg::Tensor>{}), "Adam: got an empty");
   CHECK_ERROR_MENTIONS(tg::optim::SGD({tg::arange(3)}), "i64 [3]");
   CHECK_ERROR_MENTIONS(tg::optim::SGD({tg::Tensor()}), "undefined");
@@ -189,8 +200,7 @@ TEST_CASE("bad parameter lists throw tg::Error naming the problem") {
   CHECK_ERROR_MENTIONS(
       tg::optim::SGD({{.params = {w}, .options = {}}, {.params = {w}, .options = {}}}),
       "more than once");
-  CHECK_ERROR_MENTIONS(
-      tg::optim::SGD({{.params = {w}, .options = {}},
-                      {.params = {param({2.0})}, .options = {.lr = -0.5}}}),
-      "invalid learning rate -0.5");
+  CHECK_ERROR_MENTIONS(tg::optim::SGD({{.params = {w}, .options = {}},
+                                       {.params = {param({2.0})}, .options = {.lr = -0.5}}}),
+                       "invalid learning rate -0.5");
 }

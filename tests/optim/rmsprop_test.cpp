@@ -114,7 +114,8 @@ TEST_CASE("RMSprop converges on L = ½(100 w1² + w2²) with a decaying lr") {
 
 TEST_CASE("RMSprop rejects invalid options with the bad value in the message") {
   tg::Tensor w = param({1.0});
-  CHECK_ERROR_MENTIONS(tg::optim::RMSprop({w}, {.lr = -0.01}), "RMSprop: invalid learning rate -0.01");
+  CHECK_ERROR_MENTIONS(tg::optim::RMSprop({w}, {.lr = -0.01}),
+                       "RMSprop: invalid learning rate -0.01");
   CHECK_ERROR_MENTIONS(tg::optim::RMSprop({w}, {.alpha = -0.9}), "alpha -0.9");
   CHECK_ERROR_MENTIONS(tg::optim::RMSprop({w}, {.eps = -1}), "eps -1");
   CHECK_ERROR_MENTIONS(tg::optim::RMSprop({w}, {.weight_decay = -0.1}), "weight_decay -0.1");

@@ -42,8 +42,8 @@ TEST_CASE("StepLR: lr = 0.1 · 0.5^⌊t/3⌋") {
   CHECK(opt.lr() == 0.1);  // construction keeps the base lr
   CHECK(scheduler.last_lr() == 0.1);
   // t = 1..12: ⌊t/3⌋ = 0 0 1 1 1 2 2 2 3 3 3 4
-  check_sequence(lrs(scheduler), {0.1, 0.1, 0.05, 0.05, 0.05, 0.025, 0.025, 0.025, 0.0125,
-                                  0.0125, 0.0125, 0.00625});
+  check_sequence(lrs(scheduler), {0.1, 0.1, 0.05, 0.05, 0.05, 0.025, 0.025, 0.025, 0.0125, 0.0125,
+                                  0.0125, 0.00625});
   CHECK(opt.lr() == exact(0.00625));
   CHECK(scheduler.last_epoch() == 12);
 }
@@ -79,8 +79,8 @@ TEST_CASE("LinearLR: warm-up from base·start_factor to base·end_factor over to
   tg::optim::SGD opt({w}, {.lr = 0.1});
   tg::optim::LinearLR scheduler(opt, {.start_factor = 0.25, .end_factor = 1.0, .total_iters = 4});
   CHECK(opt.lr() == exact(0.025));  // t = 0 applies at once, as in PyTorch
-  check_sequence(lrs(scheduler), {0.04375, 0.0625, 0.08125, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1,
-                                  0.1, 0.1});
+  check_sequence(lrs(scheduler),
+                 {0.04375, 0.0625, 0.08125, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1});
   SUBCASE("defaults: start 1/3, end 1, 5 iterations") {
     tg::Tensor v = param({1.0});
     tg::optim::SGD other({v}, {.lr = 0.3});
@@ -94,8 +94,8 @@ TEST_CASE("LinearLR: warm-up from base·start_factor to base·end_factor over to
 TEST_CASE("schedulers keep a base lr per group and drive any optimizer") {
   tg::Tensor a = param({1.0});
   tg::Tensor b = param({1.0});
-  tg::optim::Adam opt({{.params = {a}, .options = {.lr = 0.2}},
-                       {.params = {b}, .options = {.lr = 0.02}}});
+  tg::optim::Adam opt(
+      {{.params = {a}, .options = {.lr = 0.2}}, {.params = {b}, .options = {.lr = 0.02}}});
   tg::optim::StepLR scheduler(opt, {.step_size = 2, .gamma = 0.1});
   CHECK(scheduler.base_lrs() == std::vector<double>{0.2, 0.02});
   scheduler.step();
@@ -167,7 +167,8 @@ TEST_CASE("schedulers reject invalid options with the bad value in the message")
   tg::optim::SGD opt({w}, {.lr = 0.1});
   CHECK_ERROR_MENTIONS(tg::optim::StepLR(opt, {.step_size = 0}), "StepLR: invalid step_size 0");
   CHECK_ERROR_MENTIONS(tg::optim::StepLR(opt, {.step_size = 2, .gamma = -0.5}), "gamma -0.5");
-  CHECK_ERROR_MENTIONS(tg::optim::ExponentialLR(opt, {.gamma = 0}), "ExponentialLR: invalid gamma 0");
+  CHECK_ERROR_MENTIONS(tg::optim::ExponentialLR(opt, {.gamma = 0}),
+                       "ExponentialLR: invalid gamma 0");
   CHECK_ERROR_MENTIONS(tg::optim::CosineAnnealingLR(opt, {.T_max = -4}), "T_max -4");
   CHECK_ERROR_MENTIONS(tg::optim::CosineAnnealingLR(opt, {.T_max = 4, .eta_min = -1}),
                        "eta_min -1");

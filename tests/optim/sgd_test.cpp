@@ -75,7 +75,8 @@ TEST_CASE("SGD steps by hand for each option (lr 0.1, w0 = 1, gradients 2, -1, 4
   SUBCASE("weight decay enters before the momentum buffer") {
     // g = 2.1,                 b1 = 2.1,                         w1 = 1 − 0.21 = 0.79
     // g = −1 + 0.079 = −0.921, b2 = 0.9·2.1 − 0.921 = 0.969,     w2 = 0.79 − 0.0969 = 0.6931
-    // g = 4 + 0.06931,         b3 = 0.9·0.969 + 4.06931 = 4.94141, w3 = 0.6931 − 0.494141 = 0.198959
+    // g = 4 + 0.06931,         b3 = 0.9·0.969 + 4.06931 = 4.94141, w3 = 0.6931 − 0.494141 =
+    // 0.198959
     const auto w = run({.lr = 0.1, .momentum = 0.9, .weight_decay = 0.1});
     CHECK(w[0] == exact(0.79));
     CHECK(w[1] == exact(0.6931));
@@ -96,7 +97,8 @@ TEST_CASE("SGD updates each element of a vector parameter on its own") {
   set_grad(w, {1.0, 2.0, -4.0});
   opt.step();  // b = g; w = [1 − 0.5, −2 − 1, 0.5 + 2] = [0.5, −3, 2.5]
   set_grad(w, {1.0, 0.0, 2.0});
-  opt.step();  // b = 0.5·b + g = [1.5, 1, 0]; w = [0.5 − 0.75, −3 − 0.5, 2.5 − 0] = [−0.25, −3.5, 2.5]
+  opt.step();  // b = 0.5·b + g = [1.5, 1, 0]; w = [0.5 − 0.75, −3 − 0.5, 2.5 − 0] = [−0.25,
+               // −3.5, 2.5]
   const auto v = w.to_vector();
   CHECK(v[0] == exact(-0.25));
   CHECK(v[1] == exact(-3.5));

@@ -11,11 +11,11 @@ namespace tg::optim {
 
 /// Adagrad's options, PyTorch's names and defaults.
 struct AdagradOptions {
-  double lr = 1e-2;                     ///< γ
-  double lr_decay = 0;                  ///< η
-  double weight_decay = 0;              ///< λ, an L2 penalty added to the gradient
-  double initial_accumulator_value = 0; ///< the starting value of the sum of squares
-  double eps = 1e-10;                   ///< ε, added outside the square root
+  double lr = 1e-2;                      ///< γ
+  double lr_decay = 0;                   ///< η
+  double weight_decay = 0;               ///< λ, an L2 penalty added to the gradient
+  double initial_accumulator_value = 0;  ///< the starting value of the sum of squares
+  double eps = 1e-10;                    ///< ε, added outside the square root
 };
 
 /// Parameters that share one set of Adagrad options.

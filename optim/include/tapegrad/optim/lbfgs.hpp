@@ -14,27 +14,28 @@ namespace tg::optim {
 
 /// LBFGS's options, PyTorch's names and defaults.
 struct LBFGSOptions {
-  double lr = 1;                     ///< the step length (the line search's first trial)
-  int64_t max_iter = 20;             ///< iterations per step()
-  std::optional<int64_t> max_eval = std::nullopt;  ///< closure calls per step(); unset: max_iter·5/4
-  double tolerance_grad = 1e-7;      ///< stop when max|∇| falls to this
-  double tolerance_change = 1e-9;    ///< stop when the loss or the step changes less
-  int64_t history_size = 100;        ///< curvature pairs (s, y) kept
-  std::string line_search_fn = "";   ///< "" (fixed step lr) or "strong_wolfe"
+  double lr = 1;          ///< the step length (the line search's first trial)
+  int64_t max_iter = 20;  ///< iterations per step()
+  std::optional<int64_t> max_eval =
+      std::nullopt;                 ///< closure calls per step(); unset: max_iter·5/4
+  double tolerance_grad = 1e-7;     ///< stop when max|∇| falls to this
+  double tolerance_change = 1e-9;   ///< stop when the loss or the step changes less
+  int64_t history_size = 100;       ///< curvature pairs (s, y) kept
+  std::string line_search_fn = "";  ///< "" (fixed step lr) or "strong_wolfe"
 };
 
 /// The curvature history and counters LBFGS keeps between calls of step(closure).
 struct LBFGSState {
-  int64_t func_evals = 0;                  ///< closure calls over all steps
-  int64_t n_iter = 0;                      ///< iterations over all steps
-  std::vector<double> direction;           ///< d, the last search direction
-  double step_length = 0;                  ///< t, the last step length
+  int64_t func_evals = 0;                    ///< closure calls over all steps
+  int64_t n_iter = 0;                        ///< iterations over all steps
+  std::vector<double> direction;             ///< d, the last search direction
+  double step_length = 0;                    ///< t, the last step length
   std::deque<std::vector<double>> old_dirs;  ///< y_k = ∇_{k+1} − ∇_k
   std::deque<std::vector<double>> old_stps;  ///< s_k = t·d_k
-  std::deque<double> ro;                   ///< 1 / (y_k · s_k)
-  double H_diag = 1;                       ///< the initial inverse-Hessian scale
-  std::vector<double> prev_flat_grad;      ///< the gradient of the previous iteration
-  double prev_loss = 0;                    ///< the loss of the previous iteration
+  std::deque<double> ro;                     ///< 1 / (y_k · s_k)
+  double H_diag = 1;                         ///< the initial inverse-Hessian scale
+  std::vector<double> prev_flat_grad;        ///< the gradient of the previous iteration
+  double prev_loss = 0;                      ///< the loss of the previous iteration
 };
 
 /// L-BFGS, after Nocedal, "Updating Quasi-Newton Matrices with Limited Storage" (Math. Comp.
@@ -46,8 +47,8 @@ struct LBFGSState {
 /// One group only; the flat vectors are kept in double whatever the parameters' dtype.
 ///
 ///     tg::optim::LBFGS opt({w}, {.line_search_fn = "strong_wolfe"});
-///     auto closure = [&] { opt.zero_grad(); tg::Tensor loss = f(w); loss.backward(); return loss; };
-///     for (int i = 0; i < 10; ++i) opt.step(closure);
+///     auto closure = [&] { opt.zero_grad(); tg::Tensor loss = f(w); loss.backward(); return loss;
+///     }; for (int i = 0; i < 10; ++i) opt.step(closure);
 class LBFGS : public Optimizer {
  public:
   /// Optimizes `params` (one group); throws tg::Error for invalid options.

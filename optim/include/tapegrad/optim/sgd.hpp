@@ -10,12 +10,12 @@ namespace tg::optim {
 
 /// SGD's options, PyTorch's names and defaults (PyTorch >= 2.2 also defaults lr to 1e-3).
 struct SGDOptions {
-  double lr = 1e-3;           ///< γ
-  double momentum = 0;        ///< μ
-  double dampening = 0;       ///< τ
-  double weight_decay = 0;    ///< λ, an L2 penalty added to the gradient
-  bool nesterov = false;      ///< Nesterov momentum (needs momentum > 0 and dampening == 0)
-  bool maximize = false;      ///< ascend instead of descend (the gradient is negated first)
+  double lr = 1e-3;         ///< γ
+  double momentum = 0;      ///< μ
+  double dampening = 0;     ///< τ
+  double weight_decay = 0;  ///< λ, an L2 penalty added to the gradient
+  bool nesterov = false;    ///< Nesterov momentum (needs momentum > 0 and dampening == 0)
+  bool maximize = false;    ///< ascend instead of descend (the gradient is negated first)
 };
 
 /// Parameters that share one set of SGD options.
