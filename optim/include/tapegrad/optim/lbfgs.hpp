@@ -47,8 +47,13 @@ struct LBFGSState {
 /// One group only; the flat vectors are kept in double whatever the parameters' dtype.
 ///
 ///     tg::optim::LBFGS opt({w}, {.line_search_fn = "strong_wolfe"});
-///     auto closure = [&] { opt.zero_grad(); tg::Tensor loss = f(w); loss.backward(); return loss;
-///     }; for (int i = 0; i < 10; ++i) opt.step(closure);
+///     auto closure = [&] {
+///       opt.zero_grad();
+///       tg::Tensor loss = f(w);
+///       loss.backward();
+///       return loss;
+///     };
+///     for (int i = 0; i < 10; ++i) opt.step(closure);
 class LBFGS : public Optimizer {
  public:
   /// Optimizes `params` (one group); throws tg::Error for invalid options.
