@@ -1,0 +1,41 @@
+// tg::data::read_csv: numeric CSV files into a feature matrix and an optional label vector.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tapegrad/autograd/tensor.hpp"
+
+namespace tg::data {
+
+/// How read_csv splits and types a file.
+struct CsvOptions {
+  /// Name (from the header) of the column that holds the labels; "" for none.
+  std::string label_column = "";
+  /// Or its position, 0-based, negative counting from the end (-1: the last column).
+  std::optional<int64_t> label_index = std::nullopt;
+  bool header = true;              ///< the first non-blank line names the columns
+  char delimiter = ',';            ///< field separator
+  DType dtype = DType::f64;        ///< dtype of the features
+  DType label_dtype = DType::f64;  ///< dtype of the labels; i64 requires integral values
+};
+
+/// A CSV file's numbers: features [rows, columns] and, if a label column was named, labels [rows].
+struct CsvData {
+  Tensor features;                         ///< every column but the label, in file order
+  Tensor labels;                           ///< undefined unless a label column was chosen
+  std::vector<std::string> feature_names;  ///< header names, or "0", "1", ... without a header
+  std::string label_name;                  ///< header name of the label column, if any
+};
+
+/// Reads a CSV file of numbers. Fields may be quoted ("x" with "" for a quote) and padded with
+/// spaces; blank lines are skipped; line ends may be \n or \r\n. A cell that is not a number
+/// (nan and inf count as numbers), a row with the wrong number of fields, an empty file or a
+/// header without rows throws tg::Error naming the file, the line and the column.
+///
+///     auto data = tg::data::read_csv("iris.csv", {.label_column = "species"});
+CsvData read_csv(const std::string& path, const CsvOptions& options = {});
+
+}  // namespace tg::data

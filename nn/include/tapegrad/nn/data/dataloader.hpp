@@ -1,0 +1,99 @@
+// tg::data::DataLoader: batches of a dataset, in order or reshuffled every epoch, reproducibly.
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "tapegrad/nn/data/dataset.hpp"
+
+namespace tg::data {
+
+/// How a DataLoader cuts a dataset into batches (fields and defaults as torch's DataLoader).
+struct DataLoaderOptions {
+  int64_t batch_size = 1;  ///< samples per batch; >= 1 (batch_size >= size() gives one batch)
+  bool shuffle = false;    ///< a new random order every epoch
+  bool drop_last = false;  ///< skip a last batch smaller than batch_size
+  /// Seed of the shuffle: epoch e's order depends only on (seed, e). Without one, the loader
+  /// draws its seed once, at construction, from the global generator (tg::manual_seed).
+  std::optional<uint64_t> seed = std::nullopt;
+};
+
+/// Iterates over a dataset in batches; each `for` loop over it (each begin()) is one epoch.
+///
+///     tg::data::DataLoader loader(tg::data::TensorDataset(X, y),
+///                                 {.batch_size = 128, .shuffle = true, .seed = 42});
+///     for (int epoch = 0; epoch < 5; ++epoch)
+///       for (auto [x, y] : loader) { /* x [128, ...], y [128, ...]; the last may be smaller */ }
+///
+/// With shuffle, epoch e visits every sample exactly once in a permutation that is a function of
+/// (seed, e) alone: two loaders with the same seed give the same batches, epoch by epoch.
+class DataLoader {
+ public:
+  /// Walks one epoch; dereferencing gathers the current batch.
+  class Iterator {
+   public:
+    using iterator_concept = std::input_iterator_tag;
+    using iterator_category = std::input_iterator_tag;
+    using value_type = Batch;
+    using difference_type = std::ptrdiff_t;
+
+    Iterator() = default;
+    /// The current batch, copied out of the dataset.
+    Batch operator*() const;
+    Iterator& operator++() {
+      ++batch_;
+      return *this;
+    }
+    void operator++(int) { ++batch_; }
+    /// Iterators compare by batch position, so any iterator equals end() once exhausted.
+    bool operator==(const Iterator& other) const { return batch_ == other.batch_; }
+
+   private:
+    friend class DataLoader;
+    Iterator(const DataLoader* loader, std::shared_ptr<const std::vector<int64_t>> order,
+             int64_t batch)
+        : loader_(loader), order_(std::move(order)), batch_(batch) {}
+
+    const DataLoader* loader_ = nullptr;
+    std::shared_ptr<const std::vector<int64_t>> order_;  ///< sample order; empty when in order
+    int64_t batch_ = 0;
+  };
+
+  /// Batches of a dataset held by shared pointer; throws tg::Error if batch_size < 1.
+  DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions options = {});
+  /// Batches of a copy of `dataset` (a TensorDataset copies only tensor handles).
+  template <std::derived_from<Dataset> D>
+  DataLoader(D dataset, DataLoaderOptions options = {})
+      : DataLoader(std::make_shared<const D>(std::move(dataset)), options) {}
+
+  /// Starts the next epoch: draws its order (if shuffling) and returns its first batch.
+  Iterator begin();
+  /// Past the last batch of any epoch.
+  Iterator end() const { return Iterator(this, nullptr, size()); }
+
+  /// Batches per epoch: ceil(n / batch_size), or floor with drop_last.
+  int64_t size() const;
+  /// The epoch the next begin() starts (0 for a new loader).
+  int64_t epoch() const { return epoch_; }
+  /// Makes the next begin() start epoch `epoch` (e.g. to resume training reproducibly).
+  void set_epoch(int64_t epoch) { epoch_ = epoch; }
+  /// The sample order of epoch `epoch`, without starting it (0, 1, ... when not shuffling).
+  std::vector<int64_t> order(int64_t epoch) const;
+
+  const Dataset& dataset() const { return *dataset_; }
+  const DataLoaderOptions& options() const { return options_; }
+
+ private:
+  std::shared_ptr<const Dataset> dataset_;
+  DataLoaderOptions options_;
+  uint64_t seed_ = 0;
+  int64_t epoch_ = 0;
+};
+
+}  // namespace tg::data

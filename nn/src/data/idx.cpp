@@ -1,0 +1,295 @@
+// read_idx: the IDX format (magic 00 00 type ndims, big-endian u32 dims, big-endian elements).
+#include "tapegrad/nn/data/idx.hpp"
+
+#include <fmt/format.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "common.hpp"
+#include "tapegrad/autograd/error.hpp"
+
+namespace tg::data {
+namespace {
+
+// Bytes read per call: big enough for speed, small enough that a header lying about the size
+// of a gzip stream costs at most this much before the stream runs out.
+constexpr size_t kChunkBytes = size_t{1} << 20;
+
+// Offsets in a gzip file count bytes of the decompressed stream, which is what the IDX header
+// describes; the message says so.
+[[noreturn]] void fail(const std::string& path, bool gzip, uint64_t offset,
+                       const std::string& what) {
+  throw Error(
+      fmt::format("read_idx: {}: {}byte {}: {}", path, gzip ? "decompressed " : "", offset, what));
+}
+
+struct ElementType {
+  uint8_t code;
+  const char* name;
+  int bytes;
+  DType natural;  // what read_idx(path) returns for it
+};
+
+constexpr std::array<ElementType, 6> kElementTypes = {{
+    {0x08, "ubyte", 1, DType::i64},
+    {0x09, "sbyte", 1, DType::i64},
+    {0x0B, "short", 2, DType::i64},
+    {0x0C, "int", 4, DType::i64},
+    {0x0D, "float", 4, DType::f32},
+    {0x0E, "double", 8, DType::f64},
+}};
+
+// A byte stream that is either a plain file or a gzip stream decompressed on the fly.
+class Source {
+ public:
+  explicit Source(const std::string& path) : path_(path) {
+    std::FILE* file = std::fopen(path.c_str(), "rb");
+    if (file == nullptr)
+      throw Error(fmt::format("read_idx: cannot open '{}': {}", path, std::strerror(errno)));
+    file_.reset(file);
+    unsigned char magic[2] = {0, 0};
+    const size_t got = std::fread(magic, 1, 2, file);
+    if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
+      file_.reset();
+      gzFile gz = gzopen(path.c_str(), "rb");
+      if (gz == nullptr)
+        throw Error(fmt::format("read_idx: cannot open '{}' as gzip: {}", path,
+                                errno != 0 ? std::strerror(errno) : "out of memory"));
+      gz_.reset(gz);
+      gzbuffer(gz, 1u << 17);
+      return;
+    }
+    // A plain file: its size is known up front, so a header can be checked against it.
+    if (std::fseek(file, 0, SEEK_END) == 0) {
+      const long end = std::ftell(file);
+      if (end >= 0) size_ = static_cast<uint64_t>(end);
+    }
+    if (std::fseek(file, 0, SEEK_SET) != 0) size_.reset();
+    if (!size_) throw Error(fmt::format("read_idx: {}: not a seekable file", path));
+  }
+
+  bool gzip() const { return gz_ != nullptr; }
+  // Size of a plain file; unknown for gzip until it has been read.
+  std::optional<uint64_t> size() const { return size_; }
+  // Bytes consumed so far (decompressed, for gzip).
+  uint64_t offset() const { return offset_; }
+
+  // Reads up to `count` bytes; fewer only at the end of the stream. Throws for corrupt gzip.
+  size_t read(unsigned char* buffer, size_t count) {
+    size_t total = 0;
+    while (total < count) {
+      const size_t want = std::min(count - total, kChunkBytes);
+      size_t got = 0;
+      if (gz_) {
+        const int n = gzread(gz_.get(), buffer + total, static_cast<unsigned>(want));
+        if (n < 0) {
+          int code = Z_OK;
+          const char* message = gzerror(gz_.get(), &code);
+          fail(path_, gz_ != nullptr, offset_ + total,
+               fmt::format("corrupt gzip stream: {}", message));
+        }
+        got = static_cast<size_t>(n);
+      } else {
+        got = std::fread(buffer + total, 1, want, file_.get());
+        if (got < want && std::ferror(file_.get()))
+          fail(path_, gz_ != nullptr, offset_ + total + got,
+               fmt::format("read error: {}", std::strerror(errno)));
+      }
+      total += got;
+      if (got < want) break;
+    }
+    offset_ += total;
+    return total;
+  }
+
+ private:
+  struct CloseFile {
+    void operator()(std::FILE* f) const { std::fclose(f); }
+  };
+  struct CloseGz {
+    void operator()(gzFile_s* f) const { gzclose(f); }
+  };
+  std::string path_;
+  std::unique_ptr<std::FILE, CloseFile> file_;
+  std::unique_ptr<gzFile_s, CloseGz> gz_;
+  std::optional<uint64_t> size_;
+  uint64_t offset_ = 0;
+};
+
+uint32_t big_endian_u32(const unsigned char* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+
+uint64_t big_endian_u64(const unsigned char* p) {
+  return (uint64_t{big_endian_u32(p)} << 32) | big_endian_u32(p + 4);
+}
+
+// The element at p of the file's type, as the output type T.
+template <class T>
+T element_as(const ElementType& type, const unsigned char* p) {
+  switch (type.code) {
+    case 0x08:
+      return static_cast<T>(p[0]);
+    case 0x09:
+      return static_cast<T>(static_cast<int8_t>(p[0]));
+    case 0x0B:
+      return static_cast<T>(static_cast<int16_t>((uint16_t{p[0]} << 8) | uint16_t{p[1]}));
+    case 0x0C:
+      return static_cast<T>(static_cast<int32_t>(big_endian_u32(p)));
+    case 0x0D:
+      return static_cast<T>(std::bit_cast<float>(big_endian_u32(p)));
+    default: {
+      const double value = std::bit_cast<double>(big_endian_u64(p));
+      // A double beyond float's range converts to float with undefined behaviour; saturate to
+      // infinity, which is what IEEE rounding would give.
+      if constexpr (std::is_same_v<T, float>) {
+        if (std::isfinite(value) && std::abs(value) > std::numeric_limits<float>::max())
+          return value > 0 ? std::numeric_limits<float>::infinity()
+                           : -std::numeric_limits<float>::infinity();
+      }
+      return static_cast<T>(value);
+    }
+  }
+}
+
+template <class T>
+void convert(const ElementType& type, const std::vector<unsigned char>& raw, T* out) {
+  const size_t count = raw.size() / static_cast<size_t>(type.bytes);
+  const unsigned char* p = raw.data();
+  if (type.code == 0x08) {  // the common case (images, labels) gets a loop the compiler vectorises
+    for (size_t i = 0; i < count; ++i) out[i] = static_cast<T>(p[i]);
+    return;
+  }
+  for (size_t i = 0; i < count; ++i)
+    out[i] = element_as<T>(type, p + i * static_cast<size_t>(type.bytes));
+}
+
+Tensor read(const std::string& path, std::optional<DType> requested) {
+  Source source(path);
+
+  unsigned char magic[4];
+  const size_t got = source.read(magic, 4);
+  if (got == 0)
+    fail(path, source.gzip(), 0, "the file is empty; an IDX file starts with 00 00 <type> <ndims>");
+  if (got < 4)
+    fail(path, source.gzip(), got,
+         fmt::format("truncated header: the file ends after {} of the 4 magic bytes", got));
+  if (magic[0] != 0 || magic[1] != 0)
+    fail(path, source.gzip(), 0,
+         fmt::format("bad magic {:02x} {:02x}: an IDX file starts with 00 00", magic[0], magic[1]));
+  const ElementType* type = nullptr;
+  for (const ElementType& candidate : kElementTypes)
+    if (candidate.code == magic[2]) type = &candidate;
+  if (type == nullptr)
+    fail(path, source.gzip(), 2,
+         fmt::format("unknown element type 0x{:02x} (expected 08 ubyte, 09 sbyte, "
+                     "0B short, 0C int, 0D float or 0E double)",
+                     magic[2]));
+  const size_t ndims = magic[3];
+  if (ndims == 0) fail(path, source.gzip(), 3, "the header declares 0 dimensions");
+  const DType dtype = requested.value_or(type->natural);
+  if (dtype == DType::i64 && type->natural != DType::i64)
+    throw Error(fmt::format("read_idx: {}: cannot read {} elements as i64; ask for f32 or f64",
+                            path, type->name));
+
+  std::vector<unsigned char> dims_raw(4 * ndims);
+  const size_t dims_got = source.read(dims_raw.data(), dims_raw.size());
+  if (dims_got < dims_raw.size())
+    fail(path, source.gzip(), 4 + dims_got,
+         fmt::format("truncated header: {} dimensions need {} bytes of sizes, the file ends "
+                     "after {}",
+                     ndims, dims_raw.size(), dims_got));
+
+  // Each size is below 2^32 and the running product is kept at most kMaxIdxBytes = 2^32, so
+  // the products never overflow 64 bits.
+  Shape shape(ndims);
+  uint64_t numel = 1;
+  const uint64_t widest =
+      static_cast<uint64_t>(std::max<int64_t>(type->bytes, element_size(dtype)));
+  for (size_t k = 0; k < ndims; ++k) {
+    const uint32_t size = big_endian_u32(&dims_raw[4 * k]);
+    const uint64_t offset = 4 + 4 * k;
+    if (size == 0) fail(path, source.gzip(), offset, fmt::format("dimension {} has size 0", k));
+    shape[k] = static_cast<int64_t>(size);
+    numel *= size;
+    if (numel * widest > static_cast<uint64_t>(kMaxIdxBytes))
+      fail(path, source.gzip(), offset,
+           fmt::format("dimension {} of size {} makes the data larger than the {} byte limit", k,
+                       size, kMaxIdxBytes));
+  }
+
+  const uint64_t data_offset = 4 + 4 * ndims;
+  const uint64_t data_bytes = numel * static_cast<uint64_t>(type->bytes);
+  const std::string declared =
+      fmt::format("shape {} of {} ({} bytes)", format_shape(shape), type->name, data_bytes);
+  if (const auto file_size = source.size()) {
+    if (*file_size < data_offset + data_bytes)
+      fail(path, source.gzip(), *file_size,
+           fmt::format("truncated data: the header declares {} from byte {}, but the file ends "
+                       "after {} of them",
+                       declared, data_offset, *file_size - data_offset));
+    if (*file_size > data_offset + data_bytes)
+      fail(path, source.gzip(), data_offset + data_bytes,
+           fmt::format("{} trailing bytes after the data ({})",
+                       *file_size - data_offset - data_bytes, declared));
+  }
+
+  // The buffer grows with the bytes that actually arrive: a gzip stream's length is only known
+  // once it has been inflated.
+  std::vector<unsigned char> raw;
+  uint64_t have = 0;
+  while (have < data_bytes) {
+    const uint64_t capacity = std::min(
+        data_bytes, std::max<uint64_t>(2 * raw.size(), source.size() ? data_bytes : kChunkBytes));
+    raw.resize(static_cast<size_t>(capacity));
+    const size_t want = static_cast<size_t>(capacity - have);
+    const size_t n = source.read(raw.data() + have, want);
+    have += n;
+    if (n < want)
+      fail(
+          path, source.gzip(), data_offset + have,
+          fmt::format("truncated data: the header declares {} from byte {}, but the {} ends "
+                      "after {} of them",
+                      declared, data_offset, source.gzip() ? "decompressed stream" : "file", have));
+  }
+  // Reading one byte more also makes zlib check the gzip trailer's CRC and length. (As with
+  // gunzip, zlib ignores garbage after the last complete gzip member.)
+  unsigned char extra;
+  if (source.read(&extra, 1) != 0)
+    fail(path, source.gzip(), data_offset + data_bytes,
+         fmt::format("trailing bytes after the data ({})", declared));
+
+  Tensor out = zeros(shape, {.dtype = dtype});
+  switch (dtype) {
+    case DType::f32:
+      convert(*type, raw, out.data<float>());
+      break;
+    case DType::f64:
+      convert(*type, raw, out.data<double>());
+      break;
+    case DType::i64:
+      convert(*type, raw, out.data<int64_t>());
+      break;
+  }
+  return out;
+}
+
+}  // namespace
+
+Tensor read_idx(const std::string& path) { return read(path, std::nullopt); }
+
+Tensor read_idx(const std::string& path, DType dtype) { return read(path, dtype); }
+
+}  // namespace tg::data
