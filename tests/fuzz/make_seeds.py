@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora under tests/fuzz/corpus/: small valid files and typical breakages."""
+import gzip
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def put(target, name, data):
+    directory = os.path.join(HERE, "corpus", target)
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, name), "wb") as f:
+        f.write(data)
+
+
+def idx(type_code, dims, payload):
+    return bytes([0, 0, type_code, len(dims)]) + b"".join(struct.pack(">i", d) for d in dims) + payload
+
+
+def idx_seeds():
+    seeds = {
+        "ubyte_vector": idx(0x08, [5], bytes([0, 1, 2, 254, 255])),
+        "ubyte_images": idx(0x08, [2, 3, 3], bytes(range(18))),
+        "sbyte": idx(0x09, [4], struct.pack(">4b", -128, -1, 0, 127)),
+        "short": idx(0x0B, [2, 2], struct.pack(">4h", -32768, -1, 1, 32767)),
+        "int": idx(0x0C, [3], struct.pack(">3i", -2**31, 0, 2**31 - 1)),
+        "float": idx(0x0D, [2, 2], struct.pack(">4f", 1.5, -0.0, float("inf"), float("nan"))),
+        "double": idx(0x0E, [3], struct.pack(">3d", 1e308, -1e-308, 3.25)),
+        "truncated_header": idx(0x08, [2, 3], b"")[:6],
+        "truncated_data": idx(0x08, [4, 4], bytes(10)),
+        "trailing_bytes": idx(0x08, [2], bytes(5)),
+        "bad_magic": b"\x01\x02" + idx(0x08, [1], b"\x07")[2:],
+        "bad_type": idx(0x0A, [1], b"\x07"),
+        "zero_dims": idx(0x08, [], b""),
+        "zero_extent": idx(0x08, [3, 0], b""),
+        "negative_extent": idx(0x08, [-1], b"\x00"),
+        "huge_extents": idx(0x08, [0x7FFFFFFF, 0x7FFFFFFF, 0x7FFFFFFF], bytes(16)),
+        "many_dims": idx(0x08, [1] * 255, b"\x05"),
+        "empty": b"",
+    }
+    for name, data in seeds.items():
+        put("read_idx", name, data)
+        mode = 3 if name == "empty" else 0
+        put("read_idx_gz", name, bytes([mode, 0]) + data)
+    # The gz target's other modes: cut streams, two members, raw bytes behind a gzip magic.
+    put("read_idx_gz", "cut_half", bytes([1, 128]) + seeds["ubyte_images"])
+    put("read_idx_gz", "two_members", bytes([2, 0]) + seeds["ubyte_vector"])
+    raw = gzip.compress(seeds["float"])
+    put("read_idx_gz", "raw_stream", bytes([3, 0]) + raw[3:])
+    put("read_idx_gz", "raw_garbage", bytes([3, 0]) + b"\x00" * 7 + b"\xff" * 20)
+
+
+def csv_seeds():
+    header, label_index_last, label_index_first, label_y = 1, 1 << 3, 2 << 3, 3 << 3
+    semicolon, tab = 1 << 1, 2 << 1
+    i64_labels, f32 = 1 << 5, 1 << 6
+    seeds = {
+        "header_label_y": (header | label_y, "x1,x2,y\n1,2,3\n4.5,-5e3,6\n"),
+        "no_header_last_i64": (label_index_last | i64_labels, "1,2,0\n3,4,1\r\n5,6,2\n"),
+        "first_label_f32": (header | label_index_first | f32, "y,a\n1,2\n3,4\n"),
+        "semicolon_quoted": (header | semicolon | label_y,
+                             '"a";"b ""q""";y\n "1" ; 2 ;3\n4;5;6\n'),
+        "tab_blank_lines": (header | tab, "a\tb\n\n1\t2\n\n3\t4\n\n"),
+        "nan_inf": (header, "a,b\nnan,inf\n-inf,NaN\n"),
+        "huge_numbers": (header, "a,b\n1e400,-1e400\n1e-400,0x1p3\n"),
+        "i64_label_not_integral": (header | label_y | i64_labels, "a,y\n1,1.5\n"),
+        "i64_label_too_big": (header | label_y | i64_labels, "a,y\n1,1e30\n2,nan\n"),
+        "ragged": (header, "a,b\n1,2\n3\n4,5,6\n"),
+        "not_a_number": (header, "a,b\n1,two\n"),
+        "header_only": (header, "a,b,c\n"),
+        "empty": (0, ""),
+        "unterminated_quote": (header, 'a,b\n"1,2\n'),
+        "missing_label_column": (header | label_y, "a,b\n1,2\n"),
+        "duplicate_names": (header | label_y, "y,y\n1,2\n"),
+        "single_column_label": (label_index_last, "1\n2\n3\n"),
+        "only_delimiters": (0, ",,,\n,,,\n"),
+    }
+    for name, (bits, text) in seeds.items():
+        put("read_csv", name, bytes([bits]) + text.encode())
+
+
+if __name__ == "__main__":
+    idx_seeds()
+    csv_seeds()
