@@ -51,7 +51,10 @@ constexpr std::array<ElementType, 6> kElementTypes = {{
     {0x0E, "double", 8, DType::f64},
 }};
 
-// A byte stream that is either a plain file or a gzip stream decompressed on the fly.
+// A byte stream that is either a plain file or a gzip stream inflated on the fly. zlib's
+// inflate is driven directly (rather than through gzread, which inflates ahead into its own
+// buffer) so that corruption is reported at the exact compressed and decompressed offsets, and
+// bytes after the last gzip member are an error rather than silently ignored.
 class Source {
  public:
   explicit Source(const std::string& path) : path_(path) {
@@ -61,14 +64,16 @@ class Source {
     file_.reset(file);
     unsigned char magic[2] = {0, 0};
     const size_t got = std::fread(magic, 1, 2, file);
+    if (std::fseek(file, 0, SEEK_SET) != 0)
+      throw Error(fmt::format("read_idx: {}: not a seekable file", path));
     if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
-      file_.reset();
-      gzFile gz = gzopen(path.c_str(), "rb");
-      if (gz == nullptr)
-        throw Error(fmt::format("read_idx: cannot open '{}' as gzip: {}", path,
-                                errno != 0 ? std::strerror(errno) : "out of memory"));
-      gz_.reset(gz);
-      gzbuffer(gz, 1u << 17);
+      stream_ = std::make_unique<z_stream>();
+      // 16 + MAX_WBITS: a gzip wrapper, whose CRC-32 and length inflate checks at the end.
+      if (inflateInit2(stream_.get(), 16 + MAX_WBITS) != Z_OK) {
+        stream_.reset();
+        throw Error(fmt::format("read_idx: {}: zlib could not start inflating", path));
+      }
+      input_.resize(kInputBytes);
       return;
     }
     // A plain file: its size is known up front, so a header can be checked against it.
@@ -76,54 +81,97 @@ class Source {
       const long end = std::ftell(file);
       if (end >= 0) size_ = static_cast<uint64_t>(end);
     }
-    if (std::fseek(file, 0, SEEK_SET) != 0) size_.reset();
-    if (!size_) throw Error(fmt::format("read_idx: {}: not a seekable file", path));
+    if (std::fseek(file, 0, SEEK_SET) != 0 || !size_)
+      throw Error(fmt::format("read_idx: {}: not a seekable file", path));
   }
 
-  bool gzip() const { return gz_ != nullptr; }
+  ~Source() {
+    if (stream_) inflateEnd(stream_.get());
+  }
+  Source(const Source&) = delete;
+  Source& operator=(const Source&) = delete;
+
+  bool gzip() const { return stream_ != nullptr; }
   // Size of a plain file; unknown for gzip until it has been read.
   std::optional<uint64_t> size() const { return size_; }
-  // Bytes consumed so far (decompressed, for gzip).
-  uint64_t offset() const { return offset_; }
 
   // Reads up to `count` bytes; fewer only at the end of the stream. Throws for corrupt gzip.
   size_t read(unsigned char* buffer, size_t count) {
     size_t total = 0;
-    while (total < count) {
-      const size_t want = std::min(count - total, kChunkBytes);
-      size_t got = 0;
-      if (gz_) {
-        const int n = gzread(gz_.get(), buffer + total, static_cast<unsigned>(want));
-        if (n < 0) {
-          int code = Z_OK;
-          const char* message = gzerror(gz_.get(), &code);
-          fail(path_, gz_ != nullptr, offset_ + total,
-               fmt::format("corrupt gzip stream: {}", message));
-        }
-        got = static_cast<size_t>(n);
-      } else {
-        got = std::fread(buffer + total, 1, want, file_.get());
-        if (got < want && std::ferror(file_.get()))
-          fail(path_, gz_ != nullptr, offset_ + total + got,
-               fmt::format("read error: {}", std::strerror(errno)));
-      }
-      total += got;
-      if (got < want) break;
+    if (!stream_) {
+      total = std::fread(buffer, 1, count, file_.get());
+      if (total < count && std::ferror(file_.get()))
+        fail(path_, false, offset_ + total, fmt::format("read error: {}", std::strerror(errno)));
+    } else {
+      while (total < count && !finished_) total += inflate_some(buffer + total, count - total);
     }
     offset_ += total;
     return total;
   }
 
  private:
+  static constexpr size_t kInputBytes = size_t{1} << 16;
+
+  // Inflates into buffer[0, count) and returns how many bytes it produced (possibly 0 while it
+  // reads a member's header); sets finished_ at the clean end of the last member.
+  size_t inflate_some(unsigned char* buffer, size_t count) {
+    z_stream& z = *stream_;
+    if (z.avail_in == 0 && !refill()) {
+      if (member_ended_) {
+        finished_ = true;
+        return 0;
+      }
+      gzip_fail(compressed_offset(), "the file ends inside the compressed stream");
+    }
+    if (member_ended_) {
+      // More input after a complete member: it must be another member (as gunzip accepts).
+      inflateReset(&z);
+      member_ended_ = false;
+    }
+    z.next_out = buffer;
+    z.avail_out = static_cast<uInt>(std::min(count, kChunkBytes));
+    const uInt before = z.avail_out;
+    const int status = inflate(&z, Z_NO_FLUSH);
+    const size_t produced = before - z.avail_out;
+    decompressed_ += produced;
+    if (status == Z_STREAM_END)
+      member_ended_ = true;
+    else if (status != Z_OK && status != Z_BUF_ERROR)
+      gzip_fail(compressed_offset(), z.msg != nullptr ? z.msg : zError(status));
+    return produced;
+  }
+
+  bool refill() {
+    z_stream& z = *stream_;
+    const size_t got = std::fread(input_.data(), 1, input_.size(), file_.get());
+    if (got == 0 && std::ferror(file_.get()))
+      gzip_fail(fed_, fmt::format("read error: {}", std::strerror(errno)));
+    fed_ += got;
+    z.next_in = input_.data();
+    z.avail_in = static_cast<uInt>(got);
+    return got > 0;
+  }
+
+  uint64_t compressed_offset() const { return fed_ - stream_->avail_in; }
+
+  [[noreturn]] void gzip_fail(uint64_t compressed, const std::string& what) const {
+    throw Error(
+        fmt::format("read_idx: {}: decompressed byte {} (compressed byte {}): corrupt "
+                    "gzip stream: {}",
+                    path_, decompressed_, compressed, what));
+  }
+
   struct CloseFile {
     void operator()(std::FILE* f) const { std::fclose(f); }
   };
-  struct CloseGz {
-    void operator()(gzFile_s* f) const { gzclose(f); }
-  };
   std::string path_;
   std::unique_ptr<std::FILE, CloseFile> file_;
-  std::unique_ptr<gzFile_s, CloseGz> gz_;
+  std::unique_ptr<z_stream> stream_;
+  std::vector<unsigned char> input_;
+  bool member_ended_ = false;
+  bool finished_ = false;
+  uint64_t fed_ = 0;           // compressed bytes handed to inflate
+  uint64_t decompressed_ = 0;  // bytes inflate has produced
   std::optional<uint64_t> size_;
   uint64_t offset_ = 0;
 };
@@ -242,7 +290,8 @@ Tensor read(const std::string& path, std::optional<DType> requested) {
                        declared, data_offset, *file_size - data_offset));
     if (*file_size > data_offset + data_bytes)
       fail(path, source.gzip(), data_offset + data_bytes,
-           fmt::format("{} trailing bytes after the data ({})",
+           fmt::format("trailing bytes after the data: the file is {} bytes longer than the "
+                       "header declares ({})",
                        *file_size - data_offset - data_bytes, declared));
   }
 
@@ -269,7 +318,9 @@ Tensor read(const std::string& path, std::optional<DType> requested) {
   unsigned char extra;
   if (source.read(&extra, 1) != 0)
     fail(path, source.gzip(), data_offset + data_bytes,
-         fmt::format("trailing bytes after the data ({})", declared));
+         fmt::format("trailing bytes after the data: the stream is longer than the header "
+                     "declares ({})",
+                     declared));
 
   Tensor out = zeros(shape, {.dtype = dtype});
   switch (dtype) {

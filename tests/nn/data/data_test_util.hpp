@@ -1,0 +1,81 @@
+// Helpers for the tg::data tests: a scratch directory, file writers and error-message capture.
+#pragma once
+
+#include <doctest/doctest.h>
+#include <stdlib.h>
+#include <zlib.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "tapegrad/autograd/error.hpp"
+
+namespace tg_test {
+
+namespace fs = std::filesystem;
+
+using Bytes = std::vector<unsigned char>;
+
+/// A fresh directory under the system temp dir, removed with everything in it at the end.
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "tg_data_XXXXXX").string();
+    REQUIRE(mkdtemp(pattern.data()) != nullptr);
+    path = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path, ignored);
+  }
+  std::string file(const std::string& name) const { return (path / name).string(); }
+};
+
+inline void write_file(const std::string& path, const Bytes& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
+  REQUIRE(out.good());
+}
+
+inline void write_text(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  REQUIRE(out.good());
+}
+
+inline Bytes read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+/// Writes `bytes` as one gzip member.
+inline void write_gzip(const std::string& path, const Bytes& bytes) {
+  gzFile gz = gzopen(path.c_str(), "wb");
+  REQUIRE(gz != nullptr);
+  if (!bytes.empty())
+    REQUIRE(gzwrite(gz, bytes.data(), static_cast<unsigned>(bytes.size())) ==
+            static_cast<int>(bytes.size()));
+  REQUIRE(gzclose(gz) == Z_OK);
+}
+
+/// The message of the tg::Error that `action` throws ("" and a failed check if none).
+inline std::string error_message(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const tg::Error& error) {
+    return error.what();
+  }
+  FAIL_CHECK("expected a tg::Error");
+  return "";
+}
+
+inline bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+}  // namespace tg_test

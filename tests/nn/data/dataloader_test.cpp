@@ -1,0 +1,229 @@
+// DataLoader: batch counts and sizes, every sample once per epoch, seeded reproducible shuffles.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <numeric>
+#include <vector>
+
+#include "data_test_util.hpp"
+#include "tapegrad/autograd.hpp"
+#include "tapegrad/data.hpp"
+
+using tg::data::DataLoader;
+using tg::data::DataLoaderOptions;
+using tg::data::TensorDataset;
+
+namespace {
+
+// n samples: X [n, 2] with row i = [i, -i], y [n] with y[i] = 1000 + i, so a batch's rows can be
+// checked to stay paired.
+TensorDataset numbered(int64_t n) {
+  std::vector<double> x;
+  std::vector<double> y;
+  for (int64_t i = 0; i < n; ++i) {
+    x.push_back(static_cast<double>(i));
+    x.push_back(static_cast<double>(-i));
+    y.push_back(static_cast<double>(1000 + i));
+  }
+  return TensorDataset(tg::tensor(x, {n, 2}, {.dtype = tg::f64}),
+                       tg::tensor(y, {n}, {.dtype = tg::i64}));
+}
+
+struct Epoch {
+  std::vector<int64_t> samples;      // sample ids in visiting order
+  std::vector<int64_t> batch_sizes;  // rows of each batch
+};
+
+// One epoch of `loader`, checking that every batch's x and y rows belong together.
+Epoch run_epoch(DataLoader& loader) {
+  Epoch epoch;
+  for (auto [x, y] : loader) {
+    REQUIRE(x.dim() == 2);
+    REQUIRE(x.shape()[1] == 2);
+    REQUIRE(y.shape() == tg::Shape{x.shape()[0]});
+    const std::vector<double> xs = x.to_vector();
+    const std::vector<double> ys = y.to_vector();
+    for (size_t r = 0; r < ys.size(); ++r) {
+      CHECK(xs[2 * r + 1] == -xs[2 * r]);
+      CHECK(ys[r] == 1000 + xs[2 * r]);
+      epoch.samples.push_back(static_cast<int64_t>(xs[2 * r]));
+    }
+    epoch.batch_sizes.push_back(x.shape()[0]);
+  }
+  return epoch;
+}
+
+std::vector<int64_t> sorted(std::vector<int64_t> values) {
+  std::sort(values.begin(), values.end());
+  return values;
+}
+
+std::vector<int64_t> iota(int64_t n) {
+  std::vector<int64_t> values(static_cast<size_t>(n));
+  std::iota(values.begin(), values.end(), int64_t{0});
+  return values;
+}
+
+}  // namespace
+
+TEST_CASE("DataLoader visits every sample exactly once per shuffled epoch") {
+  DataLoader loader(numbered(10), {.batch_size = 3, .shuffle = true, .seed = 7});
+  CHECK(loader.size() == 4);  // ceil(10 / 3)
+  for (int e = 0; e < 3; ++e) {
+    CAPTURE(e);
+    const Epoch epoch = run_epoch(loader);
+    CHECK(sorted(epoch.samples) == iota(10));
+    CHECK(epoch.batch_sizes == std::vector<int64_t>{3, 3, 3, 1});
+  }
+  CHECK(loader.epoch() == 3);
+}
+
+TEST_CASE("DataLoader without shuffle gives the rows in order every epoch") {
+  DataLoader loader(numbered(7), {.batch_size = 3});
+  for (int e = 0; e < 2; ++e) {
+    const Epoch epoch = run_epoch(loader);
+    CHECK(epoch.samples == iota(7));
+    CHECK(epoch.batch_sizes == std::vector<int64_t>{3, 3, 1});
+  }
+  CHECK(loader.order(5) == iota(7));
+}
+
+TEST_CASE("DataLoader's seeded order is reproducible and changes between epochs") {
+  const DataLoaderOptions options{.batch_size = 4, .shuffle = true, .seed = 42};
+  DataLoader first(numbered(20), options);
+  DataLoader second(numbered(20), options);
+  const Epoch first_epoch0 = run_epoch(first);
+  const Epoch first_epoch1 = run_epoch(first);
+  CHECK(run_epoch(second).samples == first_epoch0.samples);
+  CHECK(run_epoch(second).samples == first_epoch1.samples);
+  CHECK(first_epoch0.samples != first_epoch1.samples);
+  CHECK(first_epoch0.samples != iota(20));
+
+  SUBCASE("order(e) is the order epoch e visits") {
+    CHECK(first.order(0) == first_epoch0.samples);
+    CHECK(first.order(1) == first_epoch1.samples);
+  }
+  SUBCASE("set_epoch resumes at any epoch") {
+    DataLoader resumed(numbered(20), options);
+    resumed.set_epoch(1);
+    CHECK(run_epoch(resumed).samples == first_epoch1.samples);
+  }
+  SUBCASE("another seed gives another order") {
+    DataLoader other(numbered(20), {.batch_size = 4, .shuffle = true, .seed = 43});
+    CHECK(run_epoch(other).samples != first_epoch0.samples);
+  }
+}
+
+TEST_CASE("DataLoader without a seed draws one from the global generator at construction") {
+  tg::manual_seed(5);
+  DataLoader first(numbered(20), {.batch_size = 5, .shuffle = true});
+  tg::manual_seed(5);
+  DataLoader second(numbered(20), {.batch_size = 5, .shuffle = true});
+  tg::manual_seed(6);
+  DataLoader third(numbered(20), {.batch_size = 5, .shuffle = true});
+  const Epoch epoch = run_epoch(first);
+  CHECK(run_epoch(second).samples == epoch.samples);
+  CHECK(run_epoch(third).samples != epoch.samples);
+  CHECK(sorted(epoch.samples) == iota(20));
+}
+
+TEST_CASE("DataLoader with drop_last skips the short last batch") {
+  DataLoader loader(numbered(10), {.batch_size = 3, .shuffle = true, .drop_last = true, .seed = 1});
+  CHECK(loader.size() == 3);  // floor(10 / 3)
+  const Epoch epoch = run_epoch(loader);
+  CHECK(epoch.batch_sizes == std::vector<int64_t>{3, 3, 3});
+  // The nine visited samples are distinct; the one left out is whichever the shuffle put last.
+  std::vector<int64_t> visited = sorted(epoch.samples);
+  CHECK(std::adjacent_find(visited.begin(), visited.end()) == visited.end());
+  int64_t left_out = -1;
+  for (int64_t i = 0; i < 10; ++i)
+    if (!std::binary_search(visited.begin(), visited.end(), i)) left_out = i;
+  CHECK(loader.order(0).back() == left_out);
+
+  SUBCASE("a size that divides evenly loses nothing") {
+    DataLoader even(numbered(9), {.batch_size = 3, .drop_last = true});
+    CHECK(even.size() == 3);
+    CHECK(run_epoch(even).samples == iota(9));
+  }
+  SUBCASE("fewer samples than a batch give no batch at all") {
+    DataLoader none(numbered(2), {.batch_size = 3, .drop_last = true});
+    CHECK(none.size() == 0);
+    CHECK(run_epoch(none).samples.empty());
+  }
+}
+
+TEST_CASE("DataLoader does stochastic, mini-batch and full-batch with the same loop") {
+  SUBCASE("batch 1") {
+    DataLoader loader(numbered(5), {.batch_size = 1, .shuffle = true, .seed = 3});
+    const Epoch epoch = run_epoch(loader);
+    CHECK(loader.size() == 5);
+    CHECK(epoch.batch_sizes == std::vector<int64_t>(5, 1));
+    CHECK(sorted(epoch.samples) == iota(5));
+  }
+  SUBCASE("the default batch size is 1") {
+    DataLoader loader(numbered(4));
+    CHECK(loader.size() == 4);
+    CHECK(run_epoch(loader).samples == iota(4));
+  }
+  SUBCASE("batch == n") {
+    DataLoader loader(numbered(6), {.batch_size = 6});
+    const Epoch epoch = run_epoch(loader);
+    CHECK(epoch.batch_sizes == std::vector<int64_t>{6});
+    CHECK(epoch.samples == iota(6));
+  }
+  SUBCASE("batch > n, shuffled: one permuted batch of all samples") {
+    DataLoader loader(numbered(6), {.batch_size = 100, .shuffle = true, .seed = 9});
+    CHECK(loader.size() == 1);
+    const Epoch epoch = run_epoch(loader);
+    CHECK(epoch.batch_sizes == std::vector<int64_t>{6});
+    CHECK(sorted(epoch.samples) == iota(6));
+    CHECK(epoch.samples == loader.order(0));
+  }
+}
+
+TEST_CASE("DataLoader rejects a batch size below 1") {
+  CHECK_THROWS_AS(DataLoader(numbered(3), {.batch_size = 0}), tg::Error);
+  const std::string message =
+      tg_test::error_message([] { DataLoader(numbered(3), {.batch_size = -2}); });
+  CHECK(tg_test::contains(message, "batch_size must be >= 1, got -2"));
+}
+
+TEST_CASE("DataLoader over an empty dataset has no batches") {
+  DataLoader loader(TensorDataset(tg::zeros({0, 2}), tg::zeros({0})),
+                    {.batch_size = 4, .shuffle = true, .seed = 0});
+  CHECK(loader.size() == 0);
+  int batches = 0;
+  for (auto [x, y] : loader) ++batches;
+  CHECK(batches == 0);
+}
+
+namespace {
+
+// A dataset computed on the fly: sample i is x = [i], y = [2i].
+class Doubling : public tg::data::Dataset {
+ public:
+  int64_t size() const override { return 5; }
+  tg::data::Batch get_batch(std::span<const int64_t> indices) const override {
+    std::vector<double> x(indices.begin(), indices.end());
+    std::vector<double> y;
+    for (const double v : x) y.push_back(2 * v);
+    const int64_t n = static_cast<int64_t>(x.size());
+    return {tg::tensor(x, {n, 1}), tg::tensor(y, {n, 1})};
+  }
+};
+
+}  // namespace
+
+TEST_CASE("DataLoader draws from any Dataset") {
+  DataLoader loader(Doubling{}, {.batch_size = 2});
+  std::vector<double> xs;
+  std::vector<double> ys;
+  for (auto [x, y] : loader) {
+    for (const double v : x.to_vector()) xs.push_back(v);
+    for (const double v : y.to_vector()) ys.push_back(v);
+  }
+  CHECK(xs == std::vector<double>{0, 1, 2, 3, 4});
+  CHECK(ys == std::vector<double>{0, 2, 4, 6, 8});
+  CHECK(loader.size() == 3);
+}
