@@ -1,0 +1,191 @@
+// read_csv: headers, label columns, delimiters and quoting, and errors that name line and column.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "data_test_util.hpp"
+#include "tapegrad/autograd.hpp"
+#include "tapegrad/data.hpp"
+
+using tg::data::CsvData;
+using tg::data::CsvOptions;
+using tg::data::read_csv;
+using tg_test::contains;
+using tg_test::error_message;
+using tg_test::TempDir;
+
+namespace {
+
+// Writes `text` to `name` in `dir` and reads it back with `options`.
+CsvData read_text(const TempDir& dir, const std::string& name, const std::string& text,
+                  const CsvOptions& options = {}) {
+  tg_test::write_text(dir.file(name), text);
+  return read_csv(dir.file(name), options);
+}
+
+// The message of reading `text` with `options`, which must name the file.
+std::string csv_error(const TempDir& dir, const std::string& text, const CsvOptions& options = {}) {
+  const std::string path = dir.file("bad.csv");
+  tg_test::write_text(path, text);
+  const std::string message = error_message([&] { read_csv(path, options); });
+  CAPTURE(message);
+  CHECK(contains(message, path));
+  return message;
+}
+
+}  // namespace
+
+TEST_CASE("read_csv splits a header, features and a named label column") {
+  const TempDir dir;
+  const CsvData data =
+      read_text(dir, "a.csv", "a,label,b\n1,0,2\n3.5,1,-4e2\n", {.label_column = "label"});
+  CHECK(data.features.dtype() == tg::f64);
+  CHECK(data.features.shape() == tg::Shape{2, 2});
+  CHECK(data.features.to_vector() == std::vector<double>{1, 2, 3.5, -400});
+  CHECK(data.labels.shape() == tg::Shape{2});
+  CHECK(data.labels.to_vector() == std::vector<double>{0, 1});
+  CHECK(data.feature_names == std::vector<std::string>{"a", "b"});
+  CHECK(data.label_name == "label");
+}
+
+TEST_CASE("read_csv picks the label column by position") {
+  const TempDir dir;
+  const std::string text = "x,y,z\n1,2,3\n4,5,6\n";
+  SUBCASE("last") {
+    const CsvData data = read_text(dir, "p.csv", text, {.label_index = -1});
+    CHECK(data.features.to_vector() == std::vector<double>{1, 2, 4, 5});
+    CHECK(data.labels.to_vector() == std::vector<double>{3, 6});
+    CHECK(data.label_name == "z");
+  }
+  SUBCASE("first") {
+    const CsvData data = read_text(dir, "p.csv", text, {.label_index = 0});
+    CHECK(data.features.to_vector() == std::vector<double>{2, 3, 5, 6});
+    CHECK(data.labels.to_vector() == std::vector<double>{1, 4});
+    CHECK(data.feature_names == std::vector<std::string>{"y", "z"});
+  }
+  SUBCASE("out of range") {
+    CHECK(contains(csv_error(dir, text, {.label_index = 3}),
+                   "label_index 3 is out of range for 3 columns"));
+    CHECK_THROWS_AS(read_text(dir, "p.csv", text, {.label_index = -4}), tg::Error);
+  }
+}
+
+TEST_CASE("read_csv without a label or a header") {
+  const TempDir dir;
+  SUBCASE("no label: every column is a feature") {
+    const CsvData data = read_text(dir, "n.csv", "x,y\n1,2\n");
+    CHECK(data.features.shape() == tg::Shape{1, 2});
+    CHECK_FALSE(data.labels.defined());
+    CHECK(data.label_name.empty());
+  }
+  SUBCASE("no header: columns are named by position") {
+    const CsvData data =
+        read_text(dir, "n.csv", "1,2,3\n4,5,6\n", {.label_index = 1, .header = false});
+    CHECK(data.features.to_vector() == std::vector<double>{1, 3, 4, 6});
+    CHECK(data.labels.to_vector() == std::vector<double>{2, 5});
+    CHECK(data.feature_names == std::vector<std::string>{"0", "2"});
+    CHECK(data.label_name == "1");
+  }
+}
+
+TEST_CASE("read_csv handles delimiters, quotes, padding, CRLF and blank lines") {
+  const TempDir dir;
+  SUBCASE("semicolons") {
+    const CsvData data = read_text(dir, "s.csv", "a;b\n1;2\n", {.delimiter = ';'});
+    CHECK(data.features.to_vector() == std::vector<double>{1, 2});
+  }
+  SUBCASE("tabs, with spaces as padding") {
+    const CsvData data = read_text(dir, "t.tsv", "a\tb\n 1 \t  2\n", {.delimiter = '\t'});
+    CHECK(data.features.to_vector() == std::vector<double>{1, 2});
+  }
+  SUBCASE("quoted names and numbers, with a doubled quote") {
+    const CsvData data =
+        read_text(dir, "q.csv", "\"sepal, length\",\"say \"\"hi\"\"\"\n\"1.5\", 2\n");
+    CHECK(data.feature_names == std::vector<std::string>{"sepal, length", "say \"hi\""});
+    CHECK(data.features.to_vector() == std::vector<double>{1.5, 2});
+  }
+  SUBCASE("CRLF line ends, blank lines, no final newline") {
+    const CsvData data = read_text(dir, "w.csv", "\r\na,b\r\n1,2\r\n\r\n   \n3,4");
+    CHECK(data.features.to_vector() == std::vector<double>{1, 2, 3, 4});
+  }
+  SUBCASE("signs, exponents, nan and inf are numbers") {
+    const CsvData data = read_text(dir, "n.csv", "a,b,c,d\n+3,-.5e1,nan,-inf\n");
+    const std::vector<double> values = data.features.to_vector();
+    CHECK(values[0] == 3);
+    CHECK(values[1] == -5);
+    CHECK(std::isnan(values[2]));
+    CHECK(values[3] == -INFINITY);
+  }
+}
+
+TEST_CASE("read_csv's dtypes") {
+  const TempDir dir;
+  const std::string text = "a,y\n0.5,2\n1.25,7\n";
+  const CsvData data = read_text(dir, "d.csv", text,
+                                 {.label_column = "y", .dtype = tg::f32, .label_dtype = tg::i64});
+  CHECK(data.features.dtype() == tg::f32);
+  CHECK(data.features.to_vector() == std::vector<double>{0.5, 1.25});
+  CHECK(data.labels.dtype() == tg::i64);
+  CHECK(data.labels.to_vector() == std::vector<double>{2, 7});
+
+  SUBCASE("an i64 label must be an integer") {
+    const std::string message =
+        csv_error(dir, "a,y\n1,2\n3,2.5\n", {.label_column = "y", .label_dtype = tg::i64});
+    CHECK(contains(message, "line 3: column 2 ('y'): label '2.5' is not an integer"));
+  }
+  SUBCASE("f32 features beyond float's range become infinite") {
+    const CsvData big = read_text(dir, "big.csv", "a\n1e300\n", {.dtype = tg::f32});
+    CHECK(big.features.to_vector()[0] == INFINITY);
+  }
+}
+
+TEST_CASE("read_csv names the file, line and column of a bad cell") {
+  const TempDir dir;
+  SUBCASE("not a number") {
+    const std::string message = csv_error(dir, "a,b\n1,2\n3,abc\n");
+    CHECK(contains(message, "line 3: column 2 ('b'): 'abc' is not a number"));
+  }
+  SUBCASE("not a number, without a header") {
+    const std::string message = csv_error(dir, "1,2\n3,4x\n", {.header = false});
+    CHECK(contains(message, "line 2: column 2: '4x' is not a number"));
+  }
+  SUBCASE("hexadecimal and doubled signs are not numbers") {
+    CHECK(contains(csv_error(dir, "a\n0x10\n"), "line 2: column 1 ('a'): '0x10'"));
+    CHECK(contains(csv_error(dir, "a\n++1\n"), "'++1' is not a number"));
+  }
+  SUBCASE("empty cell") {
+    CHECK(contains(csv_error(dir, "a,b,c\n1,,3\n"), "line 2: column 2 ('b'): empty cell"));
+  }
+  SUBCASE("out of range") {
+    CHECK(contains(csv_error(dir, "a\n1e999\n"), "'1e999' is out of the range of a double"));
+  }
+  SUBCASE("a ragged row") {
+    const std::string message = csv_error(dir, "a,b,c\n1,2,3\n\n4,5\n");
+    CHECK(contains(message, "line 4: 2 fields where line 1 has 3"));
+    CHECK(contains(csv_error(dir, "1,2\n3,4,5\n", {.header = false}),
+                   "line 2: 3 fields where line 1 has 2"));
+  }
+  SUBCASE("an unterminated quote") {
+    CHECK(contains(csv_error(dir, "a,b\n1,\"2\n"), "line 2: column 2: unterminated quoted field"));
+  }
+  SUBCASE("text after a closing quote") {
+    CHECK(contains(csv_error(dir, "a,b\n\"1\"x,2\n"), "line 2: column 1: unexpected 'x'"));
+  }
+}
+
+TEST_CASE("read_csv explains empty files and bad options") {
+  const TempDir dir;
+  CHECK(contains(csv_error(dir, ""), "the file is empty"));
+  CHECK(contains(csv_error(dir, "\n  \n\r\n"), "the file is empty"));
+  CHECK(contains(csv_error(dir, "a,b\n"), "has a header (line 1) but no data rows"));
+  CHECK(contains(csv_error(dir, "a,b\n1,2\n", {.label_column = "c"}),
+                 "no column named 'c' in the header (columns: 'a', 'b')"));
+  CHECK(contains(csv_error(dir, "1,2\n", {.label_column = "a", .header = false}),
+                 "needs header = true"));
+  CHECK(
+      contains(csv_error(dir, "a,b\n1,2\n", {.label_column = "a", .label_index = 0}), "not both"));
+  const std::string missing = dir.file("missing.csv");
+  CHECK(contains(error_message([&] { read_csv(missing); }), "cannot open '" + missing + "'"));
+}
