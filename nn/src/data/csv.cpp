@@ -202,15 +202,15 @@ CsvData read_csv(const std::string& path, const CsvOptions& options) {
                     fmt::format("{}: '{}' is {}", column_label(k), field,
                                 out_of_range ? "out of the range of a double" : "not a number"));
       }
-      if (k == label) {
-        if (options.label_dtype == DType::i64 &&
-            !(std::isfinite(*value) && std::trunc(*value) == *value && std::abs(*value) < 0x1p53))
-          parser.fail(line_number, fmt::format("{}: label '{}' is not an integer (label_dtype i64)",
-                                               column_label(k), field));
-        labels.push_back(*value);
-      } else {
-        features.push_back(*value);
-      }
+      // A value headed for an i64 tensor must convert exactly (static_cast would be undefined
+      // for NaN or out-of-range values and would silently truncate 2.5).
+      const DType target = k == label ? options.label_dtype : options.dtype;
+      if (target == DType::i64 &&
+          !(std::isfinite(*value) && std::trunc(*value) == *value && std::abs(*value) < 0x1p53))
+        parser.fail(line_number, fmt::format("{}: {} '{}' is not an integer ({} i64)",
+                                             column_label(k), k == label ? "label" : "value", field,
+                                             k == label ? "label_dtype" : "dtype"));
+      (k == label ? labels : features).push_back(*value);
     }
     ++rows;
   }

@@ -135,6 +135,14 @@ TEST_CASE("read_csv's dtypes") {
         csv_error(dir, "a,y\n1,2\n3,2.5\n", {.label_column = "y", .label_dtype = tg::i64});
     CHECK(contains(message, "line 3: column 2 ('y'): label '2.5' is not an integer"));
   }
+  SUBCASE("i64 features must be integers too") {
+    const CsvData integers = read_text(dir, "i.csv", "a,b\n-3,4\n", {.dtype = tg::i64});
+    CHECK(integers.features.dtype() == tg::i64);
+    CHECK(integers.features.to_vector() == std::vector<double>{-3, 4});
+    CHECK(contains(csv_error(dir, "a,b\n1,nan\n", {.dtype = tg::i64}),
+                   "line 2: column 2 ('b'): value 'nan' is not an integer (dtype i64)"));
+    CHECK(contains(csv_error(dir, "a\n1e19\n", {.dtype = tg::i64}), "'1e19' is not an integer"));
+  }
   SUBCASE("f32 features beyond float's range become infinite") {
     const CsvData big = read_text(dir, "big.csv", "a\n1e300\n", {.dtype = tg::f32});
     CHECK(big.features.to_vector()[0] == INFINITY);

@@ -18,7 +18,7 @@ struct CsvOptions {
   std::optional<int64_t> label_index = std::nullopt;
   bool header = true;              ///< the first non-blank line names the columns
   char delimiter = ',';            ///< field separator
-  DType dtype = DType::f64;        ///< dtype of the features
+  DType dtype = DType::f64;        ///< dtype of the features; i64 requires integral values
   DType label_dtype = DType::f64;  ///< dtype of the labels; i64 requires integral values
 };
 
