@@ -46,7 +46,7 @@ def idx_seeds():
     # The gz target's other modes: cut streams, two members, raw bytes behind a gzip magic.
     put("read_idx_gz", "cut_half", bytes([1, 128]) + seeds["ubyte_images"])
     put("read_idx_gz", "two_members", bytes([2, 0]) + seeds["ubyte_vector"])
-    raw = gzip.compress(seeds["float"])
+    raw = gzip.compress(seeds["float"], mtime=0)
     put("read_idx_gz", "raw_stream", bytes([3, 0]) + raw[3:])
     put("read_idx_gz", "raw_garbage", bytes([3, 0]) + b"\x00" * 7 + b"\xff" * 20)
 
@@ -54,7 +54,7 @@ def idx_seeds():
 def csv_seeds():
     header, label_index_last, label_index_first, label_y = 1, 1 << 3, 2 << 3, 3 << 3
     semicolon, tab = 1 << 1, 2 << 1
-    i64_labels, f32 = 1 << 5, 1 << 6
+    i64_labels, f32, i64_features = 1 << 5, 1 << 6, 1 << 7
     seeds = {
         "header_label_y": (header | label_y, "x1,x2,y\n1,2,3\n4.5,-5e3,6\n"),
         "no_header_last_i64": (label_index_last | i64_labels, "1,2,0\n3,4,1\r\n5,6,2\n"),
@@ -75,11 +75,34 @@ def csv_seeds():
         "duplicate_names": (header | label_y, "y,y\n1,2\n"),
         "single_column_label": (label_index_last, "1\n2\n3\n"),
         "only_delimiters": (0, ",,,\n,,,\n"),
+        "i64_features": (header | i64_features, "a,b\n1,2\n-3,4\n"),
+        "i64_features_nan": (header | i64_features, "a,b\n1,nan\n1e300,4\n"),
     }
     for name, (bits, text) in seeds.items():
         put("read_csv", name, bytes([bits]) + text.encode())
 
 
+def data_test_seeds():
+    """Brings in the data tests' own corpus (tests/nn/data/corpus), in each target's framing."""
+    root = os.path.join(HERE, "..", "nn", "data", "corpus")
+    for kind in ("idx", "csv"):
+        directory = os.path.join(root, kind)
+        if not os.path.isdir(directory):
+            continue
+        for name in sorted(os.listdir(directory)):
+            with open(os.path.join(directory, name), "rb") as f:
+                data = f.read()
+            if kind == "csv":
+                put("read_csv", "data_" + name, bytes([1]) + data)           # header, no label
+                put("read_csv", "data_label_" + name, bytes([1 | 1 << 3]) + data)  # last = label
+            elif data[:2] == b"\x1f\x8b":
+                put("read_idx_gz", "data_" + name, bytes([3, 0]) + data[3:])  # as is
+            else:
+                put("read_idx", "data_" + name, data)
+                put("read_idx_gz", "data_" + name, bytes([0, 0]) + data)      # gzipped
+
+
 if __name__ == "__main__":
     idx_seeds()
     csv_seeds()
+    data_test_seeds()
