@@ -82,6 +82,27 @@ TEST_CASE("two threads training two models at once match training them one after
   CHECK(bit_equal(values(serial_b.params), values(parallel_b.params)));
 }
 
+TEST_CASE("threads may share tensors they only read: one data set, two models") {
+  tg::set_num_threads(1);
+  constexpr int kSteps = 100;
+  Problem serial_a = make_problem(3), serial_b = make_problem(4);
+  serial_b.x = serial_a.x;  // the same storage, read by both
+  serial_b.y = serial_a.y;
+  const std::vector<float> losses_a = train(serial_a, kSteps);
+  const std::vector<float> losses_b = train(serial_b, kSteps);
+
+  Problem parallel_a = make_problem(3), parallel_b = make_problem(4);
+  parallel_b.x = parallel_a.x;
+  parallel_b.y = parallel_a.y;
+  std::vector<float> threaded_a, threaded_b;
+  std::thread thread_a([&] { threaded_a = train(parallel_a, kSteps); });
+  std::thread thread_b([&] { threaded_b = train(parallel_b, kSteps); });
+  thread_a.join();
+  thread_b.join();
+  CHECK(bit_equal(losses_a, threaded_a));
+  CHECK(bit_equal(losses_b, threaded_b));
+}
+
 TEST_CASE("a NoGradGuard in one thread does not switch off recording in another") {
   tg::Tensor w = tg::ones({3}, {.requires_grad = true});
   std::barrier sync(2);
