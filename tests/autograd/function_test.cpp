@@ -52,23 +52,24 @@ tg::Tensor f64_input(std::vector<double> values) {
 }  // namespace
 
 TEST_CASE("a custom op with a correct backward passes gradcheck") {
-  const auto result = tg::gradcheck(
-      [](const std::vector<tg::Tensor>& in) { return Square::apply(in[0]); },
-      {f64_input({0.5, -1.25, 2.0})});
+  const auto result =
+      tg::gradcheck([](const std::vector<tg::Tensor>& in) { return Square::apply(in[0]); },
+                    {f64_input({0.5, -1.25, 2.0})});
   CHECK_MESSAGE(result.ok, result.report);
   CHECK(result.max_abs_error < 1e-8);
 }
 
 TEST_CASE("a custom op with a wrong backward fails gradcheck and the report names the element") {
-  const auto result = tg::gradcheck(
-      [](const std::vector<tg::Tensor>& in) { return WrongSquare::apply(in[0]); },
-      {f64_input({0.5, -1.25, 2.0})});
+  const auto result =
+      tg::gradcheck([](const std::vector<tg::Tensor>& in) { return WrongSquare::apply(in[0]); },
+                    {f64_input({0.5, -1.25, 2.0})});
   CAPTURE(result.report);
   CHECK_FALSE(result.ok);
   // element [1]: analytical 3·(−1.25) = −3.75, numerical 2·(−1.25) = −2.5
   CHECK(result.report.find("input 0 [3], element [1] -> output [1]: analytical -3.75, "
                            "numerical -2.5") != std::string::npos);
-  CHECK(result.max_abs_error == doctest::Approx(2.0).epsilon(1e-6));  // |3x − 2x| = |x|, largest at x = 2
+  CHECK(result.max_abs_error ==
+        doctest::Approx(2.0).epsilon(1e-6));  // |3x − 2x| = |x|, largest at x = 2
 }
 
 TEST_CASE("a custom op takes non-tensor arguments and returns one gradient per tensor") {
@@ -112,8 +113,8 @@ TEST_CASE("a custom op whose forward returns its input does not give that input 
 }
 
 TEST_CASE("a custom op's backward is differentiable when written with ops") {
-  const auto result = tg::gradgradcheck(
-      [](const std::vector<tg::Tensor>& in) { return Square::apply(in[0]); },
-      {f64_input({0.5, -1.25, 2.0})});
+  const auto result =
+      tg::gradgradcheck([](const std::vector<tg::Tensor>& in) { return Square::apply(in[0]); },
+                        {f64_input({0.5, -1.25, 2.0})});
   CHECK_MESSAGE(result.ok, result.report);
 }

@@ -65,8 +65,8 @@ TEST_CASE("second derivatives of every op with one pass gradgradcheck") {
 }
 
 TEST_CASE("a Hessian-vector product of sum(tanh(Ax)²) equals the finite-difference Hessian's") {
-  const tg::Tensor A = tg::tensor({0.5, -0.3, 0.8, 0.2, 0.9, -0.4, -0.6, 0.1, 0.7}, {3, 3},
-                                  {.dtype = tg::f64});
+  const tg::Tensor A =
+      tg::tensor({0.5, -0.3, 0.8, 0.2, 0.9, -0.4, -0.6, 0.1, 0.7}, {3, 3}, {.dtype = tg::f64});
   const tg::Tensor v = tg::tensor({0.3, -1.0, 0.6}, {.dtype = tg::f64});
   tg::Tensor x = f64_input({0.2, -0.5, 0.4}, {3});
 

@@ -15,7 +15,7 @@ void check_index_dtype(const char* op, const Tensor& index) {
 }
 
 void check_in_range(const char* op, int64_t i, int64_t size, int64_t dim, const Shape& shape) {
-  if (i < -size || i >= size)
+  if (i < 0 || i >= size)  // negative indices are errors, as in PyTorch's index_select/gather
     throw Error(fmt::format("{}: index {} is out of range for dim {} of shape {}", op, i, dim,
                             format_shape(shape)));
 }
@@ -29,8 +29,8 @@ Tensor index_add(const Tensor& base, int64_t dim, const Tensor& index, const Ten
 Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index) {
   check_index_dtype("index_select", index);
   if (index.dim() > 1)
-    throw Error(fmt::format("index_select: index must be 1-D, got shape {}",
-                            format_shape(index.shape())));
+    throw Error(
+        fmt::format("index_select: index must be 1-D, got shape {}", format_shape(index.shape())));
   const int64_t d = detail::canonical_dim("index_select", dim, a.dim(), a.shape());
   const detail::DimSplit s = detail::split_at(a.shape(), d);
   const int64_t* idx = detail::data_of<int64_t>(index);
@@ -44,7 +44,7 @@ Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index) {
     T* o = detail::data_of<T>(out);
     for (int64_t outer = 0; outer < s.outer; ++outer)
       for (int64_t k = 0; k < index.numel(); ++k) {
-        const int64_t row = idx[k] < 0 ? idx[k] + s.size : idx[k];
+        const int64_t row = idx[k];
         const T* from = x + (outer * s.size + row) * s.inner;
         T* to = o + (outer * index.numel() + k) * s.inner;
         for (int64_t i = 0; i < s.inner; ++i) to[i] = from[i];
@@ -69,15 +69,16 @@ Tensor index_add(const Tensor& base, int64_t d, const Tensor& index, const Tenso
     T* o = detail::data_of<T>(out);
     for (int64_t outer = 0; outer < s.outer; ++outer)
       for (int64_t k = 0; k < index.numel(); ++k) {
-        const int64_t row = idx[k] < 0 ? idx[k] + s.size : idx[k];
+        const int64_t row = idx[k];
         T* to = o + (outer * s.size + row) * s.inner;
         const T* from = x + (outer * index.numel() + k) * s.inner;
         for (int64_t i = 0; i < s.inner; ++i) to[i] += from[i];
       }
   });
-  return detail::record("index_add", out, {&base, &source}, [d, index](const Tensor& g) -> Gradients {
-    return {g, index_select(g, d, index)};
-  });
+  return detail::record("index_add", out, {&base, &source},
+                        [d, index](const Tensor& g) -> Gradients {
+                          return {g, index_select(g, d, index)};
+                        });
 }
 
 // Checks gather/scatter_add's index against the data it addresses (PyTorch's rules).
@@ -111,9 +112,8 @@ void for_each_gathered(const Shape& shape, int64_t d, const Tensor& index, F f) 
   const std::vector<int64_t> data_strides = strides;
   strides[static_cast<size_t>(d)] = 0;  // the index supplies the position along d
   const std::vector<int64_t> walk[1] = {strides};
-  const int64_t size = shape[static_cast<size_t>(d)];
   detail::for_each_strided(index.shape(), walk, [&](int64_t i, const int64_t* off) {
-    const int64_t row = idx[i] < 0 ? idx[i] + size : idx[i];
+    const int64_t row = idx[i];
     f(i, off[0] + row * data_strides[static_cast<size_t>(d)]);
   });
 }
@@ -150,9 +150,10 @@ Tensor scatter_add(const Tensor& a, int64_t dim, const Tensor& index, const Tens
     T* o = detail::data_of<T>(out);
     for_each_gathered(a.shape(), d, index, [&](int64_t i, int64_t to) { o[to] += x[i]; });
   });
-  return detail::record("scatter_add", out, {&a, &source}, [d, index](const Tensor& g) -> Gradients {
-    return {g, gather(g, d, index)};
-  });
+  return detail::record("scatter_add", out, {&a, &source},
+                        [d, index](const Tensor& g) -> Gradients {
+                          return {g, gather(g, d, index)};
+                        });
 }
 
 }  // namespace tg

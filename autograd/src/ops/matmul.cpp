@@ -19,8 +19,12 @@ DType floating_operands(const char* op, const Tensor& a, const Tensor& b) {
 }
 
 // op(X)'s rows and columns for a matrix (or each matrix of a batch) of `shape`.
-int64_t rows(const Shape& shape, bool transposed) { return shape[shape.size() - (transposed ? 1 : 2)]; }
-int64_t cols(const Shape& shape, bool transposed) { return shape[shape.size() - (transposed ? 2 : 1)]; }
+int64_t rows(const Shape& shape, bool transposed) {
+  return shape[shape.size() - (transposed ? 1 : 2)];
+}
+int64_t cols(const Shape& shape, bool transposed) {
+  return shape[shape.size() - (transposed ? 2 : 1)];
+}
 
 // op(A) @ op(B) for matrices or equal-sized batches of them, recorded as "matmul".
 //   C = op(A) op(B):  d op(A) = G op(B)ᵀ,  d op(B) = op(A)ᵀ G
@@ -40,10 +44,10 @@ Tensor product(const Tensor& a, const Tensor& b, bool ta, bool tb) {
       detail::gemm<T>(ta, tb, m, n, k, T(1), x + i * m * k, y + i * k * n, T(0), o + i * m * n);
   });
   return detail::record("matmul", out, {&a, &b}, [a, b, ta, tb](const Tensor& g) -> Gradients {
-    const Tensor da = a.requires_grad() ? (ta ? product(b, g, tb, true) : product(g, b, false, !tb))
-                                        : Tensor();
-    const Tensor db = b.requires_grad() ? (tb ? product(g, a, true, ta) : product(a, g, !ta, false))
-                                        : Tensor();
+    const Tensor da =
+        a.requires_grad() ? (ta ? product(b, g, tb, true) : product(g, b, false, !tb)) : Tensor();
+    const Tensor db =
+        b.requires_grad() ? (tb ? product(g, a, true, ta) : product(a, g, !ta, false)) : Tensor();
     return {da, db};
   });
 }
@@ -64,7 +68,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   const int64_t ka = a.shape().back();
   const int64_t kb = db == 1 ? b.shape()[0] : b.shape()[static_cast<size_t>(db - 2)];
   if (ka != kb) inner_mismatch(a, b, ka, kb);
-  // Vectors become matrices and back, as NumPy's matmul does.
+  // Vectors become matrices and back, as NumPy's matmul does; two vectors give their dot product.
+  if (da == 1 && db == 1) return reshape(matmul(unsqueeze(a, 0), unsqueeze(b, 1)), {});
   if (da == 1) return squeeze(matmul(unsqueeze(a, 0), b), -2);
   if (db == 1) return squeeze(matmul(a, unsqueeze(b, 1)), -1);
   if (da == 2 && db == 2) return product(a, b, false, false);
@@ -84,10 +89,11 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   if (weight.dim() != 2 || x.dim() < 1 || x.shape().back() != weight.shape()[1] ||
       (bias.defined() && (bias.dim() != 1 || bias.shape()[0] != weight.shape()[0])))
-    throw Error(fmt::format("linear: input {} with weight {} and bias {}: expected input [..., in], "
-                            "weight [out, in], bias [out]",
-                            format_shape(x.shape()), format_shape(weight.shape()),
-                            bias.defined() ? format_shape(bias.shape()) : "none"));
+    throw Error(
+        fmt::format("linear: input {} with weight {} and bias {}: expected input [..., in], "
+                    "weight [out, in], bias [out]",
+                    format_shape(x.shape()), format_shape(weight.shape()),
+                    bias.defined() ? format_shape(bias.shape()) : "none"));
   const DType dtype = floating_operands("linear", x, weight);
   if (bias.defined() && bias.dtype() != dtype) floating_operands("linear", x, bias);
   if (x.dim() != 2) {  // [..., in]: fold the leading dims into rows

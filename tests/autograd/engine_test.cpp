@@ -1,0 +1,118 @@
+// The tape and the backward engine: when records are made, accumulation, retain_graph,
+// released graphs, grad_output, NoGradGuard per thread, deep chains, tg::grad.
+#include <thread>
+
+#include "test_util.hpp"
+
+using tg::testing::leaf;
+using tg::testing::mentions;
+
+TEST_CASE("an op records only in grad mode and only if an input requires grad") {
+  const tg::Tensor plain = tg::tensor({1, 2}, {.dtype = tg::f64});
+  const tg::Tensor w = leaf({3, 4}, {2});
+  CHECK_FALSE((plain * 2.0).requires_grad());
+  CHECK((plain * w).requires_grad());
+  CHECK_FALSE((plain * w).is_leaf());
+  tg::NoGradGuard no_grad;
+  CHECK_FALSE(tg::is_grad_enabled());
+  const tg::Tensor unrecorded = plain * w;
+  CHECK_FALSE(unrecorded.requires_grad());
+  CHECK(unrecorded.is_leaf());
+}
+
+TEST_CASE("gradients accumulate across backward calls until cleared") {
+  tg::Tensor w = leaf({1, 2}, {2});
+  (w * 3.0).sum().backward();
+  (w * 3.0).sum().backward();
+  TG_CHECK_VALUES(w.grad(), {6, 6});
+  w.zero_grad();
+  CHECK_FALSE(w.grad().defined());
+  (w * w).sum().backward();
+  TG_CHECK_VALUES(w.grad(), {2, 4});
+}
+
+TEST_CASE("a tensor used twice receives the sum of both paths") {
+  tg::Tensor x = leaf({3}, {});
+  const tg::Tensor y = x * x + x;  // dy/dx = 2x + 1 = 7
+  y.backward();
+  CHECK(x.grad().item() == 7);
+}
+
+TEST_CASE("retain_graph allows a second backward; without it the graph is released") {
+  tg::Tensor x = leaf({2}, {});
+  const tg::Tensor y = tg::exp(x) * x;
+  y.backward({.retain_graph = true});
+  const double first = x.grad().item();
+  y.backward();
+  CHECK(x.grad().item() == doctest::Approx(2 * first));
+  const std::string message = tg::testing::error_message([&] { y.backward(); });
+  CAPTURE(message);
+  CHECK(mentions(message, "retain_graph"));
+  CHECK_THROWS_AS(y.backward(), tg::Error);
+}
+
+TEST_CASE("backward with a grad_output weights a non-scalar output") {
+  tg::Tensor x = leaf({1, 2, 3}, {3});
+  const tg::Tensor y = x * x;
+  y.backward(tg::tensor({1, 0.5, -1}, {.dtype = tg::f64}));
+  TG_CHECK_VALUES(x.grad(), {2, 2, -6});  // 2x · weight
+}
+
+TEST_CASE("backward on a non-scalar without a grad_output is an error") {
+  tg::Tensor x = leaf({1, 2}, {2});
+  const std::string message = tg::testing::error_message([&] { (x * 2.0).backward(); });
+  CAPTURE(message);
+  CHECK(mentions(message, "backward"));
+  CHECK(mentions(message, "[2]"));
+}
+
+TEST_CASE("NoGradGuard is per thread") {
+  tg::Tensor w = leaf({1}, {1});
+  tg::NoGradGuard no_grad;
+  bool recorded_in_other_thread = false;
+  std::thread other([&] { recorded_in_other_thread = (w * 2.0).requires_grad(); });
+  other.join();
+  CHECK(recorded_in_other_thread);
+  CHECK_FALSE((w * 2.0).requires_grad());
+}
+
+TEST_CASE("detach cuts the graph") {
+  tg::Tensor x = leaf({2}, {});
+  const tg::Tensor y = x * x;
+  const tg::Tensor z = y.detach() * x;  // only the direct use of x carries a gradient
+  z.backward();
+  CHECK(x.grad().item() == 4);  // d/dx (c · x) = c = x² = 4
+}
+
+TEST_CASE("a 1,000,000-record scalar chain backprops and tears down without stack overflow") {
+  tg::Tensor x = tg::scalar(1.0, {.dtype = tg::f64, .requires_grad = true});
+  SUBCASE("backward through the chain") {
+    tg::Tensor y = x;
+    for (int i = 0; i < 1000000; ++i) y = y * 1.0;
+    y.backward();
+    CHECK(x.grad().item() == 1);
+  }
+  SUBCASE("dropping the chain without backward") {
+    tg::Tensor y = x;
+    for (int i = 0; i < 1000000; ++i) y = y + 0.0;
+    y = tg::Tensor();
+    CHECK_FALSE(y.defined());
+  }
+}
+
+TEST_CASE("tg::grad returns gradients without touching .grad()") {
+  tg::Tensor x = leaf({1, 2}, {2});
+  tg::Tensor unused = leaf({5}, {1});
+  const tg::Tensor y = (x * x * x).sum();
+  const std::vector<tg::Tensor> g = tg::grad({y}, {x, unused}, {}, false, true);
+  TG_CHECK_VALUES(g[0], {3, 12});  // 3x²
+  CHECK_FALSE(g[1].defined());
+  CHECK_FALSE(x.grad().defined());
+}
+
+TEST_CASE("backward through an f32 graph accumulates f32 gradients") {
+  tg::Tensor w = tg::tensor({0.5f, -1.0f}, {.requires_grad = true});
+  (w * w).sum().backward();
+  CHECK(w.grad().dtype() == tg::f32);
+  TG_CHECK_VALUES(w.grad(), {1, -2});
+}

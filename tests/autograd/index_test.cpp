@@ -1,0 +1,74 @@
+// Indexing ops: index_select, gather and scatter_add, with i64 indices.
+#include "test_util.hpp"
+
+using tg::testing::leaf;
+using tg::testing::uniform;
+
+namespace {
+tg::Tensor indices(std::vector<double> values, tg::Shape shape) {
+  return tg::tensor(std::move(values), std::move(shape), {.dtype = tg::i64});
+}
+}  // namespace
+
+TEST_CASE("index_select picks rows or columns, repeats allowed") {
+  const tg::Tensor x = tg::arange(6, {.dtype = tg::f64}).reshape({3, 2});  // [[0,1],[2,3],[4,5]]
+  TG_CHECK_VALUES(x.index_select(0, indices({2, 0, 2}, {3})), {4, 5, 0, 1, 4, 5});
+  TG_CHECK_VALUES(x.index_select(-1, indices({1}, {1})), {1, 3, 5});
+}
+
+TEST_CASE("index_select accumulates the gradient of repeated rows") {
+  tg::Tensor x = leaf({0, 1, 2, 3, 4, 5}, {3, 2});
+  x.index_select(0, indices({2, 0, 2}, {3})).sum().backward();
+  TG_CHECK_VALUES(x.grad(), {1, 1, 0, 0, 2, 2});
+}
+
+TEST_CASE("gather takes one element per row: the cross-entropy pick") {
+  tg::Tensor logp = leaf({-1, -2, -3, -4, -5, -6}, {2, 3});
+  const tg::Tensor picked = logp.gather(1, indices({2, 0}, {2, 1}));
+  CHECK(picked.shape() == tg::Shape{2, 1});
+  TG_CHECK_VALUES(picked, {-3, -4});
+  picked.sum().backward();
+  TG_CHECK_VALUES(logp.grad(), {0, 0, 1, 1, 0, 0});
+}
+
+TEST_CASE("scatter_add adds sources at indexed positions") {
+  const tg::Tensor base = tg::zeros({2, 3}, {.dtype = tg::f64});
+  const tg::Tensor source = tg::tensor({1, 2, 3, 4}, {2, 2}, {.dtype = tg::f64});
+  // row 0: source 1 → col 0, source 2 → col 0; row 1: 3 → col 2, 4 → col 1
+  const tg::Tensor out = tg::scatter_add(base, 1, indices({0, 0, 2, 1}, {2, 2}), source);
+  TG_CHECK_VALUES(out, {3, 0, 0, 0, 4, 3});
+}
+
+TEST_CASE("indexing ops pass gradcheck") {
+  tg::manual_seed(10);
+  const tg::Tensor x = uniform({3, 4}, -1.0, 1.0);
+  SUBCASE("index_select dim 0 with repeats") {
+    TG_CHECK_GRADCHECK(
+        [](const std::vector<tg::Tensor>& in) {
+          return in[0].index_select(0, indices({1, 1, 2, 0}, {4}));
+        },
+        {x});
+  }
+  SUBCASE("index_select dim 1") {
+    TG_CHECK_GRADCHECK(
+        [](const std::vector<tg::Tensor>& in) {
+          return in[0].index_select(1, indices({3, 0}, {2}));
+        },
+        {x});
+  }
+  SUBCASE("gather") {
+    TG_CHECK_GRADCHECK(
+        [](const std::vector<tg::Tensor>& in) {
+          return in[0].gather(1, indices({0, 3, 2, 2, 1, 0}, {3, 2}));
+        },
+        {x});
+  }
+  SUBCASE("scatter_add, into the base and from the source") {
+    const tg::Tensor source = uniform({3, 2}, -1.0, 1.0);
+    TG_CHECK_GRADCHECK(
+        [](const std::vector<tg::Tensor>& in) {
+          return tg::scatter_add(in[0], 1, indices({0, 0, 3, 1, 2, 2}, {3, 2}), in[1]);
+        },
+        {x, source});
+  }
+}

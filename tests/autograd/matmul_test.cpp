@@ -1,0 +1,85 @@
+// matmul (1-D, 2-D, batched 3-D) and linear (x Wᵀ + b): values, gradients, f32 against f64.
+#include "test_util.hpp"
+
+using tg::testing::leaf;
+using tg::testing::uniform;
+
+TEST_CASE("matmul of two matrices") {
+  const tg::Tensor a = tg::tensor({1, 2, 3, 4, 5, 6}, {2, 3}, {.dtype = tg::f64});
+  const tg::Tensor b = tg::tensor({1, 0, 0, 1, 1, 1}, {3, 2}, {.dtype = tg::f64});
+  // [1 2 3; 4 5 6] @ [1 0; 0 1; 1 1] = [1+3, 2+3; 4+6, 5+6]
+  TG_CHECK_VALUES(tg::matmul(a, b), {4, 5, 10, 11});
+  CHECK(a.matmul(b).shape() == tg::Shape{2, 2});
+}
+
+TEST_CASE("matmul with vectors: dot, matrix-vector and vector-matrix") {
+  const tg::Tensor a = tg::tensor({1, 2, 3, 4, 5, 6}, {2, 3}, {.dtype = tg::f64});
+  const tg::Tensor v = tg::tensor({1, 1, 2}, {.dtype = tg::f64});
+  const tg::Tensor u = tg::tensor({1, -1}, {.dtype = tg::f64});
+  const tg::Tensor dot = tg::matmul(v, v);
+  CHECK(dot.shape() == tg::Shape{});
+  CHECK(dot.item() == 6);                           // 1 + 1 + 4
+  TG_CHECK_VALUES(tg::matmul(a, v), {9, 21});       // 1+2+6, 4+5+12
+  TG_CHECK_VALUES(tg::matmul(u, a), {-3, -3, -3});  // row 0 − row 1
+  CHECK(tg::matmul(u, a).shape() == tg::Shape{3});
+}
+
+TEST_CASE("batched matmul multiplies matrix by matrix per batch, broadcasting a 2-D side") {
+  const tg::Tensor a = tg::arange(12, {.dtype = tg::f64}).reshape({2, 2, 3});
+  const tg::Tensor identity_ish = tg::tensor({1, 0, 0, 1, 0, 0}, {3, 2}, {.dtype = tg::f64});
+  const tg::Tensor out = tg::matmul(a, identity_ish);  // keeps the first two columns
+  CHECK(out.shape() == tg::Shape{2, 2, 2});
+  TG_CHECK_VALUES(out, {0, 1, 3, 4, 6, 7, 9, 10});
+}
+
+TEST_CASE("linear computes x Wᵀ + b") {
+  const tg::Tensor x = tg::tensor({1, 2, 3, 4}, {2, 2}, {.dtype = tg::f64});
+  const tg::Tensor w = tg::tensor({1, 1, 2, -1, 0, 3}, {3, 2}, {.dtype = tg::f64});
+  const tg::Tensor b = tg::tensor({0.5, 0, -1}, {.dtype = tg::f64});
+  // row 0: [1+2, 2−2, 0+6] + b = [3.5, 0, 5];  row 1: [3+4, 6−4, 12] + b = [7.5, 2, 11]
+  TG_CHECK_VALUES(tg::linear(x, w, b), {3.5, 0, 5, 7.5, 2, 11});
+  TG_CHECK_VALUES(tg::linear(x, w), {3, 0, 6, 7, 2, 12});
+}
+
+TEST_CASE("the gradients of a matrix product are G Bᵀ and Aᵀ G") {
+  tg::Tensor a = leaf({1, 2, 3, 4}, {2, 2});
+  tg::Tensor b = leaf({5, 6, 7, 8}, {2, 2});
+  tg::matmul(a, b).sum().backward();
+  // G = ones: dA = G Bᵀ → row sums of B = [11, 15] in each row; dB = Aᵀ G → column sums of A
+  TG_CHECK_VALUES(a.grad(), {11, 15, 11, 15});
+  TG_CHECK_VALUES(b.grad(), {4, 4, 6, 6});
+}
+
+TEST_CASE("matmul and linear pass gradcheck on every supported rank") {
+  tg::manual_seed(11);
+  auto check = [](const tg::Tensor& a, const tg::Tensor& b) {
+    TG_CHECK_GRADCHECK([](const std::vector<tg::Tensor>& in) { return tg::matmul(in[0], in[1]); },
+                       {a, b});
+  };
+  SUBCASE("2-D @ 2-D") { check(uniform({3, 4}, -1, 1), uniform({4, 2}, -1, 1)); }
+  SUBCASE("1-D @ 1-D") { check(uniform({4}, -1, 1), uniform({4}, -1, 1)); }
+  SUBCASE("2-D @ 1-D") { check(uniform({3, 4}, -1, 1), uniform({4}, -1, 1)); }
+  SUBCASE("1-D @ 2-D") { check(uniform({4}, -1, 1), uniform({4, 2}, -1, 1)); }
+  SUBCASE("3-D @ 3-D") { check(uniform({2, 3, 4}, -1, 1), uniform({2, 4, 2}, -1, 1)); }
+  SUBCASE("3-D @ 2-D") { check(uniform({2, 3, 4}, -1, 1), uniform({4, 2}, -1, 1)); }
+  SUBCASE("linear with and without bias") {
+    const tg::Tensor x = uniform({5, 3}, -1, 1), w = uniform({2, 3}, -1, 1),
+                     b = uniform({2}, -1, 1);
+    TG_CHECK_GRADCHECK(
+        [](const std::vector<tg::Tensor>& in) { return tg::linear(in[0], in[1], in[2]); },
+        {x, w, b});
+    TG_CHECK_GRADCHECK([](const std::vector<tg::Tensor>& in) { return tg::linear(in[0], in[1]); },
+                       {x, w});
+  }
+}
+
+TEST_CASE_TEMPLATE("f32 matmul agrees with f64", T, float, double) {
+  tg::manual_seed(12);
+  const tg::Tensor a64 = tg::randn({17, 33}, {.dtype = tg::f64});
+  const tg::Tensor b64 = tg::randn({33, 9}, {.dtype = tg::f64});
+  const tg::DType dtype = std::is_same_v<T, float> ? tg::f32 : tg::f64;
+  const tg::Tensor out = tg::matmul(a64.to(dtype), b64.to(dtype));
+  CHECK(out.dtype() == dtype);
+  const double tolerance = std::is_same_v<T, float> ? 1e-4 : 1e-12;
+  CHECK(tg::testing::all_close(out.to_vector(), tg::matmul(a64, b64).to_vector(), tolerance));
+}
