@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <unordered_map>
 
@@ -80,9 +81,11 @@ void check_backward_anomaly(const Node& n, const Gradients& grads) {
 std::vector<Node*> collect(const std::vector<Tensor>& roots) {
   std::vector<Node*> nodes;
   std::vector<Node*> stack;
-  static thread_local uint64_t walk = 0;
-  ++walk;
-  auto first_visit = [](Node* n) {
+  // One counter for all threads: a graph built with retain_graph may be walked again from
+  // another thread, whose own count could equal the marks this thread's walk left behind.
+  static std::atomic<uint64_t> walks{0};
+  const uint64_t walk = walks.fetch_add(1, std::memory_order_relaxed) + 1;
+  auto first_visit = [walk](Node* n) {
     if (n == nullptr || n->visited_in_walk == walk) return false;
     n->visited_in_walk = walk;
     return true;

@@ -19,6 +19,19 @@ thread_local Graveyard graveyard;
 
 uint64_t next_sequence_nr() { return ++sequence_counter; }
 
+namespace {
+// A record's number must exceed its inputs' records' numbers, since the engine runs records in
+// decreasing number. Counters are per thread (no shared atomic on the hot path), so an input
+// recorded on another thread may carry a larger number: this thread's tape then jumps past it.
+uint64_t sequence_nr_after(const std::vector<Edge>& edges) {
+  uint64_t latest_input = 0;
+  for (const Edge& edge : edges)
+    if (edge.node && edge.node->sequence_nr > latest_input) latest_input = edge.node->sequence_nr;
+  if (latest_input >= sequence_counter) sequence_counter = latest_input;
+  return next_sequence_nr();
+}
+}  // namespace
+
 void release_node(std::shared_ptr<Node>&& node) {
   if (!node) return;
   if (node.use_count() > 1) {
@@ -46,7 +59,6 @@ TensorImpl::~TensorImpl() { release_node(std::move(grad_fn)); }
 void attach(const char* name, Tensor& out, std::shared_ptr<Node> node,
             const Tensor* const* inputs, size_t count) {
   node->name = name;
-  node->sequence_nr = next_sequence_nr();
   node->shape = out.shape();
   node->dtype = out.dtype();
   node->edges.resize(count);
@@ -61,6 +73,7 @@ void attach(const char* name, Tensor& out, std::shared_ptr<Node> node,
     else
       edge.leaf = input.impl_ptr();
   }
+  node->sequence_nr = sequence_nr_after(node->edges);
   if (autograd::is_inspecting_tape()) node->value_seen = saved_output(out);
   out.impl()->grad_fn = std::move(node);
 }

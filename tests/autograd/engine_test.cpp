@@ -116,3 +116,32 @@ TEST_CASE("backward through an f32 graph accumulates f32 gradients") {
   CHECK(w.grad().dtype() == tg::f32);
   TG_CHECK_VALUES(w.grad(), {1, -2});
 }
+
+TEST_CASE("a graph continued on another thread backprops through both parts") {
+  tg::Tensor x = leaf({2}, {});
+  tg::Tensor y;
+  // The worker records a long chain first, so its records carry larger numbers than the ones
+  // this thread is about to make on top of them.
+  std::thread worker([&] {
+    tg::Tensor t = x;
+    for (int i = 0; i < 100; ++i) t = t * 1.0;
+    y = t * 3.0;
+  });
+  worker.join();
+  const tg::Tensor z = y * y;  // z = (3x)², dz/dx = 18x = 36
+  z.backward();
+  REQUIRE(x.grad().defined());
+  CHECK(x.grad().item() == 36);
+}
+
+TEST_CASE("a retained graph can be walked again from another thread") {
+  tg::Tensor x = leaf({2}, {});
+  const tg::Tensor y = x * x;  // dy/dx = 2x = 4
+  // Each walk runs on a fresh thread, so both are their thread's first: per-thread walk counts
+  // would be equal and the second walk would take the first one's marks for its own.
+  for (int walk = 0; walk < 2; ++walk) {
+    std::thread other([&] { y.backward({.retain_graph = true}); });
+    other.join();
+  }
+  CHECK(x.grad().item() == 8);  // 4 from each backward
+}
