@@ -50,7 +50,10 @@ Tensor as_dtype(const Tensor& t, DType dtype) {
 }
 
 int64_t canonical_dim(const char* op, int64_t dim, int64_t ndim, const Shape& shape) {
-  if (dim < -ndim || dim >= ndim || ndim == 0)
+  if (ndim == 0)
+    throw Error(fmt::format("{}: dim {} is out of range: a 0-D tensor (shape []) has no dims", op,
+                            dim));
+  if (dim < -ndim || dim >= ndim)
     throw Error(fmt::format("{}: dim {} is out of range for a tensor of shape {} (valid: {} to {})",
                             op, dim, format_shape(shape), -ndim, ndim - 1));
   return dim < 0 ? dim + ndim : dim;

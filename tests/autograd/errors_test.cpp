@@ -57,6 +57,7 @@ TEST_CASE("dims out of range") {
   CHECK_ERROR_MENTIONS(tg::cat({f64({2}), f64({2})}, 1), "cat", "[2]");
   CHECK_ERROR_MENTIONS(f64({2}).unsqueeze(3), "unsqueeze", "[2]");
   CHECK_ERROR_MENTIONS(f64({2, 3}).argmax(2), "argmax", "[2, 3]");
+  CHECK_ERROR_MENTIONS(f64({}).sum(0), "sum", "0-D", "[]");
 }
 
 TEST_CASE("item on many elements and backward on a non-scalar") {

@@ -62,6 +62,16 @@ TEST_CASE("matmul and linear pass gradcheck on every supported rank") {
   SUBCASE("1-D @ 2-D") { check(uniform({4}, -1, 1), uniform({4, 2}, -1, 1)); }
   SUBCASE("3-D @ 3-D") { check(uniform({2, 3, 4}, -1, 1), uniform({2, 4, 2}, -1, 1)); }
   SUBCASE("3-D @ 2-D") { check(uniform({2, 3, 4}, -1, 1), uniform({4, 2}, -1, 1)); }
+  SUBCASE("2-D @ 3-D") { check(uniform({3, 4}, -1, 1), uniform({2, 4, 2}, -1, 1)); }
+  SUBCASE("1-D @ 3-D") { check(uniform({4}, -1, 1), uniform({2, 4, 3}, -1, 1)); }
+  SUBCASE("3-D @ 1-D") { check(uniform({2, 3, 4}, -1, 1), uniform({4}, -1, 1)); }
+  SUBCASE("linear on a batch of sequences [2, 3, in]") {
+    const tg::Tensor x = uniform({2, 3, 4}, -1, 1), w = uniform({2, 4}, -1, 1),
+                     b = uniform({2}, -1, 1);
+    TG_CHECK_GRADCHECK(
+        [](const std::vector<tg::Tensor>& in) { return tg::linear(in[0], in[1], in[2]); },
+        {x, w, b});
+  }
   SUBCASE("linear with and without bias") {
     const tg::Tensor x = uniform({5, 3}, -1, 1), w = uniform({2, 3}, -1, 1),
                      b = uniform({2}, -1, 1);
