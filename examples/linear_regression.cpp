@@ -1,5 +1,6 @@
 // Linear regression by gradient descent: y = 4 + 3x + noise fitted by full-batch descent, checked
-// against the normal equation, then the same points in larger units to show why features are scaled.
+// against the normal equation, then the same points in larger units to show why features are
+// scaled.
 //
 //   linear_regression           the whole lesson
 //   linear_regression --quick   a shorter scaling table (the test suite runs this)
@@ -80,11 +81,11 @@ double half_mse(const tg::Tensor& X, const tg::Tensor& theta, const tg::Tensor& 
 }
 
 struct Descent {
-  tg::Tensor theta;     // [2, 1]
-  int64_t iterations;   // updates made
-  bool converged;       // the loss came within the tolerance of the minimum
-  bool diverged;        // the loss overflowed or became NaN
-  double loss;          // at the final θ
+  tg::Tensor theta;    // [2, 1]
+  int64_t iterations;  // updates made
+  bool converged;      // the loss came within the tolerance of the minimum
+  bool diverged;       // the loss overflowed or became NaN
+  double loss;         // at the final θ
 };
 
 // Full-batch gradient descent from θ = 0: θ ← θ − lr·∇L with ∇L = Xᵀ(Xθ − y)/m, the gradient that
@@ -96,12 +97,13 @@ Descent gradient_descent(const tg::Tensor& X, const tg::Tensor& y, double lr,
                          double tolerance = 0) {
   tg::Tensor theta = tg::zeros({2, 1}, {.dtype = tg::f64, .requires_grad = true});
   tg::optim::SGD optimizer({theta}, {.lr = lr});
-  if (print_progress) fmt::print("  {:>9}  {:>8}  {:>8}  {:>10}\n", "iteration", "θ₀", "θ₁", "loss");
+  if (print_progress)
+    fmt::print("  {:>9}  {:>8}  {:>8}  {:>10}\n", "iteration", "θ₀", "θ₁", "loss");
   for (int64_t iteration = 0;; ++iteration) {
     const tg::Tensor loss = 0.5 * tg::pow(tg::matmul(X, theta) - y, 2.0).mean();
     const double value = loss.item();
-    const bool report = iteration == 0 || iteration == 1 || iteration == 10 ||
-                        iteration == 100 || iteration == max_iterations;
+    const bool report = iteration == 0 || iteration == 1 || iteration == 10 || iteration == 100 ||
+                        iteration == max_iterations;
     if (print_progress && report) {
       const std::vector<double> t = theta.to_vector();
       fmt::print("  {:>9}  {:>8.4f}  {:>8.4f}  {:>10.6f}\n", iteration, t[0], t[1], value);
@@ -140,8 +142,7 @@ void scaling_row(std::string_view name, const tg::Tensor& feature, const tg::Ten
   const double largest_stable_lr = 2.0 / curvature.lambda_max;
   const double lr = 2.0 / (curvature.lambda_max + curvature.lambda_min);
   const tg::Tensor X = design_matrix(feature);
-  const Descent descent =
-      gradient_descent(X, y, lr, max_iterations, false, min_loss, tolerance);
+  const Descent descent = gradient_descent(X, y, lr, max_iterations, false, min_loss, tolerance);
   fmt::print("  {:<26} {:>10.4g} {:>12.4g} {:>12.4g}  ", name, curvature.condition(),
              largest_stable_lr, lr);
   if (descent.converged) {
@@ -162,17 +163,16 @@ void scaling_row(std::string_view name, const tg::Tensor& feature, const tg::Ten
 void why_features_are_scaled(const Points& points, bool quick) {
   const double tolerance = 1e-8;
   const Line exact = normal_equation(points.x, points.y);
-  const double min_loss = half_mse(design_matrix(points.x),
-                                   tg::tensor({exact.intercept, exact.slope}, {2, 1}, kF64),
-                                   points.y);
+  const double min_loss = half_mse(
+      design_matrix(points.x), tg::tensor({exact.intercept, exact.slope}, {2, 1}, kF64), points.y);
   fmt::print("Part 2. Why features are scaled: the same points, x in larger units (x·s)\n");
   fmt::print("each run: gradient descent from θ = 0 at lr = 2/(λmax + λmin), the best fixed lr,\n");
   fmt::print("until L(θ) − L(θ_normal) < {:.0e}; λ are the eigenvalues of the Hessian XᵀX/m\n",
              tolerance);
   fmt::print("  {:<26} {:>10} {:>12} {:>12}  {:>10}\n", "feature", "κ=λmax/λmin", "2/λmax",
              "lr used", "iterations");
-  const std::vector<double> scales = quick ? std::vector<double>{1, 10}
-                                           : std::vector<double>{1, 10, 100, 1000};
+  const std::vector<double> scales =
+      quick ? std::vector<double>{1, 10} : std::vector<double>{1, 10, 100, 1000};
   for (const double scale : scales) {
     const std::string name = fmt::format("x ∈ [0, {:g}]  (s = {:g})", 2 * scale, scale);
     scaling_row(name, points.x * scale, points.y, min_loss, tolerance, quick ? 20000 : 500000);
@@ -193,16 +193,16 @@ void why_features_are_scaled(const Points& points, bool quick) {
       gradient_descent(design_matrix(standardised), points.y, 1.0, 10, false, min_loss, tolerance);
   const std::vector<double> theta = fitted.theta.to_vector();
   const double mu = scaler.mean().item(), sigma = scaler.scale().item();
-  fmt::print("  standardised θ = ({:.4f}, {:.4f}) → in x's units θ = ({:.4f}, {:.4f}), the same line\n",
-             theta[0], theta[1], theta[0] - theta[1] * mu / sigma, theta[1] * 1000.0 / sigma);
+  fmt::print(
+      "  standardised θ = ({:.4f}, {:.4f}) → in x's units θ = ({:.4f}, {:.4f}), the same line\n",
+      theta[0], theta[1], theta[0] - theta[1] * mu / sigma, theta[1] * 1000.0 / sigma);
 
   // Just above 2/λmax every step overshoots along the long axis by more than it corrects.
   const tg::Tensor big = points.x * 100.0;
   const double too_large = 1.05 * 2.0 / curvature_of(big).lambda_max;
   const Descent blown = gradient_descent(design_matrix(big), points.y, too_large, 2000);
   fmt::print("  x ∈ [0, 200] at lr = 1.05·2/λmax = {:.4g}: {} after {} steps (loss {:.3g})\n\n",
-             too_large, blown.diverged ? "diverged" : "still finite", blown.iterations,
-             blown.loss);
+             too_large, blown.diverged ? "diverged" : "still finite", blown.iterations, blown.loss);
 }
 
 }  // namespace

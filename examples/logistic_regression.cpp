@@ -38,8 +38,9 @@ void one_step_worked_example() {
   loss.backward();
   const std::vector<double> dw = model.weight.grad().to_vector();
   fmt::print("Part 1. One SGD step at w = b = 0, x = [3, 2], y = 1, lr 0.1\n");
-  fmt::print("  loss = log 2 = {:.4f}, ∂loss/∂w = [{:.4f}, {:.4f}], ∂loss/∂b = {:.4f}  (p − y = −0.5)\n",
-             loss.item(), dw[0], dw[1], model.bias.grad().item());
+  fmt::print(
+      "  loss = log 2 = {:.4f}, ∂loss/∂w = [{:.4f}, {:.4f}], ∂loss/∂b = {:.4f}  (p − y = −0.5)\n",
+      loss.item(), dw[0], dw[1], model.bias.grad().item());
   optimizer.step();
   const std::vector<double> w = model.weight.to_vector();
   fmt::print("  after one step: w = [{:.4f}, {:.4f}], b = {:.4f}\n\n", w[0], w[1],
@@ -87,7 +88,8 @@ void breast_cancer(const std::string& data_dir) {
              x_train.shape()[0], x_val.shape()[0], x_test.shape()[0]);
 
   // p(benign | x) = σ(x·w + b), trained on BCE + λ‖w‖² (l2_penalty is Σw², no ½; the bias is not
-  // penalised: shrinking it would only bias the base rate). Mini-batches of 32, reshuffled each epoch.
+  // penalised: shrinking it would only bias the base rate). Mini-batches of 32, reshuffled each
+  // epoch.
   tg::manual_seed(7);
   tg::nn::Linear model(30, 1);
   model.to(tg::f64);
@@ -128,8 +130,9 @@ void breast_cancer(const std::string& data_dir) {
       break;
     }
   }
-  fmt::print("  stopped at epoch {}: no better validation loss for {} epochs; best {:.4f} at epoch {}\n",
-             epoch, patience, best_val_loss, best_epoch);
+  fmt::print(
+      "  stopped at epoch {}: no better validation loss for {} epochs; best {:.4f} at epoch {}\n",
+      epoch, patience, best_val_loss, best_epoch);
   model.weight.copy_(best_weight);
   model.bias.copy_(best_bias);
 

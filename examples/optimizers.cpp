@@ -8,7 +8,9 @@
 //                                     on PATH) one SVG per landscape into DIR
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -170,7 +172,8 @@ Iteration newton(tg::Tensor p, const Problem& problem) {
     // Solve H·step = g for the 2×2 H = [[a, b], [c, d]] by Cramer's rule.
     const double a = row0[0], b = row0[1], c = row1[0], d = row1[1];
     const double det = a * d - b * c;
-    const tg::Tensor step = tg::tensor({(d * g[0] - b * g[1]) / det, (a * g[1] - c * g[0]) / det}, kF64);
+    const tg::Tensor step =
+        tg::tensor({(d * g[0] - b * g[1]) / det, (a * g[1] - c * g[0]) / det}, kF64);
     tg::NoGradGuard no_grad;
     p.copy_(p - step);
   };
@@ -188,39 +191,41 @@ std::vector<Method> methods() {
   return {
       {"GD", "SGD lr", "#1b9e77",
        [](tg::Tensor p, const Problem& problem) {
-         return first_order(std::make_shared<SGD>(std::vector{p}, SGDOptions{.lr = problem.rates.gd}),
-                            p, problem);
+         return first_order(
+             std::make_shared<SGD>(std::vector{p}, SGDOptions{.lr = problem.rates.gd}), p, problem);
        }},
       {"momentum", "SGD lr, μ 0.9", "#d95f02",
        [](tg::Tensor p, const Problem& problem) {
-         return first_order(std::make_shared<SGD>(std::vector{p}, SGDOptions{.lr = problem.rates.momentum,
-                                                                             .momentum = 0.9}),
-                            p, problem);
+         return first_order(
+             std::make_shared<SGD>(std::vector{p},
+                                   SGDOptions{.lr = problem.rates.momentum, .momentum = 0.9}),
+             p, problem);
        }},
       {"Nesterov", "SGD lr, μ 0.9, nesterov", "#7570b3",
        [](tg::Tensor p, const Problem& problem) {
          return first_order(
-             std::make_shared<SGD>(std::vector{p}, SGDOptions{.lr = problem.rates.momentum,
-                                                              .momentum = 0.9,
-                                                              .nesterov = true}),
+             std::make_shared<SGD>(
+                 std::vector{p},
+                 SGDOptions{.lr = problem.rates.momentum, .momentum = 0.9, .nesterov = true}),
              p, problem);
        }},
       {"Adagrad", "lr", "#e7298a",
        [](tg::Tensor p, const Problem& problem) {
          return first_order(
-             std::make_shared<Adagrad>(std::vector{p}, AdagradOptions{.lr = problem.rates.adagrad}), p,
-             problem);
+             std::make_shared<Adagrad>(std::vector{p}, AdagradOptions{.lr = problem.rates.adagrad}),
+             p, problem);
        }},
       {"RMSprop", "lr, α 0.99", "#66a61e",
        [](tg::Tensor p, const Problem& problem) {
          return first_order(
-             std::make_shared<RMSprop>(std::vector{p}, RMSpropOptions{.lr = problem.rates.rmsprop}), p,
-             problem);
+             std::make_shared<RMSprop>(std::vector{p}, RMSpropOptions{.lr = problem.rates.rmsprop}),
+             p, problem);
        }},
       {"Adam", "lr, β (0.9, 0.999)", "#e6ab02",
        [](tg::Tensor p, const Problem& problem) {
-         return first_order(std::make_shared<Adam>(std::vector{p}, AdamOptions{.lr = problem.rates.adam}),
-                            p, problem);
+         return first_order(
+             std::make_shared<Adam>(std::vector{p}, AdamOptions{.lr = problem.rates.adam}), p,
+             problem);
        }},
       {"L-BFGS", "lr 1, strong Wolfe", "#1f78b4", lbfgs},
       {"Newton", "H⁻¹∇f via tg::grad", "#222222", newton},
@@ -239,7 +244,8 @@ struct Run {
 // saddle (stuck: the gradient there is 0, so no method that follows it can leave), off to
 // infinity (diverged), or out of iterations. The count is the number of updates made.
 Run run(const Method& method, const Problem& problem, int64_t max_iterations, double tolerance) {
-  tg::Tensor p = tg::tensor({problem.start[0], problem.start[1]}, {.dtype = tg::f64, .requires_grad = true});
+  tg::Tensor p =
+      tg::tensor({problem.start[0], problem.start[1]}, {.dtype = tg::f64, .requires_grad = true});
   const Iteration iterate = method.make(p, problem);
   Run result;
   for (int64_t iteration = 0;; ++iteration) {
@@ -269,10 +275,14 @@ Run run(const Method& method, const Problem& problem, int64_t max_iterations, do
 
 std::string describe(const Run& r, int64_t max_iterations) {
   switch (r.outcome) {
-    case Outcome::converged: return fmt::format("{}", r.iterations);
-    case Outcome::diverged: return fmt::format("diverged ({})", r.iterations);
-    case Outcome::saddle: return fmt::format("saddle ({})", r.iterations);
-    case Outcome::not_converged: break;
+    case Outcome::converged:
+      return fmt::format("{}", r.iterations);
+    case Outcome::diverged:
+      return fmt::format("diverged ({})", r.iterations);
+    case Outcome::saddle:
+      return fmt::format("saddle ({})", r.iterations);
+    case Outcome::not_converged:
+      break;
   }
   return fmt::format("> {}", max_iterations);
 }
@@ -419,7 +429,8 @@ int main(int argc, char** argv) {
   if (!quick && plot_dir.empty()) plot_dir = "optimizer_plots";
 
   const std::vector<Problem> problems =
-      quick ? std::vector<Problem>{canyon()} : std::vector<Problem>{canyon(), rosenbrock(), saddle()};
+      quick ? std::vector<Problem>{canyon()}
+            : std::vector<Problem>{canyon(), rosenbrock(), saddle()};
   const int64_t max_iterations = quick ? 2000 : 20000;
   const auto runs = compare(problems, max_iterations, 1e-4, plot_dir);
 
@@ -435,11 +446,12 @@ int main(int argc, char** argv) {
             newton_run = iterations_of("Newton");
   fmt::print("canyon: Newton converged in {} iteration{}: on a quadratic H⁻¹∇f is the exact step\n",
              newton_run.iterations, newton_run.iterations == 1 ? "" : "s");
-  fmt::print("canyon: momentum {} iterations vs GD {}: momentum {} (velocity builds up along the "
-             "canyon floor and cancels across it)\n",
-             momentum.iterations, gd.iterations,
-             momentum.outcome == Outcome::converged && momentum.iterations < gd.iterations
-                 ? "is faster"
-                 : "is NOT faster");
+  fmt::print(
+      "canyon: momentum {} iterations vs GD {}: momentum {} (velocity builds up along the "
+      "canyon floor and cancels across it)\n",
+      momentum.iterations, gd.iterations,
+      momentum.outcome == Outcome::converged && momentum.iterations < gd.iterations
+          ? "is faster"
+          : "is NOT faster");
   schedules();
 }

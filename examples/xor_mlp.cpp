@@ -28,8 +28,9 @@ double train(tg::nn::Module& model, int steps, bool print_tape) {
     if (inspect) guard.emplace();
     const tg::Tensor loss = F::binary_cross_entropy_with_logits(model(kInputs), kTargets);
     if (inspect) {
-      fmt::print("the tape of the first training step (leaves: W₁, b₁, W₂, b₂; const: the inputs):\n{}\n",
-                 tg::autograd::format_tape(loss, {.values = true, .gradients = false}));
+      fmt::print(
+          "the tape of the first training step (leaves: W₁, b₁, W₂, b₂; const: the inputs):\n{}\n",
+          tg::autograd::format_tape(loss, {.values = true, .gradients = false}));
     }
     optimizer.zero_grad();
     loss.backward();
