@@ -1,0 +1,161 @@
+// tapegrad's side of the libtorch comparison: one workload's training step, timed by harness.hpp.
+//
+// With tg::nn available (TG_BENCH_HAVE_NN) the model is an nn::Sequential of nn::Linear and
+// nn::ReLU with tg::nn::functional losses, as a user writes it. `--impl raw` (and the only
+// choice while nn is missing) builds the same model from autograd ops: tg::linear, tg::relu,
+// log_softmax + gather; comparing the two shows what the module layer costs.
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "harness.hpp"
+#include "tapegrad/autograd.hpp"
+#include "tapegrad/optim.hpp"
+#ifdef TG_BENCH_HAVE_NN
+#include "tapegrad/nn.hpp"
+#endif
+
+namespace {
+
+/// A model and its loss as the step sees them: parameters, and loss(x, target).
+struct Model {
+  std::vector<tg::Tensor> parameters;
+  std::function<tg::Tensor(const tg::Tensor&, const tg::Tensor&)> loss;
+  std::shared_ptr<void> keep_alive;  // the nn module, when there is one
+};
+
+// The training target for each loss: regression values, 0/1 labels, or class indices.
+tg::Tensor make_target(const bench::Workload& w) {
+  int64_t out = w.layers.back();
+  if (w.loss == "mse") return tg::randn({w.batch, out});
+  if (w.loss == "bce_logits") return tg::randint(0, 2, {w.batch, out}).to(tg::f32);
+  return tg::randint(0, out, {w.batch});
+}
+
+// BCE with logits in its stable form: max(z, 0) - z*t + log(1 + exp(-|z|)).
+tg::Tensor raw_loss(const std::string& kind, const tg::Tensor& z, const tg::Tensor& target) {
+  if (kind == "mse") {
+    tg::Tensor d = z - target;
+    return (d * d).mean();
+  }
+  if (kind == "bce_logits")
+    return (tg::relu(z) - z * target + tg::log(1.0 + tg::exp(-tg::abs(z)))).mean();
+  return -tg::log_softmax(z, 1).gather(1, target.unsqueeze(1)).mean();
+}
+
+Model raw_model(const bench::Workload& w) {
+  Model m;
+  std::vector<tg::Tensor> weights, biases;
+  for (size_t i = 0; i + 1 < w.layers.size(); ++i) {
+    // PyTorch's Linear init: U(-1/sqrt(in), 1/sqrt(in)) for weight and bias.
+    double bound = 1.0 / std::sqrt(double(w.layers[i]));
+    tg::Tensor weight = (tg::rand({w.layers[i + 1], w.layers[i]}) * (2 * bound) - bound).detach();
+    tg::Tensor bias = (tg::rand({w.layers[i + 1]}) * (2 * bound) - bound).detach();
+    weight.set_requires_grad();
+    bias.set_requires_grad();
+    weights.push_back(weight);
+    biases.push_back(bias);
+    m.parameters.push_back(weight);
+    m.parameters.push_back(bias);
+  }
+  std::string kind = w.loss;
+  m.loss = [weights, biases, kind](const tg::Tensor& x, const tg::Tensor& target) {
+    tg::Tensor h = x;
+    for (size_t i = 0; i < weights.size(); ++i) {
+      h = tg::linear(h, weights[i], biases[i]);
+      if (i + 1 < weights.size()) h = tg::relu(h);
+    }
+    return raw_loss(kind, h, target);
+  };
+  return m;
+}
+
+#ifdef TG_BENCH_HAVE_NN
+Model nn_model(const bench::Workload& w) {
+  auto net = std::make_shared<tg::nn::Sequential>();
+  for (size_t i = 0; i + 1 < w.layers.size(); ++i) {
+    net->push_back(tg::nn::Linear(w.layers[i], w.layers[i + 1]));
+    if (i + 2 < w.layers.size()) net->push_back(tg::nn::ReLU());
+  }
+  Model m;
+  m.parameters = net->parameters();
+  m.keep_alive = net;
+  std::string kind = w.loss;
+  m.loss = [net, kind](const tg::Tensor& x, const tg::Tensor& target) {
+    tg::Tensor z = (*net)(x);
+    if (kind == "mse") return tg::nn::functional::mse_loss(z, target);
+    if (kind == "bce_logits") return tg::nn::functional::binary_cross_entropy_with_logits(z, target);
+    return tg::nn::functional::cross_entropy(z, target);
+  };
+  return m;
+}
+#endif
+
+// 1000 alternating mul and add on 0-D tensors, then backward: the per-op overhead bound.
+void run_chain(const bench::Args& args, const bench::Workload& w) {
+  tg::Tensor x = tg::scalar(1.0, {.requires_grad = true});
+  tg::Tensor scale = tg::scalar(0.999);
+  tg::Tensor shift = tg::scalar(0.001);
+  tg::Tensor y;
+  bench::run(
+      "tapegrad", args,
+      [&] {
+        y = x;
+        for (int64_t i = 0; i < w.chain_length; i += 2) {
+          y = y * scale;
+          y = y + shift;
+        }
+        y.backward();
+        x.zero_grad();
+      },
+      [&] { return y.item(); });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string impl = "nn";
+  std::vector<char*> rest{argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--impl" && i + 1 < argc) impl = argv[++i];
+    else rest.push_back(argv[i]);
+  }
+  bench::Args args = bench::parse_args(int(rest.size()), rest.data());
+  const bench::Workload& w = bench::find_workload(args.workload);
+  tg::set_num_threads(args.threads);
+  tg::manual_seed(0);
+  if (w.chain_length > 0) {
+    run_chain(args, w);
+    return 0;
+  }
+
+#ifdef TG_BENCH_HAVE_NN
+  Model model = impl == "raw" ? raw_model(w) : nn_model(w);
+#else
+  if (impl != "raw") std::fprintf(stderr, "tg::nn not built in; using --impl raw\n");
+  impl = "raw";
+  Model model = raw_model(w);
+#endif
+  tg::Tensor x = tg::randn({w.batch, w.layers.front()});
+  tg::Tensor target = make_target(w);
+  std::unique_ptr<tg::optim::Optimizer> optimizer;
+  if (w.optimizer == "adam")
+    optimizer = std::make_unique<tg::optim::Adam>(model.parameters, tg::optim::AdamOptions{.lr = 1e-3});
+  else
+    optimizer = std::make_unique<tg::optim::SGD>(model.parameters, tg::optim::SGDOptions{.lr = 0.01});
+
+  tg::Tensor loss;
+  std::string label = impl == "raw" ? "tapegrad-raw" : "tapegrad";
+  bench::run(
+      label.c_str(), args,
+      [&] {
+        optimizer->zero_grad();
+        loss = model.loss(x, target);
+        loss.backward();
+        optimizer->step();
+      },
+      [&] { return loss.item(); });
+  return 0;
+}
