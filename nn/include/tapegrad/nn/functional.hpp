@@ -1,0 +1,89 @@
+// tg::nn::functional (alias tg::F): losses, weight penalties and functional activations.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "tapegrad/autograd/ops.hpp"
+#include "tapegrad/autograd/tensor.hpp"
+
+namespace tg::nn::functional {
+
+/// How a loss combines its per-element (or per-sample) terms, as PyTorch's `reduction`.
+enum class Reduction {
+  mean,  ///< the mean of the terms, a 0-D tensor
+  sum,   ///< the sum of the terms, a 0-D tensor
+  none,  ///< the terms themselves, one per element (or per sample)
+};
+
+/// Mean squared error: (input − target)², reduced; input and target must have equal shapes.
+///
+///     tg::Tensor loss = tg::F::mse_loss(model(x), y);   // 0-D, the mean
+Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::mean);
+
+/// Mean absolute error: |input − target|, reduced; the gradient at input == target is 0.
+Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::mean);
+
+/// Huber loss: ½d² where |d| < delta, else delta·(|d| − ½delta), with d = input − target;
+/// delta must be > 0.
+Tensor huber_loss(const Tensor& input, const Tensor& target, double delta = 1.0,
+                  Reduction reduction = Reduction::mean);
+
+/// Binary cross-entropy −(y·log p + (1 − y)·log(1 − p)) of probabilities p in [0, 1], each log
+/// clamped to ≥ −100 as in PyTorch so p of exactly 0 or 1 gives finite losses and gradients.
+Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target,
+                            Reduction reduction = Reduction::mean);
+
+/// Binary cross-entropy of sigmoid(logits), computed stably as
+/// max(x, 0) − x·y + log(1 + exp(−|x|)); its gradient is sigmoid(x) − y.
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target,
+                                        Reduction reduction = Reduction::mean);
+
+/// Softmax cross-entropy of logits [N, C] against class indices (i64 [N]), fused and stable
+/// (logsumexp(z_i) − z_i[y_i]); a 1-D [C] input with a 0-D target is one sample.
+///
+///     tg::Tensor loss = tg::F::cross_entropy(logits, labels);   // d/dlogits = (softmax − onehot)/N
+Tensor cross_entropy(const Tensor& logits, const Tensor& target,
+                     Reduction reduction = Reduction::mean);
+
+/// Negative log-likelihood −log_probs[i, target[i]] of log-probabilities [N, C] against class
+/// indices (i64 [N]); `mean` divides by N. A 1-D [C] input with a 0-D target is one sample.
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target,
+                Reduction reduction = Reduction::mean);
+
+/// Kullback–Leibler divergence, pointwise target·(log target − log_input) (0 where target is 0),
+/// with log_input holding log-probabilities; `mean` averages over all elements, as PyTorch's.
+Tensor kl_div(const Tensor& log_input, const Tensor& target, Reduction reduction = Reduction::mean);
+
+/// Σ|θ| over every element of every parameter, a differentiable 0-D tensor (0 for no params).
+Tensor l1_penalty(const std::vector<Tensor>& params);
+
+/// Σθ² over every element of every parameter (no ½), a differentiable 0-D tensor.
+///
+///     tg::Tensor loss = tg::F::cross_entropy(logits, y) + 1e-4 * tg::F::l2_penalty(params);
+Tensor l2_penalty(const std::vector<Tensor>& params);
+
+/// max(x, 0), as tg::relu.
+inline Tensor relu(const Tensor& x) { return tg::relu(x); }
+
+/// 1 / (1 + exp(−x)), as tg::sigmoid.
+inline Tensor sigmoid(const Tensor& x) { return tg::sigmoid(x); }
+
+/// The hyperbolic tangent, as tg::tanh.
+inline Tensor tanh(const Tensor& x) { return tg::tanh(x); }
+
+/// x where x > 0, slope·x elsewhere, as tg::leaky_relu.
+inline Tensor leaky_relu(const Tensor& x, double slope = 0.01) { return tg::leaky_relu(x, slope); }
+
+/// Softmax along `dim`, as tg::softmax.
+inline Tensor softmax(const Tensor& x, int64_t dim) { return tg::softmax(x, dim); }
+
+/// Log-softmax along `dim`, as tg::log_softmax.
+inline Tensor log_softmax(const Tensor& x, int64_t dim) { return tg::log_softmax(x, dim); }
+
+}  // namespace tg::nn::functional
+
+namespace tg {
+/// Short name for the functional API, as `torch.nn.functional as F`.
+namespace F = nn::functional;
+}  // namespace tg
