@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "tapegrad/autograd.hpp"
+#include "tapegrad/nn/clip_grad.hpp"
+#include "tapegrad/nn/functional.hpp"
 
 namespace {
 
@@ -208,5 +210,126 @@ TEST_CASE("anomaly mode names the op that first makes NaN or Inf, forward or bac
     tg::sqrt(w).sum().backward();
     CHECK(std::isinf(w.grad().to_vector()[0]));
     tg::autograd::set_detect_anomaly(true);
+  }
+}
+
+TEST_CASE("losses over an empty batch: mean is NaN, sum is 0, none is empty (PyTorch)") {
+  namespace F = tg::nn::functional;
+  tg::Tensor logits = tg::zeros({0, 4}, {.dtype = tg::f64, .requires_grad = true});
+  tg::Tensor labels = tg::zeros({0}, {.dtype = tg::i64});
+  tg::Tensor predictions = tg::zeros({0}, {.dtype = tg::f64, .requires_grad = true});
+  tg::Tensor targets = tg::zeros({0}, {.dtype = tg::f64});
+
+  CHECK(std::isnan(F::cross_entropy(logits, labels).item()));
+  CHECK(F::cross_entropy(logits, labels, F::Reduction::sum).item() == 0.0);
+  CHECK(F::cross_entropy(logits, labels, F::Reduction::none).shape() == tg::Shape{0});
+  CHECK(std::isnan(F::nll_loss(tg::log_softmax(logits, 1), labels).item()));
+  CHECK(std::isnan(F::mse_loss(predictions, targets).item()));
+  CHECK(F::mse_loss(predictions, targets, F::Reduction::sum).item() == 0.0);
+  CHECK(std::isnan(F::l1_loss(predictions, targets).item()));
+  CHECK(std::isnan(F::huber_loss(predictions, targets).item()));
+  CHECK(std::isnan(F::binary_cross_entropy_with_logits(predictions, targets).item()));
+  SUBCASE("and backward through the summed loss leaves empty gradients") {
+    F::cross_entropy(logits, labels, F::Reduction::sum).backward();
+    CHECK(logits.grad().shape() == tg::Shape{0, 4});
+  }
+}
+
+TEST_CASE("losses meet 0-D, NaN, Inf and out-of-range inputs with a value or a tg::Error") {
+  namespace F = tg::nn::functional;
+  const auto x = [](std::vector<double> v, tg::Shape s) { return leaf(std::move(v), std::move(s)); };
+  const auto target = [](std::vector<double> v, tg::Shape s) {
+    return tg::tensor(std::move(v), std::move(s), {.dtype = tg::f64});
+  };
+  const auto labels = [](std::vector<double> v) {
+    const auto n = static_cast<int64_t>(v.size());
+    return tg::tensor(std::move(v), {n}, {.dtype = tg::i64});
+  };
+  SUBCASE("0-D prediction and target give a 0-D loss") {
+    CHECK(F::mse_loss(x({2.0}, {}), target({1.0}, {})).dim() == 0);
+    CHECK(F::l1_loss(x({2.0}, {}), target({1.0}, {})).item() == 1.0);
+    CHECK(F::binary_cross_entropy_with_logits(x({0.0}, {}), target({1.0}, {})).dim() == 0);
+  }
+  SUBCASE("extreme but finite inputs stay finite") {
+    CHECK(std::isfinite(F::cross_entropy(x({1000, -1000, 0}, {1, 3}), labels({1})).item()));
+    CHECK(std::isfinite(
+        F::binary_cross_entropy_with_logits(x({1000, -1000}, {2}), target({0, 1}, {2})).item()));
+    // PyTorch clamps log(p) at -100, so probabilities of exactly 0 and 1 give a finite loss.
+    tg::Tensor probs = x({0.0, 1.0}, {2});
+    tg::Tensor bce = F::binary_cross_entropy(probs, target({1, 0}, {2}));
+    CHECK(std::isfinite(bce.item()));
+    bce.backward();
+    for (double g : probs.grad().to_vector()) CHECK(std::isfinite(g));
+    CHECK(std::isfinite(F::kl_div(x({-1, -2}, {2}), target({0, 1}, {2})).item()));  // 0 log 0 = 0
+  }
+  SUBCASE("NaN in a prediction or a target comes out as NaN, not as a wrong number") {
+    CHECK(std::isnan(F::mse_loss(x({kNaN, 1}, {2}), target({0, 0}, {2})).item()));
+    CHECK(std::isnan(F::mse_loss(x({0, 1}, {2}), target({kNaN, 0}, {2})).item()));
+    CHECK(std::isnan(F::cross_entropy(x({kNaN, 0, 0}, {1, 3}), labels({0})).item()));
+    CHECK(std::isnan(F::l1_loss(x({0, 1}, {2}), target({kNaN, 0}, {2})).item()));
+    CHECK(std::isinf(F::mse_loss(x({kInf, 1}, {2}), target({0, 0}, {2})).item()));
+  }
+  SUBCASE("labels that name no class are a tg::Error") {
+    CHECK_THROWS_AS(F::cross_entropy(x({0, 0, 0}, {1, 3}), labels({3})), tg::Error);
+    CHECK_THROWS_AS(F::cross_entropy(x({0, 0, 0}, {1, 3}), labels({-1})), tg::Error);
+    CHECK_THROWS_AS(F::nll_loss(x({0, 0, 0}, {1, 3}), labels({7})), tg::Error);
+    CHECK_THROWS_AS(F::cross_entropy(x({0, 0, 0}, {1, 3}), labels({0, 1})), tg::Error);
+    CHECK_THROWS_AS(F::cross_entropy(x({0, 0, 0}, {1, 3}), target({0}, {1})), tg::Error);
+    CHECK_THROWS_AS(F::mse_loss(x({0, 0, 0}, {3}), target({0, 0}, {2})), tg::Error);
+  }
+  SUBCASE("anything else: a value or a tg::Error, never another exception or a crash") {
+    const std::vector<tg::Tensor> predictions = {x({1.5}, {}), x({}, {0}), x({}, {0, 3}),
+                                                 x({kNaN, kInf, -kInf}, {3}),
+                                                 x({kNaN, kInf, -kInf, 0, 1, -1}, {2, 3})};
+    for (tg::Tensor p : predictions)
+      for (const tg::Tensor& t : predictions) {
+        p.zero_grad();
+        defined_outcome("mse", [&] { return F::mse_loss(p, t.detach()); });
+        defined_outcome("l1", [&] { return F::l1_loss(p, t.detach()); });
+        defined_outcome("huber", [&] { return F::huber_loss(p, t.detach(), 0.5); });
+        defined_outcome("bce", [&] { return F::binary_cross_entropy(tg::sigmoid(p), t.detach()); });
+        defined_outcome("bce logits",
+                        [&] { return F::binary_cross_entropy_with_logits(p, t.detach()); });
+        defined_outcome("kl_div", [&] { return F::kl_div(p, t.detach()); });
+        defined_outcome("cross_entropy", [&] {
+          return F::cross_entropy(p, tg::zeros({p.dim() > 0 ? p.shape()[0] : 1}, {.dtype = tg::i64}));
+        });
+      }
+  }
+}
+
+TEST_CASE("clip_grad_norm_ with non-finite gradients") {
+  SUBCASE("no gradients at all: norm 0, nothing to do") {
+    tg::Tensor w = tg::ones({3}, {.requires_grad = true});
+    CHECK(tg::nn::clip_grad_norm_({w}, 1.0) == 0.0);
+    CHECK(tg::nn::clip_grad_norm_({}, 1.0) == 0.0);
+    CHECK_FALSE(w.grad().defined());
+  }
+  SUBCASE("a NaN gradient makes the total norm NaN") {
+    tg::Tensor w = leaf({1, 2}, {2});
+    tg::Tensor v = leaf({3}, {1});
+    (w * tg::tensor({kNaN, 1.0}, {2}, {.dtype = tg::f64})).sum().backward();
+    (v * 2.0).sum().backward();
+    const double norm = tg::nn::clip_grad_norm_({w, v}, 1.0);
+    CHECK(std::isnan(norm));
+    // Unlike PyTorch (which scales by max_norm / (NaN + eps) and so turns every gradient into
+    // NaN), tapegrad leaves the gradients as they were and returns the NaN for the caller to
+    // skip the step; the NaN is still there for a check before optimizer.step().
+    CHECK(std::isnan(w.grad().to_vector()[0]));
+    CHECK(w.grad().to_vector()[1] == 1.0);
+    CHECK(v.grad().to_vector()[0] == 2.0);
+  }
+  SUBCASE("an infinite gradient makes the total norm Inf") {
+    tg::Tensor w = leaf({1, 2}, {2});
+    (w * tg::tensor({kInf, 1.0}, {2}, {.dtype = tg::f64})).sum().backward();
+    CHECK(std::isinf(tg::nn::clip_grad_norm_({w}, 1.0)));
+    CHECK(w.grad().to_vector()[1] == 1.0);  // untouched, as for NaN
+  }
+  SUBCASE("zero-size parameters are fine") {
+    tg::Tensor empty = tg::zeros({0, 3}, {.dtype = tg::f64, .requires_grad = true});
+    tg::Tensor w = leaf({3, 4}, {2});
+    (tg::matmul(empty, tg::ones({3, 1}, {.dtype = tg::f64})).sum() + (w * w).sum()).backward();
+    CHECK(tg::nn::clip_grad_norm_({empty, w}, 1.0) == doctest::Approx(10.0));
+    CHECK(tg::nn::clip_grad_norm_({empty, w}, 1.0) == doctest::Approx(1.0));
   }
 }
