@@ -18,10 +18,11 @@ int64_t check_class_targets(const char* loss, const char* input_name, const Tens
     throw Error(fmt::format("{}: {} and target must be defined tensors", loss, input_name));
   check_floating(loss, input_name, input);
   if (target.dtype() != DType::i64)
-    throw Error(fmt::format("{}: target must hold i64 class indices, got {} of shape {} "
-                            "({} of shape {})",
-                            loss, dtype_name(target.dtype()), format_shape(target.shape()),
-                            input_name, format_shape(input.shape())));
+    throw Error(
+        fmt::format("{}: target must hold i64 class indices, got {} of shape {} "
+                    "({} of shape {})",
+                    loss, dtype_name(target.dtype()), format_shape(target.shape()), input_name,
+                    format_shape(input.shape())));
   if (input.dim() != 1 && input.dim() != 2)
     throw Error(fmt::format("{}: {} must be [N, C] (or [C] for one sample), got shape {}", loss,
                             input_name, format_shape(input.shape())));
@@ -37,10 +38,10 @@ int64_t check_class_targets(const char* loss, const char* input_name, const Tens
   const int64_t* index = target.data<int64_t>();
   for (int64_t i = 0; i < target.numel(); ++i)
     if (index[i] < 0 || index[i] >= classes)
-      throw Error(fmt::format("{}: target {} at position {} is out of range [0, {}) for {} of "
-                              "shape {}",
-                              loss, index[i], i, classes, input_name,
-                              format_shape(input.shape())));
+      throw Error(
+          fmt::format("{}: target {} at position {} is out of range [0, {}) for {} of "
+                      "shape {}",
+                      loss, index[i], i, classes, input_name, format_shape(input.shape())));
   return classes;
 }
 
@@ -206,10 +207,11 @@ Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target, Reduction
     const T* p = probs.data<T>();
     for (int64_t i = 0; i < probs.numel(); ++i)
       if (!(p[i] >= 0 && p[i] <= 1))
-        throw Error(fmt::format("binary_cross_entropy: probs must lie in [0, 1], got {} at "
-                                "element {} of shape {} (target {})",
-                                static_cast<double>(p[i]), i, format_shape(probs.shape()),
-                                format_shape(target.shape())));
+        throw Error(
+            fmt::format("binary_cross_entropy: probs must lie in [0, 1], got {} at "
+                        "element {} of shape {} (target {})",
+                        static_cast<double>(p[i]), i, format_shape(probs.shape()),
+                        format_shape(target.shape())));
   });
   return detail::reduce(BinaryCrossEntropy::apply(probs, target), reduction);
 }
@@ -224,8 +226,7 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduction) {
   detail::check_class_targets("cross_entropy", "logits", logits, target);
   if (logits.dim() == 1)
-    return CrossEntropy::apply(logits.reshape({1, -1}), target.reshape({1}), reduction)
-        .reshape({});
+    return CrossEntropy::apply(logits.reshape({1, -1}), target.reshape({1}), reduction).reshape({});
   return CrossEntropy::apply(logits, target, reduction);
 }
 

@@ -18,9 +18,8 @@ void for_each_gradient(const char* op, const std::vector<Tensor>& params, F&& f)
     if (!param.defined()) continue;
     Tensor grad = param.grad();
     if (!grad.defined()) continue;
-    functional::detail::dispatch_floating(op, grad.dtype(), [&]<class T>() {
-      f(grad.data<T>(), grad.numel());
-    });
+    functional::detail::dispatch_floating(op, grad.dtype(),
+                                          [&]<class T>() { f(grad.data<T>(), grad.numel()); });
   }
 }
 
@@ -44,9 +43,9 @@ double clip_grad_norm_(std::vector<Tensor> params, double max_norm, double norm_
         accumulated += std::pow(magnitude, norm_type);
     }
   });
-  const double total = infinity_norm     ? accumulated
+  const double total = infinity_norm      ? accumulated
                        : norm_type == 2.0 ? std::sqrt(accumulated)
-                                         : std::pow(accumulated, 1.0 / norm_type);
+                                          : std::pow(accumulated, 1.0 / norm_type);
   // A NaN or Inf norm means the step is lost anyway: report it and let the caller decide.
   if (!std::isfinite(total)) return total;
   const double coefficient = max_norm / (total + 1e-6);

@@ -11,8 +11,8 @@ Tensor sum_over(const char* penalty, const std::vector<Tensor>& params, Term ter
   Tensor total;
   for (size_t i = 0; i < params.size(); ++i) {
     if (!params[i].defined())
-      throw Error(fmt::format("{}: parameter {} of {} is an undefined tensor", penalty, i,
-                              params.size()));
+      throw Error(
+          fmt::format("{}: parameter {} of {} is an undefined tensor", penalty, i, params.size()));
     detail::check_floating(penalty, "a parameter", params[i]);
     const Tensor part = term(params[i]).sum();
     total = total.defined() ? total + part : part;

@@ -23,9 +23,10 @@ Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
 Tensor huber_loss(const Tensor& input, const Tensor& target, double delta, Reduction reduction) {
   detail::check_same_shape("huber_loss", "input", input, target);
   if (!(delta > 0) || !std::isfinite(delta))
-    throw Error(fmt::format("huber_loss: delta must be positive and finite, got {} (input {}, "
-                            "target {})",
-                            delta, format_shape(input.shape()), format_shape(target.shape())));
+    throw Error(
+        fmt::format("huber_loss: delta must be positive and finite, got {} (input {}, "
+                    "target {})",
+                    delta, format_shape(input.shape()), format_shape(target.shape())));
   const Tensor difference = input - target;
   const Tensor clipped = clamp(difference, -delta, delta);
   return detail::reduce(clipped * (difference - 0.5 * clipped), reduction);

@@ -14,7 +14,8 @@ constexpr Reduction kReductions[] = {Reduction::mean, Reduction::sum, Reduction:
 // [N, C] one-hot rows of `y`, f64.
 tg::Tensor one_hot(const std::vector<int64_t>& y, int64_t classes) {
   std::vector<double> values(y.size() * static_cast<size_t>(classes), 0.0);
-  for (size_t i = 0; i < y.size(); ++i) values[i * static_cast<size_t>(classes) + static_cast<size_t>(y[i])] = 1;
+  for (size_t i = 0; i < y.size(); ++i)
+    values[i * static_cast<size_t>(classes) + static_cast<size_t>(y[i])] = 1;
   return constant(values, {static_cast<int64_t>(y.size()), classes});
 }
 }  // namespace
@@ -32,8 +33,8 @@ TEST_CASE("cross_entropy is logsumexp of each row minus the logit of its class")
     TG_CHECK_VALUES(loss, {(loss0 + loss1) / 2});
     loss.backward();
     // (softmax − onehot) / N
-    TG_CHECK_VALUES(z.grad(), {p0[0] / 2, p0[1] / 2, (p0[2] - 1) / 2, (1.0 / 3 - 1) / 2,
-                               1.0 / 6, 1.0 / 6});
+    TG_CHECK_VALUES(z.grad(),
+                    {p0[0] / 2, p0[1] / 2, (p0[2] - 1) / 2, (1.0 / 3 - 1) / 2, 1.0 / 6, 1.0 / 6});
   }
   SUBCASE("sum") {
     const tg::Tensor loss = tg::F::cross_entropy(z, y, Reduction::sum);
@@ -48,8 +49,8 @@ TEST_CASE("cross_entropy is logsumexp of each row minus the logit of its class")
     TG_CHECK_VALUES(loss, {loss0, loss1});
     // weights 2 and −1 on the two samples scale their rows of softmax − onehot
     loss.backward(constant({2, -1}, {2}));
-    TG_CHECK_VALUES(z.grad(), {2 * p0[0], 2 * p0[1], 2 * (p0[2] - 1), -(1.0 / 3 - 1), -1.0 / 3,
-                               -1.0 / 3});
+    TG_CHECK_VALUES(z.grad(),
+                    {2 * p0[0], 2 * p0[1], 2 * (p0[2] - 1), -(1.0 / 3 - 1), -1.0 / 3, -1.0 / 3});
   }
 }
 
@@ -213,8 +214,8 @@ TEST_CASE("binary_cross_entropy_with_logits is stable and its gradient is sigmoi
     TG_CHECK_VALUES(loss, {(t0 + t1 + t2) / 3});
     loss.backward();
     // (σ(x) − y) / 3 with σ(0) = ½, σ(2) = 1/(1 + e^−2), σ(−1) = 1/(1 + e)
-    TG_CHECK_VALUES(x.grad(), {-0.5 / 3, 1 / (1 + std::exp(-2.0)) / 3,
-                               (1 / (1 + std::exp(1.0)) - 0.5) / 3});
+    TG_CHECK_VALUES(x.grad(),
+                    {-0.5 / 3, 1 / (1 + std::exp(-2.0)) / 3, (1 / (1 + std::exp(1.0)) - 0.5) / 3});
     TG_CHECK_VALUES(y.grad(), {0, -2.0 / 3, 1.0 / 3});  // −x / 3
   }
   SUBCASE("sum") {
@@ -253,7 +254,8 @@ TEST_CASE("binary cross-entropy losses pass gradcheck in f64 for input and targe
   tg::manual_seed(9);
   for (Reduction reduction : kReductions) {
     CAPTURE(static_cast<int>(reduction));
-    const tg::Tensor p = (tg::rand({2, 3}, {.dtype = tg::f64}) * 0.8 + 0.1).detach().set_requires_grad();
+    const tg::Tensor p =
+        (tg::rand({2, 3}, {.dtype = tg::f64}) * 0.8 + 0.1).detach().set_requires_grad();
     const tg::Tensor y = tg::rand({2, 3}, {.dtype = tg::f64, .requires_grad = true});
     const tg::Tensor x = tg::randn({2, 3}, {.dtype = tg::f64, .requires_grad = true});
     auto bce = [reduction](const std::vector<tg::Tensor>& in) {
@@ -299,12 +301,10 @@ TEST_CASE("kl_div passes gradcheck in f64 for log_input and target") {
   tg::manual_seed(13);
   for (Reduction reduction : kReductions) {
     CAPTURE(static_cast<int>(reduction));
-    const tg::Tensor log_q = tg::log_softmax(tg::randn({2, 4}, {.dtype = tg::f64}), 1)
-                                 .detach()
-                                 .set_requires_grad();
-    const tg::Tensor t = tg::softmax(tg::randn({2, 4}, {.dtype = tg::f64}), 1)
-                             .detach()
-                             .set_requires_grad();
+    const tg::Tensor log_q =
+        tg::log_softmax(tg::randn({2, 4}, {.dtype = tg::f64}), 1).detach().set_requires_grad();
+    const tg::Tensor t =
+        tg::softmax(tg::randn({2, 4}, {.dtype = tg::f64}), 1).detach().set_requires_grad();
     TG_CHECK_GRADCHECK(
         [reduction](const std::vector<tg::Tensor>& in) {
           return tg::F::kl_div(in[0], in[1], reduction);
@@ -341,8 +341,8 @@ TEST_CASE("cross_entropy and nll_loss reject bad targets and shapes") {
     TG_CHECK_ERROR(tg::F::nll_loss(z, labels({-1, 0}, {2})), "nll_loss", "target -1", "[0, 3)");
   }
   SUBCASE("i64 logits") {
-    TG_CHECK_ERROR(tg::F::cross_entropy(labels({1, 2}, {1, 2}), labels({0}, {1})),
-                   "cross_entropy", "i64");
+    TG_CHECK_ERROR(tg::F::cross_entropy(labels({1, 2}, {1, 2}), labels({0}, {1})), "cross_entropy",
+                   "i64");
   }
 }
 
@@ -350,11 +350,11 @@ TEST_CASE("binary cross-entropy and kl_div reject mismatched shapes and bad prob
   const tg::Tensor a = constant({0.5, 0.5}, {2});
   const tg::Tensor b = constant({0.5, 0.5}, {1, 2});
   TG_CHECK_ERROR(tg::F::binary_cross_entropy(a, b), "binary_cross_entropy", "[2]", "[1, 2]");
-  TG_CHECK_ERROR(tg::F::binary_cross_entropy_with_logits(a, b),
-                 "binary_cross_entropy_with_logits", "[2]", "[1, 2]");
+  TG_CHECK_ERROR(tg::F::binary_cross_entropy_with_logits(a, b), "binary_cross_entropy_with_logits",
+                 "[2]", "[1, 2]");
   TG_CHECK_ERROR(tg::F::kl_div(a, b), "kl_div", "[2]", "[1, 2]");
-  TG_CHECK_ERROR(tg::F::binary_cross_entropy(constant({0.5, 1.5}, {2}), a),
-                 "binary_cross_entropy", "[0, 1]", "1.5");
-  TG_CHECK_ERROR(tg::F::binary_cross_entropy(constant({-0.1, 0.5}, {2}), a),
-                 "binary_cross_entropy", "[0, 1]", "-0.1");
+  TG_CHECK_ERROR(tg::F::binary_cross_entropy(constant({0.5, 1.5}, {2}), a), "binary_cross_entropy",
+                 "[0, 1]", "1.5");
+  TG_CHECK_ERROR(tg::F::binary_cross_entropy(constant({-0.1, 0.5}, {2}), a), "binary_cross_entropy",
+                 "[0, 1]", "-0.1");
 }

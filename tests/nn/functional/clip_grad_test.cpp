@@ -20,7 +20,7 @@ tg::Tensor with_grad(std::vector<double> values, std::vector<double> gradient,
 TEST_CASE("clip_grad_norm_ returns the total L2 norm of the gradients") {
   tg::Tensor p = with_grad({0, 0}, {3, 4});
   CHECK(tg::nn::clip_grad_norm_({p}, 10.0) == doctest::Approx(5.0));  // √(9 + 16)
-  TG_CHECK_VALUES(p.grad(), {3, 4});  // 10 / 5 ≥ 1: untouched
+  TG_CHECK_VALUES(p.grad(), {3, 4});                                  // 10 / 5 ≥ 1: untouched
 }
 
 TEST_CASE("clip_grad_norm_ scales every gradient to max_norm, across parameters") {
@@ -40,8 +40,7 @@ TEST_CASE("clip_grad_norm_ skips parameters without a gradient") {
   tg::Tensor a = with_grad({0, 0}, {3, 4});
   tg::Tensor no_grad = leaf({1, 2}, {2});
   const tg::Tensor frozen = tg::ones({2}, {.dtype = tg::f64});
-  CHECK(tg::nn::clip_grad_norm_({no_grad, a, frozen, tg::Tensor()}, 2.5) ==
-        doctest::Approx(5.0));
+  CHECK(tg::nn::clip_grad_norm_({no_grad, a, frozen, tg::Tensor()}, 2.5) == doctest::Approx(5.0));
   CHECK_FALSE(no_grad.grad().defined());
   TG_CHECK_VALUES_TOL(a.grad(), 1e-6, {1.5, 2.0});  // × 2.5 / 5
   CHECK(tg::nn::clip_grad_norm_({}, 1.0) == 0.0);

@@ -42,7 +42,8 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
 /// Softmax cross-entropy of logits [N, C] against class indices (i64 [N]), fused and stable
 /// (logsumexp(z_i) − z_i[y_i]); a 1-D [C] input with a 0-D target is one sample.
 ///
-///     tg::Tensor loss = tg::F::cross_entropy(logits, labels);   // d/dlogits = (softmax − onehot)/N
+///     tg::Tensor loss = tg::F::cross_entropy(logits, labels);   // d/dlogits = (softmax −
+///     onehot)/N
 Tensor cross_entropy(const Tensor& logits, const Tensor& target,
                      Reduction reduction = Reduction::mean);
 
