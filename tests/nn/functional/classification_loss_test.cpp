@@ -109,7 +109,7 @@ TEST_CASE("cross_entropy and nll_loss take one sample as [C] logits with a 0-D t
   TG_CHECK_VALUES(z.grad(), {std::exp(1.0) / norm, std::exp(2.0) / norm - 1, std::exp(3.0) / norm});
 }
 
-TEST_CASE("nll_loss picks −log_probs[i, target[i]]; mean divides by N") {
+TEST_CASE("nll_loss picks −log_probs[i, target[i]] and its mean divides by N") {
   tg::Tensor lp = leaf({-1, -2, -3, -0.5, -1.5, -2.5}, {2, 3});
   const tg::Tensor y = labels({1, 2}, {2});
   SUBCASE("mean") {

@@ -3,7 +3,7 @@
 
 using tg::nn::testing::leaf;
 
-TEST_CASE("l1_penalty sums |θ| over every parameter; the gradient is sign(θ), 0 at 0") {
+TEST_CASE("l1_penalty sums |θ| over every parameter with gradient sign(θ), 0 at 0") {
   tg::Tensor a = leaf({1, -2, 0}, {3});
   tg::Tensor b = leaf({0.5, -0.5}, {2, 1});
   const tg::Tensor penalty = tg::F::l1_penalty({a, b});
@@ -14,7 +14,7 @@ TEST_CASE("l1_penalty sums |θ| over every parameter; the gradient is sign(θ), 
   TG_CHECK_VALUES(b.grad(), {1, -1});
 }
 
-TEST_CASE("l2_penalty sums θ² (no ½); the gradient is 2θ") {
+TEST_CASE("l2_penalty sums θ² (no ½) with gradient 2θ") {
   tg::Tensor a = leaf({1, -2, 0}, {3});
   tg::Tensor b = leaf({0.5, -0.5}, {2, 1});
   const tg::Tensor penalty = tg::F::l2_penalty({a, b});
