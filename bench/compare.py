@@ -52,6 +52,40 @@ def fmt_rate(per_s):
     return f"{per_s:,.0f}"
 
 
+def fashion_table(fashion_tg, fashion_th, thread_counts, epochs, raw_log):
+    """Fashion-MNIST MLP 784-256-128-10, Adam, batch 128: median s/epoch and test accuracy."""
+    have_torch = os.path.exists(fashion_th)
+    lines = ["| Fashion-MNIST 784-256-128-10, Adam 1e-3, b128 | thr | tapegrad s/epoch | "
+             "libtorch s/epoch | tapegrad / libtorch time | test acc. tapegrad / libtorch "
+             f"({epochs} epochs) | peak RSS MB tapegrad / libtorch | bar |",
+             "|---|---|---|---|---|---|---|---|"]
+    for threads in thread_counts:
+        env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
+        res = {}
+        for side, binary in [("tapegrad", fashion_tg), ("libtorch", fashion_th)]:
+            if side == "libtorch" and not have_torch:
+                continue
+            out = subprocess.run([binary, "--threads", str(threads), "--epochs", str(epochs)],
+                                 env=env, check=True, capture_output=True, text=True).stdout
+            res[side] = json.loads(out.strip().splitlines()[-1])
+            raw_log.append(dict(res[side], side=side, workload="fashion"))
+            print(f"fashion {side} t={threads}: {res[side]}", file=sys.stderr)
+        tg = res["tapegrad"]
+        th = res.get("libtorch")
+        if th:
+            time_ratio = tg["s_per_epoch"] / th["s_per_epoch"]
+            ok = tg["test_accuracy"] >= 0.88 and time_ratio <= 0.8
+            lines.append(
+                f"| | {threads} | {tg['s_per_epoch']:.2f} | {th['s_per_epoch']:.2f} | {time_ratio:.2f} | "
+                f"{tg['test_accuracy']:.3f} / {th['test_accuracy']:.3f} | "
+                f"{tg['peak_rss_kb'] / 1024:.0f} / {th['peak_rss_kb'] / 1024:.0f} | "
+                f"acc ≥ 0.88 and time ≤ 0.8× libtorch: **{'met' if ok else 'not met'}** |")
+        else:
+            lines.append(f"| | {threads} | {tg['s_per_epoch']:.2f} | – | – | {tg['test_accuracy']:.3f} / – "
+                         f"| {tg['peak_rss_kb'] / 1024:.0f} / – | – |")
+    return "\n".join(lines)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--build", default="build-bench", help="the CMake build directory")
@@ -62,6 +96,8 @@ def main():
     parser.add_argument("--wait-load", type=float, default=0.0,
                         help="before starting, wait (up to 10 min) for the 1-min load to drop below this")
     parser.add_argument("--json", help="also write every raw measurement here")
+    parser.add_argument("--fashion-epochs", type=int, default=5,
+                        help="epochs of the Fashion-MNIST comparison (0 skips it)")
     args = parser.parse_args()
 
     bench_dir = os.path.join(args.build, "bench")
@@ -171,6 +207,15 @@ def main():
                 verdict += "; RSS ≤ libtorch " + ("met" if mem_tg <= mem_th else "not met")
             cells.append(f"{text}: **{verdict}**")
             print("| " + " | ".join(cells) + " |")
+    fashion_tg = os.path.join(bench_dir, "fashion_tapegrad")
+    fashion_th = os.path.join(bench_dir, "fashion_libtorch")
+    if args.fashion_epochs > 0 and os.path.exists(fashion_tg):
+        print()
+        print(fashion_table(fashion_tg, fashion_th, thread_counts, args.fashion_epochs, raw_log))
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(raw_log, f, indent=1)
+        load_end = load_average()
     print()
     print(f"{args.rounds} interleaved rounds, {elapsed:.0f} s; 1-min load average "
           f"{load_start:.2f} at start, {load_end:.2f} at end; tapegrad "
