@@ -1,2 +1,12 @@
-// tg::nn (in progress).
+// tg::nn: modules, layers, activations, dropout, init, functional losses, clipping, save/load.
 #pragma once
+
+#include "tapegrad/nn/activation.hpp"
+#include "tapegrad/nn/clip_grad.hpp"
+#include "tapegrad/nn/dropout.hpp"
+#include "tapegrad/nn/functional.hpp"
+#include "tapegrad/nn/init.hpp"
+#include "tapegrad/nn/linear.hpp"
+#include "tapegrad/nn/module.hpp"
+#include "tapegrad/nn/sequential.hpp"
+#include "tapegrad/nn/serialize.hpp"

@@ -1,0 +1,94 @@
+// tg::nn::Module, the base of every layer and model: parameters, submodules, train/eval, dtype.
+#pragma once
+
+#include <concepts>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "tapegrad/autograd/dtype.hpp"
+#include "tapegrad/autograd/tensor.hpp"
+
+namespace tg::nn {
+
+/// A layer or model: owns named parameters and named submodules and maps a tensor to a tensor.
+/// Modules are movable but not copyable, so a copy can never silently share parameters with
+/// its original; a registered submodule lives on the heap, so references to it survive moves.
+///
+///     struct Net : tg::nn::Module {
+///       tg::nn::Linear& fc1 = register_module("fc1", tg::nn::Linear(784, 128));
+///       tg::nn::Linear& fc2 = register_module("fc2", tg::nn::Linear(128, 10));
+///       tg::Tensor forward(const tg::Tensor& x) override { return fc2(tg::relu(fc1(x))); }
+///     };
+///     Net net;
+///     tg::Tensor logits = net(images);   // net.named_parameters(): fc1.weight, fc1.bias, ...
+class Module {
+ public:
+  Module() = default;
+  virtual ~Module() = default;
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+  Module(Module&&) noexcept = default;
+  Module& operator=(Module&&) noexcept = default;
+
+  /// The layer's computation; the base version throws tg::Error, as PyTorch's does.
+  virtual Tensor forward(const Tensor& input);
+  /// Calls forward(input).
+  Tensor operator()(const Tensor& input) { return forward(input); }
+
+  /// Every parameter of this module and its submodules, own ones first, in registration order;
+  /// the handles alias the module's tensors, and a tensor registered twice appears once.
+  std::vector<Tensor> parameters() const;
+  /// parameters() with dotted names such as "fc1.weight" or "0.bias".
+  std::vector<std::pair<std::string, Tensor>> named_parameters() const;
+  /// The direct submodules with their names, in registration order.
+  std::vector<std::pair<std::string, Module*>> named_children() const;
+
+  /// Sets training mode (true) or evaluation mode (false) here and in every submodule.
+  Module& train(bool on = true);
+  /// Same as train(false): Dropout becomes the identity.
+  Module& eval() { return train(false); }
+  /// True in training mode, the default.
+  bool is_training() const { return training_; }
+
+  /// Drops every parameter's accumulated gradient (grad() becomes undefined, as set_to_none).
+  void zero_grad();
+  /// Converts every parameter to `dtype` (f32 or f64) in place, so existing handles follow;
+  /// accumulated gradients are dropped. Throws tg::Error for i64.
+  Module& to(DType dtype);
+
+  /// Adds a parameter under `name` (no dots, unique) and marks it as requiring grad; returns
+  /// the same handle. Throws tg::Error for an undefined, i64 or non-leaf tensor.
+  Tensor register_parameter(std::string name, Tensor tensor);
+
+  /// Takes ownership of `module` as the submodule `name` and returns a reference to the owned
+  /// object, which stays valid for the parent's lifetime (moves of the parent included).
+  template <class M>
+    requires std::derived_from<std::remove_cvref_t<M>, Module>
+  std::remove_cvref_t<M>& register_module(std::string name, M&& module) {
+    static_assert(!std::is_lvalue_reference_v<M>,
+                  "modules are not copyable: pass a temporary or std::move the module");
+    auto owned = std::make_unique<std::remove_cvref_t<M>>(std::move(module));
+    auto& reference = *owned;
+    add_child(std::move(name), std::move(owned));
+    return reference;
+  }
+
+ protected:
+  /// The number of direct submodules.
+  size_t child_count() const { return children_.size(); }
+  /// The direct submodule at `index` (registration order); no bounds check.
+  Module& child(size_t index) const { return *children_[index].second; }
+
+ private:
+  void add_child(std::string name, std::unique_ptr<Module> module);
+  void check_new_name(const std::string& name, const char* what) const;
+
+  std::vector<std::pair<std::string, Tensor>> parameters_;
+  std::vector<std::pair<std::string, std::unique_ptr<Module>>> children_;
+  bool training_ = true;
+};
+
+}  // namespace tg::nn

@@ -1,0 +1,116 @@
+// tg::nn::Module: registration, the recursive parameter walk, train/eval, zero_grad and to(dtype).
+#include "tapegrad/nn/module.hpp"
+
+#include <fmt/format.h>
+
+#include <typeinfo>
+#include <unordered_set>
+
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/autograd/function.hpp"
+#include "tapegrad/autograd/grad_mode.hpp"
+
+namespace tg::nn {
+namespace {
+
+std::string type_name(const Module& module) {
+  return autograd::detail::demangle(typeid(module).name());
+}
+
+}  // namespace
+
+Tensor Module::forward(const Tensor& input) {
+  throw Error(fmt::format("{}::forward: not implemented (input {}); a module must override "
+                          "forward(const Tensor&) to be called",
+                          type_name(*this), format_shape(input.shape())));
+}
+
+std::vector<std::pair<std::string, Tensor>> Module::named_parameters() const {
+  using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+  // Depth first, own parameters before the submodules', as PyTorch's named_parameters();
+  // `seen` drops a tensor met a second time (a weight shared between two layers). A local
+  // class of a member function has the member's access, so it may read the private lists.
+  struct Walk {
+    static void run(const Module& module, const std::string& prefix, NamedTensors& out,
+                    std::unordered_set<const void*>& seen) {
+      for (const auto& [name, tensor] : module.parameters_)
+        if (seen.insert(tensor.impl()).second) out.emplace_back(prefix + name, tensor);
+      for (const auto& [name, child] : module.children_)
+        run(*child, prefix + name + ".", out, seen);
+    }
+  };
+  NamedTensors out;
+  std::unordered_set<const void*> seen;
+  Walk::run(*this, "", out, seen);
+  return out;
+}
+
+std::vector<Tensor> Module::parameters() const {
+  std::vector<Tensor> out;
+  for (auto& [name, tensor] : named_parameters()) out.push_back(std::move(tensor));
+  return out;
+}
+
+std::vector<std::pair<std::string, Module*>> Module::named_children() const {
+  std::vector<std::pair<std::string, Module*>> out;
+  out.reserve(children_.size());
+  for (const auto& [name, child] : children_) out.emplace_back(name, child.get());
+  return out;
+}
+
+Module& Module::train(bool on) {
+  training_ = on;
+  for (auto& [name, child] : children_) child->train(on);
+  return *this;
+}
+
+void Module::zero_grad() {
+  for (Tensor& parameter : parameters()) parameter.zero_grad();
+}
+
+Module& Module::to(DType dtype) {
+  if (!is_floating(dtype))
+    throw Error(fmt::format("{}::to: parameters must be f32 or f64, not {}", type_name(*this),
+                            dtype_name(dtype)));
+  NoGradGuard no_grad;
+  // set_data swaps the storage under every handle, so layers' own members (Linear::weight)
+  // and optimizers built before the conversion see the new dtype.
+  for (Tensor& parameter : parameters())
+    if (parameter.dtype() != dtype) parameter.set_data(parameter.to(dtype));
+  return *this;
+}
+
+void Module::check_new_name(const std::string& name, const char* what) const {
+  if (name.empty() || name.find('.') != std::string::npos)
+    throw Error(fmt::format("{}::register_{}: name \"{}\" must be non-empty and contain no '.'",
+                            type_name(*this), what, name));
+  for (const auto& entry : parameters_)
+    if (entry.first == name)
+      throw Error(fmt::format("{}::register_{}: \"{}\" is already a parameter", type_name(*this),
+                              what, name));
+  for (const auto& entry : children_)
+    if (entry.first == name)
+      throw Error(fmt::format("{}::register_{}: \"{}\" is already a submodule", type_name(*this),
+                              what, name));
+}
+
+Tensor Module::register_parameter(std::string name, Tensor tensor) {
+  check_new_name(name, "parameter");
+  if (!tensor.defined())
+    throw Error(fmt::format("{}::register_parameter: \"{}\" is an undefined tensor",
+                            type_name(*this), name));
+  if (!is_floating(tensor.dtype()) || !tensor.is_leaf())
+    throw Error(fmt::format(
+        "{}::register_parameter: \"{}\" ({} {}) must be an f32 or f64 leaf tensor",
+        type_name(*this), name, dtype_name(tensor.dtype()), format_shape(tensor.shape())));
+  tensor.set_requires_grad(true);
+  parameters_.emplace_back(std::move(name), tensor);
+  return tensor;
+}
+
+void Module::add_child(std::string name, std::unique_ptr<Module> module) {
+  check_new_name(name, "module");
+  children_.emplace_back(std::move(name), std::move(module));
+}
+
+}  // namespace tg::nn

@@ -1,1 +1,0 @@
-// Placeholder until the first nn source lands.
