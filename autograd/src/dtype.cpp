@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "tapegrad/autograd/error.hpp"
+
 namespace tg {
 
 const char* dtype_name(DType dtype) {
@@ -23,8 +25,15 @@ int64_t element_size(DType dtype) { return dtype == DType::f32 ? 4 : 8; }
 std::string format_shape(const Shape& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
 
 int64_t shape_numel(const Shape& shape) {
+  // A zero extent empties the tensor whatever the others are; otherwise a product past int64
+  // would wrap around (undefined behaviour) and size a buffer far smaller than the shape.
+  for (int64_t s : shape)
+    if (s == 0) return 0;
   int64_t n = 1;
-  for (int64_t s : shape) n *= s;
+  for (int64_t s : shape)
+    if (__builtin_mul_overflow(n, s, &n))
+      throw Error(fmt::format("shape {} has more elements than an int64 can count",
+                              format_shape(shape)));
   return n;
 }
 

@@ -9,12 +9,20 @@
 namespace tg {
 namespace {
 
+// PyTorch refuses to make an integer tensor from NaN, Inf or a value out of range; the cast
+// would be undefined behaviour.
+void check_integral(const char* op, double value, DType dtype) {
+  if (dtype == DType::i64 && !(value >= -0x1p63 && value < 0x1p63))
+    throw Error(fmt::format("{}: {} cannot be converted to i64 without overflow", op, value));
+}
+
 Tensor finish(Tensor t, const TensorOptions& options) {
   if (options.requires_grad) t.set_requires_grad(true);
   return t;
 }
 
 Tensor filled(const Shape& shape, double value, const TensorOptions& options) {
+  check_integral("full", value, options.dtype);
   Tensor t = detail::empty(shape, options.dtype);
   t.fill_(value);
   return finish(std::move(t), options);
@@ -23,6 +31,7 @@ Tensor filled(const Shape& shape, double value, const TensorOptions& options) {
 template <class Sample>
 Tensor sampled(const Shape& shape, const TensorOptions& options, Sample sample) {
   Tensor t = detail::empty(shape, options.dtype);
+  random::GeneratorLock lock;  // one lock for the whole fill, not one per draw
   detail::dispatch(options.dtype, [&]<class T>() {
     T* x = detail::data_of<T>(t);
     for (int64_t i = 0; i < t.numel(); ++i) x[i] = static_cast<T>(sample());
@@ -36,6 +45,7 @@ Tensor tensor(std::vector<double> values, Shape shape, TensorOptions options) {
   if (static_cast<int64_t>(values.size()) != shape_numel(shape))
     throw Error(fmt::format("tensor: {} values do not fill shape {} ({} elements)", values.size(),
                             format_shape(shape), shape_numel(shape)));
+  for (double value : values) check_integral("tensor", value, options.dtype);
   Tensor t = detail::empty(shape, options.dtype);
   detail::dispatch(options.dtype, [&]<class T>() {
     T* x = detail::data_of<T>(t);
@@ -83,6 +93,7 @@ Tensor randint(int64_t low, int64_t high, Shape shape) {
 Tensor randperm(int64_t n) {
   Tensor t = arange(n);
   int64_t* x = detail::data_of<int64_t>(t);
+  random::GeneratorLock lock;
   for (int64_t i = n - 1; i > 0; --i)  // Fisher-Yates
     std::swap(x[i], x[static_cast<int64_t>(random::below(static_cast<uint64_t>(i + 1)))]);
   return t;

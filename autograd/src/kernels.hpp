@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -42,6 +44,16 @@ Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
 /// Strides (in elements) that read a tensor of `shape` as if it had `target` shape:
 /// 0 along dimensions that broadcasting adds or stretches.
 std::vector<int64_t> broadcast_strides(const Shape& shape, const Shape& target);
+
+/// static_cast, except that a floating value an int64 cannot hold (NaN, +-Inf, |x| >= 2^63),
+/// for which the cast is undefined, becomes INT64_MIN: what x86 and so PyTorch give there.
+template <class To, class From>
+To convert_element(From x) {
+  if constexpr (std::is_same_v<To, int64_t> && !std::is_same_v<From, int64_t>) {
+    if (!(x >= From(-0x1p63) && x < From(0x1p63))) return std::numeric_limits<int64_t>::min();
+  }
+  return static_cast<To>(x);
+}
 
 /// `t` itself if it already has `dtype`, else an unrecorded converted copy.
 Tensor as_dtype(const Tensor& t, DType dtype);

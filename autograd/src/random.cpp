@@ -2,6 +2,7 @@
 #include "tapegrad/autograd/random.hpp"
 
 #include <cmath>
+#include <mutex>
 #include <numbers>
 
 namespace tg {
@@ -41,13 +42,41 @@ Generator& generator() {
   return instance;
 }
 
+// One generator for the whole process, as in PyTorch, so threads that draw at once (a
+// DataLoader shuffling while another thread builds a model) must take turns. A lock per draw
+// would cost ~10 ns, 3x a uniform draw itself, so bulk fills hold a GeneratorLock instead.
+std::mutex& generator_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+thread_local bool holding_generator = false;
+
 }  // namespace
 
-void manual_seed(uint64_t seed) { generator().reseed(seed); }
+void manual_seed(uint64_t seed) {
+  random::GeneratorLock lock;
+  generator().reseed(seed);
+}
 
 namespace random {
 
-uint64_t next_bits() { return generator().next(); }
+GeneratorLock::GeneratorLock() : owns_(!holding_generator) {
+  if (!owns_) return;
+  generator_mutex().lock();
+  holding_generator = true;
+}
+
+GeneratorLock::~GeneratorLock() {
+  if (!owns_) return;
+  holding_generator = false;
+  generator_mutex().unlock();
+}
+
+uint64_t next_bits() {
+  if (holding_generator) return generator().next();
+  GeneratorLock lock;
+  return generator().next();
+}
 
 double uniform() { return static_cast<double>(next_bits() >> 11) * 0x1.0p-53; }
 

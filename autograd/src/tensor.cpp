@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <cstring>
+#include <limits>
 
 #include "kernels.hpp"
 #include "node.hpp"
@@ -20,6 +21,9 @@ Tensor empty(const Shape& shape, DType dtype) {
   auto impl = std::make_shared<TensorImpl>();
   impl->shape = shape;
   impl->numel = shape_numel(shape);
+  if (impl->numel > std::numeric_limits<int64_t>::max() / element_size(dtype))
+    throw Error(fmt::format("empty: shape {} needs more bytes than an int64 can count",
+                            format_shape(shape)));
   impl->dtype = dtype;
   impl->storage = allocate_storage(static_cast<size_t>(impl->numel * element_size(dtype)));
   impl->data = impl->storage.get();
@@ -153,6 +157,8 @@ Tensor& Tensor::copy_(const Tensor& source) {
 Tensor& Tensor::fill_(double value) {
   detail::dispatch(dtype(), [&]<class T>() {
     T* x = static_cast<T*>(checked(impl_.get(), "fill_").data);
+    if (std::is_same_v<T, int64_t> && !(value >= -0x1p63 && value < 0x1p63))
+      throw Error(fmt::format("fill_: {} cannot be converted to i64 without overflow", value));
     const T v = static_cast<T>(value);
     for (int64_t i = 0; i < impl_->numel; ++i) x[i] = v;
   });

@@ -333,3 +333,31 @@ TEST_CASE("clip_grad_norm_ with non-finite gradients") {
     CHECK(tg::nn::clip_grad_norm_({empty, w}, 1.0) == doctest::Approx(1.0));
   }
 }
+TEST_CASE("impossible shapes and unrepresentable values are rejected, not undefined behaviour") {
+  SUBCASE("element counts that overflow int64") {
+    constexpr int64_t kHuge = std::numeric_limits<int64_t>::max() / 2;
+    CHECK(defined_outcome("zeros [huge, 4]", [] { return tg::zeros({kHuge, 4}); }) ==
+          Outcome::error);
+    CHECK(defined_outcome("zeros [huge, huge]", [] { return tg::zeros({kHuge, kHuge}); }) ==
+          Outcome::error);
+    // 0 elements in all, but a left-to-right product of the sizes overflows on the way.
+    defined_outcome("reshape to [huge, huge, 0]",
+                    [] { return tg::zeros({0}).reshape({kHuge, kHuge, 0}); });
+    defined_outcome("zeros [huge, huge, 0]", [] { return tg::zeros({kHuge, kHuge, 0}); });
+  }
+  SUBCASE("an i64 tensor cannot hold NaN, Inf or 1e300 (PyTorch refuses them too)") {
+    for (double v : {kNaN, kInf, -kInf, 1e300}) {
+      CAPTURE(v);
+      CHECK_THROWS_AS(tg::tensor({v}, {.dtype = tg::i64}), tg::Error);
+      CHECK_THROWS_AS(tg::scalar(v, {.dtype = tg::i64}), tg::Error);
+      CHECK_THROWS_AS(tg::full({2}, v, {.dtype = tg::i64}), tg::Error);
+    }
+  }
+  SUBCASE("converting NaN, Inf or out-of-range values to i64 is defined: INT64_MIN") {
+    // What x86 and so PyTorch give there; a plain cast would be undefined behaviour.
+    const tg::Tensor converted = tg::tensor({kNaN, kInf, -kInf, 1e300, -3.7}).to(tg::i64);
+    const double int64_min = static_cast<double>(std::numeric_limits<int64_t>::min());
+    CHECK(converted.to_vector() ==
+          std::vector<double>{int64_min, int64_min, int64_min, int64_min, -3.0});
+  }
+}

@@ -1,6 +1,7 @@
 // Threads: grad mode and the tape are per thread, so separate models train concurrently.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <barrier>
 #include <cstring>
@@ -161,3 +162,22 @@ TEST_CASE("threads allocating and freeing large buffers at once keep their value
   for (std::thread& t : threads) t.join();
   CHECK(mismatches.load() == 0);
 }
+
+TEST_CASE("threads drawing from the global generator at once share one stream without a race") {
+  // rand() takes one draw per element, so however the two threads interleave, together they
+  // get exactly the first 2n numbers of the stream that a single thread would see.
+  constexpr int64_t n = 20'000;
+  tg::manual_seed(11);
+  std::vector<double> expected = tg::rand({2 * n}, {.dtype = tg::f64}).to_vector();
+  tg::manual_seed(11);
+  std::vector<double> a, b;
+  std::thread thread_a([&] { a = tg::rand({n}, {.dtype = tg::f64}).to_vector(); });
+  std::thread thread_b([&] { b = tg::rand({n}, {.dtype = tg::f64}).to_vector(); });
+  thread_a.join();
+  thread_b.join();
+  a.insert(a.end(), b.begin(), b.end());
+  std::sort(a.begin(), a.end());
+  std::sort(expected.begin(), expected.end());
+  CHECK(a == expected);
+}
+

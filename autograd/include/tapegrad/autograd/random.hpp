@@ -17,6 +17,20 @@ double uniform();
 double normal();
 /// A uniform integer in [0, n), without modulo bias.
 uint64_t below(uint64_t n);
+
+/// The generator is shared by every thread, so each draw takes a lock. Holding a GeneratorLock
+/// across a loop of draws (filling a tensor, a dropout mask) takes it once instead, and keeps
+/// the loop's numbers consecutive in the stream. Re-entrant on the same thread.
+class GeneratorLock {
+ public:
+  GeneratorLock();
+  ~GeneratorLock();
+  GeneratorLock(const GeneratorLock&) = delete;
+  GeneratorLock& operator=(const GeneratorLock&) = delete;
+
+ private:
+  bool owns_;
+};
 }  // namespace random
 
 }  // namespace tg
