@@ -4,6 +4,7 @@
 //   logistic_regression [DATA_DIR]   DATA_DIR holds breast_cancer.csv (default: examples/data)
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -139,6 +140,10 @@ void breast_cancer(const std::string& data_dir) {
   const Evaluation test = evaluate(model, x_test, y_test);
   fmt::print("  held-out test: loss {:.4f}, test accuracy {:.4f} ({}/{} correct)\n", test.loss,
              test.accuracy(), test.correct, test.total);
+  // The baseline any classifier must beat: always answer the more common class.
+  const double benign_share = y_test.mean().item();
+  fmt::print("  (always answering the more common class would score {:.4f})\n",
+             std::max(benign_share, 1 - benign_share));
 }
 
 }  // namespace
