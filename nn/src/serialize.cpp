@@ -72,14 +72,16 @@ class TemporaryFile {
  public:
   TemporaryFile(const std::string& target, std::string path)
       : target_(target), path_(std::move(path)) {
-    descriptor_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    // No O_EXCL: a file left by a killed save whose pid has come round again is overwritten.
+    descriptor_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (descriptor_ < 0) fail(fmt::format("cannot create {}: {}", path_, errno_text()));
+    opened_ = true;
   }
   TemporaryFile(const TemporaryFile&) = delete;
   TemporaryFile& operator=(const TemporaryFile&) = delete;
   ~TemporaryFile() {
     if (descriptor_ >= 0) ::close(descriptor_);
-    if (!committed_) ::unlink(path_.c_str());
+    if (opened_ && !committed_) ::unlink(path_.c_str());
   }
 
   void write(const void* data, size_t size) {
@@ -121,6 +123,7 @@ class TemporaryFile {
   std::string target_;
   std::string path_;
   int descriptor_ = -1;
+  bool opened_ = false;
   bool committed_ = false;
 };
 
@@ -218,27 +221,33 @@ class Loader {
     return entry;
   }
 
-  void check_metadata(const nlohmann::json& metadata, std::string_view data) const {
+  // The version first, before anything else is read: a newer writer may lay the rest out
+  // differently.
+  void check_version(const nlohmann::json& metadata) const {
     if (!metadata.is_object()) fail("__metadata__ is not a JSON object");
     for (const auto& [key, value] : metadata.items())
       if (!value.is_string()) fail(fmt::format("__metadata__ value \"{}\" is not a string", key));
-    if (const auto version = metadata.find("version"); version != metadata.end()) {
-      const std::string text = version->get<std::string>();
-      if (text.empty() || text.size() > 9 ||
-          !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
-        fail(fmt::format("format version \"{}\" is not a number", text));
-      if (std::stoi(text) > kFormatVersion)
-        fail(fmt::format("format version {} is newer than this tapegrad reads ({})", text,
-                         kFormatVersion));
-    }
-    if (const auto crc = metadata.find("crc32"); crc != metadata.end()) {
-      const std::string expected = crc->get<std::string>();
-      const std::string actual = fmt::format("{:08x}", crc32_of(0, data.data(), data.size()));
-      if (expected != actual)
-        fail(fmt::format("CRC-32 of the data section is {} but the header says {}: the file is "
-                         "corrupt",
-                         actual, expected));
-    }
+    const auto version = metadata.find("version");
+    if (version == metadata.end()) return;
+    const std::string text = version->get<std::string>();
+    if (text.empty() || text.size() > 9 ||
+        !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      fail(fmt::format("format version \"{}\" is not a number", text));
+    if (std::stoi(text) > kFormatVersion)
+      fail(fmt::format("format version {} is newer than this tapegrad reads ({})", text,
+                       kFormatVersion));
+  }
+
+  // After the layout check, so that a truncated file is reported as truncated.
+  void check_crc(const nlohmann::json& metadata, std::string_view data) const {
+    const auto crc = metadata.find("crc32");
+    if (crc == metadata.end()) return;
+    const std::string expected = crc->get<std::string>();
+    const std::string actual = fmt::format("{:08x}", crc32_of(0, data.data(), data.size()));
+    if (expected != actual)
+      fail(fmt::format("CRC-32 of the data section is {} but the header says {}: the file is "
+                       "corrupt",
+                       actual, expected));
   }
 
   // Every entry, sorted by offset, must tile the data section exactly: no gap, no overlap.
@@ -353,15 +362,15 @@ void load(Module& module, const std::string& path) {
   }
   if (!header.is_object()) loader.fail("the header is not a JSON object");
 
-  // The version first: a newer writer may lay the rest out differently.
-  if (const auto metadata = header.find("__metadata__"); metadata != header.end())
-    loader.check_metadata(*metadata, data);
+  const auto metadata = header.find("__metadata__");
+  if (metadata != header.end()) loader.check_version(*metadata);
   std::vector<Entry> entries;
   for (const auto& [name, value] : header.items()) {
     if (name == "__metadata__") continue;
     entries.push_back(loader.parse_entry(name, value));
   }
   loader.check_layout(entries, data.size());
+  if (metadata != header.end()) loader.check_crc(*metadata, data);
   auto parameters = module.named_parameters();
   loader.check_against_module(entries, parameters);
 

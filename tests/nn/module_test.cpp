@@ -1,0 +1,144 @@
+// tg::nn::Module: registration, dotted names, aliasing, train/eval, zero_grad, to(dtype), moves.
+#include <type_traits>
+
+#include "nn_test_util.hpp"
+
+namespace {
+
+// A two-layer model written as a user would: parameters and submodules registered by name.
+struct TwoLayer : tg::nn::Module {
+  tg::Tensor scale = register_parameter("scale", tg::ones({2}));
+  tg::nn::Linear& fc1 = register_module("fc1", tg::nn::Linear(3, 2));
+  tg::nn::Linear& fc2 = register_module("fc2", tg::nn::Linear(2, 1, false));
+  tg::Tensor forward(const tg::Tensor& x) override { return fc2(tg::relu(fc1(x)) * scale); }
+};
+
+struct Outer : tg::nn::Module {
+  TwoLayer& inner = register_module("inner", TwoLayer());
+  tg::nn::Dropout& drop = register_module("drop", tg::nn::Dropout(0.5));
+};
+
+std::vector<std::string> names(const tg::nn::Module& module) {
+  std::vector<std::string> out;
+  for (const auto& [name, tensor] : module.named_parameters()) out.push_back(name);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("modules are movable but never copyable, so a copy cannot share parameters") {
+  static_assert(!std::is_copy_constructible_v<tg::nn::Module>);
+  static_assert(!std::is_copy_assignable_v<tg::nn::Linear>);
+  static_assert(!std::is_copy_constructible_v<tg::nn::Sequential>);
+  static_assert(std::is_move_constructible_v<tg::nn::Linear>);
+  static_assert(std::is_move_constructible_v<tg::nn::Sequential>);
+  static_assert(std::is_move_constructible_v<TwoLayer>);
+  CHECK(true);
+}
+
+TEST_CASE("named_parameters lists own parameters first, then submodules', with dotted names") {
+  TwoLayer model;
+  CHECK(names(model) == std::vector<std::string>{"scale", "fc1.weight", "fc1.bias", "fc2.weight"});
+  Outer outer;
+  CHECK(names(outer) ==
+        std::vector<std::string>{"inner.scale", "inner.fc1.weight", "inner.fc1.bias",
+                                 "inner.fc2.weight"});
+  CHECK(outer.parameters().size() == 4);
+  const auto children = outer.named_children();
+  REQUIRE(children.size() == 2);
+  CHECK(children[0].first == "inner");
+  CHECK(children[1].first == "drop");
+}
+
+TEST_CASE("parameters alias the module's tensors and require grad") {
+  TwoLayer model;
+  const std::vector<tg::Tensor> params = model.parameters();
+  REQUIRE(params.size() == 4);
+  for (const tg::Tensor& p : params) CHECK(p.requires_grad());
+  tg::Tensor weight = params[1];
+  weight.fill_(0.25);
+  TG_CHECK_VALUES(model.fc1.weight, {0.25, 0.25, 0.25, 0.25, 0.25, 0.25});
+  CHECK(params[0].impl() == model.scale.impl());
+}
+
+TEST_CASE("a tensor registered twice is listed once") {
+  struct Tied : tg::nn::Module {
+    tg::nn::Linear& a = register_module("a", tg::nn::Linear(2, 2));
+    tg::Tensor tied = register_parameter("tied", a.weight);
+  };
+  Tied model;
+  CHECK(names(model) == std::vector<std::string>{"tied", "a.bias"});
+}
+
+TEST_CASE("train and eval switch the whole tree") {
+  Outer outer;
+  CHECK(outer.is_training());
+  outer.eval();
+  CHECK(!outer.is_training());
+  CHECK(!outer.inner.is_training());
+  CHECK(!outer.inner.fc1.is_training());
+  CHECK(!outer.drop.is_training());
+  outer.train();
+  CHECK(outer.drop.is_training());
+  outer.train(false);
+  CHECK(!outer.inner.fc2.is_training());
+}
+
+TEST_CASE("zero_grad drops every accumulated gradient") {
+  TwoLayer model;
+  model(tg::ones({4, 3})).sum().backward();
+  for (const tg::Tensor& p : model.parameters()) CHECK(p.grad().defined());
+  model.zero_grad();
+  for (const tg::Tensor& p : model.parameters()) CHECK(!p.grad().defined());
+}
+
+TEST_CASE("to(dtype) converts every parameter in place, keeping values and handles") {
+  TwoLayer model;
+  tg::Tensor handle = model.fc1.weight;
+  const std::vector<double> before = handle.to_vector();
+  model.to(tg::f64);
+  for (const tg::Tensor& p : model.parameters()) {
+    CHECK(p.dtype() == tg::f64);
+    CHECK(p.requires_grad());
+  }
+  CHECK(handle.dtype() == tg::f64);
+  CHECK(handle.to_vector() == before);  // f32 values are exact in f64
+  CHECK(model(tg::ones({1, 3}, {.dtype = tg::f64})).dtype() == tg::f64);
+  model.to(tg::f32);
+  CHECK(handle.dtype() == tg::f32);
+  CHECK(handle.to_vector() == before);
+  TG_CHECK_ERROR(model.to(tg::i64), "to", "i64");
+}
+
+TEST_CASE("moving a module keeps its parameters and its references to submodules valid") {
+  TwoLayer original;
+  original.fc1.weight.fill_(0.5);
+  const void* weight_storage = original.fc1.weight.impl();
+  TwoLayer moved(std::move(original));
+  CHECK(moved.fc1.weight.impl() == weight_storage);
+  CHECK(moved.named_parameters()[1].second.impl() == weight_storage);
+  CHECK(moved(tg::ones({1, 3})).shape() == tg::Shape{1, 1});
+}
+
+TEST_CASE("register_module returns the owned module, used without ->") {
+  tg::nn::Module holder;
+  tg::nn::Linear& fc = holder.register_module("fc", tg::nn::Linear(2, 3));
+  CHECK(fc(tg::ones({1, 2})).shape() == tg::Shape{1, 3});
+  CHECK(names(holder) == std::vector<std::string>{"fc.weight", "fc.bias"});
+  CHECK(holder.parameters()[0].impl() == fc.weight.impl());
+}
+
+TEST_CASE("bad registrations and a missing forward throw tg::Error naming the call") {
+  tg::nn::Module module;
+  module.register_parameter("w", tg::zeros({2}));
+  TG_CHECK_ERROR(module.register_parameter("w", tg::zeros({2})), "register_parameter", "\"w\"");
+  TG_CHECK_ERROR(module.register_parameter("a.b", tg::zeros({2})), "register_parameter", "a.b");
+  TG_CHECK_ERROR(module.register_parameter("", tg::zeros({2})), "register_parameter");
+  TG_CHECK_ERROR(module.register_parameter("i", tg::zeros({2}, {.dtype = tg::i64})),
+                 "register_parameter", "i64");
+  TG_CHECK_ERROR(module.register_parameter("u", tg::Tensor()), "register_parameter", "undefined");
+  const tg::Tensor leaf = tg::ones({2}, {.requires_grad = true});
+  TG_CHECK_ERROR(module.register_parameter("n", leaf * 2.0), "register_parameter", "leaf");
+  TG_CHECK_ERROR(module.register_module("w", tg::nn::ReLU()), "register_module", "\"w\"");
+  TG_CHECK_ERROR(module(tg::zeros({2, 3})), "forward", "not implemented", "[2, 3]");
+}
