@@ -2,7 +2,9 @@
 """Writes the seed corpora under tests/fuzz/corpus/: small valid files and typical breakages."""
 import gzip
 import os
+import json
 import struct
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -102,7 +104,64 @@ def data_test_seeds():
                 put("read_idx_gz", "data_" + name, bytes([0, 0]) + data)      # gzipped
 
 
+def safetensors(tensors, metadata=None, crc=True, version="1", pad=True):
+    """A file as tg::nn::save writes it: tensors is [(name, dtype, shape, payload bytes)]."""
+    header, offset, data = {}, 0, b""
+    if metadata is None:
+        metadata = {"format": "tapegrad", "version": version}
+    for name, dtype, shape, payload in tensors:
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + len(payload)]}
+        offset += len(payload)
+        data += payload
+    if metadata is not False:
+        if crc:
+            metadata = dict(metadata, crc32="%08x" % zlib.crc32(data))
+        header = {"__metadata__": metadata, **header}
+    text = json.dumps(header, separators=(",", ":")).encode()
+    if pad:
+        text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text + data
+
+
+def floats(*values):
+    return struct.pack("<%df" % len(values), *values)
+
+
+def nn_load_seeds():
+    # The fuzz target's model: Sequential(Linear(3, 4), ReLU(), Linear(4, 2)).
+    model = [("0.weight", "F32", [4, 3], floats(*[0.1 * i for i in range(12)])),
+             ("0.bias", "F32", [4], floats(1, 2, 3, 4)),
+             ("2.weight", "F32", [2, 4], floats(*[-0.5 * i for i in range(8)])),
+             ("2.bias", "F32", [2], floats(7, 8))]
+    put("nn_load", "valid", safetensors(model))
+    put("nn_load", "valid_no_metadata", safetensors(model, metadata=False))
+    put("nn_load", "valid_no_crc", safetensors(model, crc=False))
+    put("nn_load", "newer_version", safetensors(model, version="2"))
+    put("nn_load", "version_not_a_number", safetensors(model, version="1.0"))
+    put("nn_load", "bad_crc", safetensors(model, crc=False, metadata={
+        "format": "tapegrad", "version": "1", "crc32": "00000000"}))
+    corrupt = bytearray(safetensors(model))
+    corrupt[-3] ^= 0x40
+    put("nn_load", "corrupt_data", bytes(corrupt))
+    put("nn_load", "wrong_shape", safetensors([model[0], ("0.bias", "F32", [2], floats(1, 2)),
+                                                model[2], model[3]]))
+    put("nn_load", "wrong_dtype", safetensors([("0.weight", "F64", [4, 3], bytes(96))] + model[1:]))
+    put("nn_load", "missing_tensor", safetensors(model[:3]))
+    put("nn_load", "extra_tensor", safetensors(model + [("3.weight", "F32", [1], floats(1))]))
+    put("nn_load", "other_model", safetensors([("fc.weight", "F32", [1, 1], floats(1))]))
+    put("nn_load", "truncated", safetensors(model)[:-5])
+    put("nn_load", "header_too_long", struct.pack("<Q", 2**63) + b"{}")
+    put("nn_load", "not_json", struct.pack("<Q", 8) + b"{nope!!}")
+    put("nn_load", "empty", b"")
+    overlapping = json.dumps({"0.weight": {"dtype": "F32", "shape": [4, 3], "data_offsets": [0, 48]},
+                              "0.bias": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}})
+    put("nn_load", "overlapping", struct.pack("<Q", len(overlapping)) + overlapping.encode() + bytes(48))
+    huge = json.dumps({"0.weight": {"dtype": "F32", "shape": [2**62, 2**62], "data_offsets": [0, 0]}})
+    put("nn_load", "huge_shape", struct.pack("<Q", len(huge)) + huge.encode())
+
+
 if __name__ == "__main__":
     idx_seeds()
     csv_seeds()
     data_test_seeds()
+    nn_load_seeds()

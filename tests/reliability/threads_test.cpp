@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-#include "tapegrad/autograd.hpp"
+#include "tapegrad.hpp"
 
 namespace {
 
@@ -81,6 +81,60 @@ TEST_CASE("two threads training two models at once match training them one after
   CHECK(bit_equal(losses_b, threaded_losses_b));
   CHECK(bit_equal(values(serial_a.params), values(parallel_a.params)));
   CHECK(bit_equal(values(serial_b.params), values(parallel_b.params)));
+}
+
+TEST_CASE("two nn models with their own Adam train at once exactly as one after the other") {
+  tg::set_num_threads(1);
+  constexpr int kSteps = 200;
+  auto make = [](uint64_t seed) {
+    tg::manual_seed(seed);
+    return tg::nn::Sequential(tg::nn::Linear(8, 16), tg::nn::Tanh(), tg::nn::Linear(16, 1));
+  };
+  tg::manual_seed(9);
+  const tg::Tensor x = tg::randn({32, 8});
+  const tg::Tensor y = tg::randn({32, 1});
+  auto run = [&](tg::nn::Sequential& model) {
+    tg::optim::Adam opt(model.parameters(), {.lr = 1e-2});
+    for (int step = 0; step < kSteps; ++step) {
+      opt.zero_grad();
+      tg::nn::functional::mse_loss(model(x), y).backward();
+      opt.step();
+    }
+  };
+  auto weights = [](const tg::nn::Module& model) {
+    std::vector<float> all;
+    for (const tg::Tensor& t : model.parameters())
+      all.insert(all.end(), t.data<float>(), t.data<float>() + t.numel());
+    return all;
+  };
+  tg::nn::Sequential serial_a = make(1), serial_b = make(2);
+  run(serial_a);
+  run(serial_b);
+  tg::nn::Sequential parallel_a = make(1), parallel_b = make(2);
+  std::thread thread_a([&] { run(parallel_a); });
+  std::thread thread_b([&] { run(parallel_b); });
+  thread_a.join();
+  thread_b.join();
+  CHECK(bit_equal(weights(serial_a), weights(parallel_a)));
+  CHECK(bit_equal(weights(serial_b), weights(parallel_b)));
+
+  SUBCASE("and a trained model serves predictions to several threads under NoGradGuard") {
+    serial_a.eval();
+    tg::Tensor expected;
+    {
+      tg::NoGradGuard no_grad;
+      expected = serial_a(x);
+    }
+    std::vector<std::vector<double>> predictions(3);
+    std::vector<std::thread> readers;
+    for (auto& out : predictions)
+      readers.emplace_back([&] {
+        tg::NoGradGuard no_grad;
+        for (int i = 0; i < 50; ++i) out = serial_a(x).to_vector();
+      });
+    for (std::thread& t : readers) t.join();
+    for (const auto& out : predictions) CHECK(out == expected.to_vector());
+  }
 }
 
 TEST_CASE("threads may share tensors they only read: one data set, two models") {
