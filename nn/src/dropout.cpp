@@ -20,16 +20,14 @@ Tensor make_mask(const Shape& shape, DType dtype, double p) {
   Tensor mask = zeros(shape, {.dtype = dtype});
   T* values = mask.data<T>();
   const T kept = static_cast<T>(1.0 / (1.0 - p));
-  for (int64_t i = 0, n = mask.numel(); i < n; ++i)
-    values[i] = random::uniform() < p ? T(0) : kept;
+  for (int64_t i = 0, n = mask.numel(); i < n; ++i) values[i] = random::uniform() < p ? T(0) : kept;
   return mask;
 }
 
 }  // namespace
 
 Dropout::Dropout(double p) : p_(p) {
-  if (!(p >= 0.0 && p <= 1.0))
-    throw Error(fmt::format("Dropout: p must be in [0, 1], got {}", p));
+  if (!(p >= 0.0 && p <= 1.0)) throw Error(fmt::format("Dropout: p must be in [0, 1], got {}", p));
 }
 
 Tensor Dropout::forward(const Tensor& input) {
@@ -39,8 +37,9 @@ Tensor Dropout::forward(const Tensor& input) {
   if (!is_training() || p_ == 0.0) return input;
   // p = 1 drops everything; the zero mask also keeps 1/(1 − p) from being computed.
   if (p_ == 1.0) return input * zeros(input.shape(), {.dtype = input.dtype()});
-  const Tensor mask = input.dtype() == DType::f32 ? make_mask<float>(input.shape(), DType::f32, p_)
-                                                  : make_mask<double>(input.shape(), DType::f64, p_);
+  const Tensor mask = input.dtype() == DType::f32
+                          ? make_mask<float>(input.shape(), DType::f32, p_)
+                          : make_mask<double>(input.shape(), DType::f64, p_);
   return input * mask;
 }
 

@@ -116,8 +116,8 @@ Tensor xavier_normal_(Tensor tensor, double gain) {
 Tensor kaiming_uniform_(Tensor tensor, double a, FanMode mode, Nonlinearity nonlinearity) {
   check_floating("kaiming_uniform_", tensor);
   if (tensor.numel() == 0) return tensor;  // a zero fan would divide by zero; nothing to fill
-  const double bound = std::sqrt(3.0) * kaiming_std("kaiming_uniform_", tensor, a, mode,
-                                                    nonlinearity);
+  const double bound =
+      std::sqrt(3.0) * kaiming_std("kaiming_uniform_", tensor, a, mode, nonlinearity);
   return uniform_(std::move(tensor), -bound, bound);
 }
 

@@ -28,10 +28,10 @@ Linear::Linear(int64_t in_features, int64_t out_features, bool with_bias)
 
 Tensor Linear::forward(const Tensor& input) {
   if (input.dim() < 1 || input.shape().back() != in_features_)
-    throw Error(fmt::format("Linear(in_features={}, out_features={}): input {} must have {} as "
-                            "its last dimension",
-                            in_features_, out_features_, format_shape(input.shape()),
-                            in_features_));
+    throw Error(
+        fmt::format("Linear(in_features={}, out_features={}): input {} must have {} as "
+                    "its last dimension",
+                    in_features_, out_features_, format_shape(input.shape()), in_features_));
   return linear(input, weight, bias);
 }
 

@@ -20,9 +20,10 @@ std::string type_name(const Module& module) {
 }  // namespace
 
 Tensor Module::forward(const Tensor& input) {
-  throw Error(fmt::format("{}::forward: not implemented (input {}); a module must override "
-                          "forward(const Tensor&) to be called",
-                          type_name(*this), format_shape(input.shape())));
+  throw Error(
+      fmt::format("{}::forward: not implemented (input {}); a module must override "
+                  "forward(const Tensor&) to be called",
+                  type_name(*this), format_shape(input.shape())));
 }
 
 std::vector<std::pair<std::string, Tensor>> Module::named_parameters() const {

@@ -1,4 +1,5 @@
-// tg::nn::save and tg::nn::load: safetensors with a CRC-32, written atomically, loaded all or nothing.
+// tg::nn::save and tg::nn::load: safetensors with a CRC-32, written atomically, loaded all or
+// nothing.
 #include "tapegrad/nn/serialize.hpp"
 
 #include <fcntl.h>
@@ -245,9 +246,10 @@ class Loader {
     const std::string expected = crc->get<std::string>();
     const std::string actual = fmt::format("{:08x}", crc32_of(0, data.data(), data.size()));
     if (expected != actual)
-      fail(fmt::format("CRC-32 of the data section is {} but the header says {}: the file is "
-                       "corrupt",
-                       actual, expected));
+      fail(
+          fmt::format("CRC-32 of the data section is {} but the header says {}: the file is "
+                      "corrupt",
+                      actual, expected));
   }
 
   // Every entry, sorted by offset, must tile the data section exactly: no gap, no overlap.
@@ -257,14 +259,15 @@ class Loader {
     uint64_t position = 0;
     for (const Entry& entry : entries) {
       if (entry.begin != position)
-        fail(fmt::format("entry \"{}\" starts at data offset {}, expected {} (tensors must be "
-                         "contiguous and not overlap)",
-                         entry.name, entry.begin, position));
+        fail(
+            fmt::format("entry \"{}\" starts at data offset {}, expected {} (tensors must be "
+                        "contiguous and not overlap)",
+                        entry.name, entry.begin, position));
       position = entry.end;
     }
     if (position != data_size)
-      fail(fmt::format("tensors cover {} bytes but the data section holds {}", position,
-                       data_size));
+      fail(
+          fmt::format("tensors cover {} bytes but the data section holds {}", position, data_size));
   }
 
   void check_against_module(const std::vector<Entry>& entries,
@@ -343,8 +346,8 @@ void load(Module& module, const std::string& path) {
   const Loader loader(path);
   const std::string bytes = read_whole_file(path);
   if (bytes.size() < kLengthBytes)
-    loader.fail(fmt::format("the file is {} bytes, too short for the 8-byte header length",
-                            bytes.size()));
+    loader.fail(
+        fmt::format("the file is {} bytes, too short for the 8-byte header length", bytes.size()));
   const uint64_t header_length = read_length(bytes);
   if (header_length > bytes.size() - kLengthBytes)
     loader.fail(fmt::format("header length {} runs past the end of the file ({} bytes)",

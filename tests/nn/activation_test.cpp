@@ -30,16 +30,16 @@ TEST_CASE("Sigmoid maps to 1 / (1 + e^−x)") {
   tg::nn::Sigmoid layer;
   // 1/(1+e²) = 0.11920292202211755, 1/(1+e^0.5) = 0.3775406687981454, ½,
   // 1/(1+e^−1.5) = 0.8175744761936437
-  TG_CHECK_VALUES(layer(kInput), {0.11920292202211755, 0.3775406687981454, 0.5,
-                                  0.8175744761936437});
+  TG_CHECK_VALUES(layer(kInput),
+                  {0.11920292202211755, 0.3775406687981454, 0.5, 0.8175744761936437});
   check_gradcheck(layer);
 }
 
 TEST_CASE("Tanh maps to tanh(x)") {
   tg::nn::Tanh layer;
   // tanh 2 = 0.9640275800758169, tanh 0.5 = 0.46211715726000974, tanh 1.5 = 0.9051482536448664
-  TG_CHECK_VALUES(layer(kInput), {-0.9640275800758169, -0.46211715726000974, 0.0,
-                                  0.9051482536448664});
+  TG_CHECK_VALUES(layer(kInput),
+                  {-0.9640275800758169, -0.46211715726000974, 0.0, 0.9051482536448664});
   check_gradcheck(layer);
 }
 
@@ -61,8 +61,8 @@ TEST_CASE("Softmax normalises along its dim") {
   tg::nn::Softmax columns(-2);
   CHECK(columns.dim() == -2);
   // column [−2, 0]: 1/(1 + e²) = 0.11920292202211755; column [−0.5, 1.5]: the same gap of 2
-  TG_CHECK_VALUES(columns(kInput), {0.11920292202211755, 0.11920292202211755,
-                                    0.8807970779778824, 0.8807970779778824});
+  TG_CHECK_VALUES(columns(kInput), {0.11920292202211755, 0.11920292202211755, 0.8807970779778824,
+                                    0.8807970779778824});
   check_gradcheck(rows);
   check_gradcheck(columns);
 }

@@ -43,8 +43,7 @@ TEST_CASE("Dropout in training zeroes a fraction p and scales the rest by 1/(1 �
 TEST_CASE("Dropout keeps the expected value and its gradient is the same mask") {
   tg::manual_seed(22);
   tg::nn::Dropout drop(0.25);
-  const tg::Tensor x =
-      tg::full({kElements}, 1.0, {.dtype = tg::f64, .requires_grad = true});
+  const tg::Tensor x = tg::full({kElements}, 1.0, {.dtype = tg::f64, .requires_grad = true});
   const tg::Tensor y = drop(x);
   // E[y] = (1 − p) · 1/(1 − p) = 1; the mean of n draws of 0 or 4/3 has std √(p/(1−p)/n) ≈ 0.0013
   CHECK(std::abs(y.mean().item() - 1.0) < 0.007);

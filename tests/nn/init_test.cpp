@@ -101,8 +101,7 @@ TEST_CASE("calculate_gain matches PyTorch's table") {
   CHECK(init::calculate_gain(Nonlinearity::tanh) == doctest::Approx(5.0 / 3.0));
   CHECK(init::calculate_gain(Nonlinearity::relu) == doctest::Approx(std::sqrt(2.0)));
   // leaky_relu: √(2 / (1 + slope²)); default slope 0.01 → √(2 / 1.0001)
-  CHECK(init::calculate_gain(Nonlinearity::leaky_relu) ==
-        doctest::Approx(std::sqrt(2.0 / 1.0001)));
+  CHECK(init::calculate_gain(Nonlinearity::leaky_relu) == doctest::Approx(std::sqrt(2.0 / 1.0001)));
   CHECK(init::calculate_gain(Nonlinearity::leaky_relu, 0.2) ==
         doctest::Approx(std::sqrt(2.0 / 1.04)));
   CHECK(init::calculate_gain(Nonlinearity::leaky_relu, 0.0) == doctest::Approx(std::sqrt(2.0)));
@@ -194,7 +193,7 @@ TEST_CASE("initialisers reject what PyTorch rejects with tg::Error naming the in
   TG_CHECK_ERROR(init::uniform_(tg::zeros({3}), 1.0, 0.0), "uniform_");
   TG_CHECK_ERROR(init::normal_(tg::zeros({3}), 0.0, -1.0), "normal_", "std");
   TG_CHECK_ERROR(init::uniform_(tg::zeros({3}, {.dtype = tg::i64})), "uniform_", "i64");
-  TG_CHECK_ERROR(init::kaiming_uniform_(tg::zeros({3, 3}, {.dtype = tg::i64})),
-                 "kaiming_uniform_", "i64");
+  TG_CHECK_ERROR(init::kaiming_uniform_(tg::zeros({3, 3}, {.dtype = tg::i64})), "kaiming_uniform_",
+                 "i64");
   TG_CHECK_ERROR(init::zeros_(tg::Tensor()), "constant_", "undefined");
 }

@@ -40,9 +40,8 @@ TEST_CASE("named_parameters lists own parameters first, then submodules', with d
   TwoLayer model;
   CHECK(names(model) == std::vector<std::string>{"scale", "fc1.weight", "fc1.bias", "fc2.weight"});
   Outer outer;
-  CHECK(names(outer) ==
-        std::vector<std::string>{"inner.scale", "inner.fc1.weight", "inner.fc1.bias",
-                                 "inner.fc2.weight"});
+  CHECK(names(outer) == std::vector<std::string>{"inner.scale", "inner.fc1.weight",
+                                                 "inner.fc1.bias", "inner.fc2.weight"});
   CHECK(outer.parameters().size() == 4);
   const auto children = outer.named_children();
   REQUIRE(children.size() == 2);

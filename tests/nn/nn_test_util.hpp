@@ -54,12 +54,12 @@ inline Moments moments(const Tensor& t) {
 }  // namespace tg::nn::test
 
 /// Checks a tensor's values (row-major) against hand-computed ones, within `tolerance`.
-#define TG_CHECK_VALUES_TOL(tensor_expression, tolerance, ...)                     \
-  do {                                                                             \
-    const tg::Tensor tg_checked = (tensor_expression);                             \
-    const std::vector<double> tg_expected = __VA_ARGS__;                           \
-    const std::string tg_checked_values = tg::to_string(tg_checked);               \
-    CAPTURE(tg_checked_values);                                                    \
+#define TG_CHECK_VALUES_TOL(tensor_expression, tolerance, ...)                      \
+  do {                                                                              \
+    const tg::Tensor tg_checked = (tensor_expression);                              \
+    const std::vector<double> tg_expected = __VA_ARGS__;                            \
+    const std::string tg_checked_values = tg::to_string(tg_checked);                \
+    CAPTURE(tg_checked_values);                                                     \
     CHECK(tg::nn::test::all_close(tg_checked.to_vector(), tg_expected, tolerance)); \
   } while (false)
 
@@ -75,11 +75,11 @@ inline Moments moments(const Tensor& t) {
   } while (false)
 
 /// Checks that `expression` throws tg::Error whose message contains every listed fragment.
-#define TG_CHECK_ERROR(expression, ...)                                                     \
-  do {                                                                                      \
-    CHECK_THROWS_AS((void)(expression), tg::Error);                                         \
+#define TG_CHECK_ERROR(expression, ...)                                                      \
+  do {                                                                                       \
+    CHECK_THROWS_AS((void)(expression), tg::Error);                                          \
     const std::string tg_message = tg::nn::test::error_message([&] { (void)(expression); }); \
-    CAPTURE(tg_message);                                                                    \
-    for (const char* tg_fragment : {__VA_ARGS__})                                           \
-      CHECK(tg_message.find(tg_fragment) != std::string::npos);                             \
+    CAPTURE(tg_message);                                                                     \
+    for (const char* tg_fragment : {__VA_ARGS__})                                            \
+      CHECK(tg_message.find(tg_fragment) != std::string::npos);                              \
   } while (false)

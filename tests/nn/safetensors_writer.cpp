@@ -19,8 +19,8 @@ int main(int argc, char** argv) {
   Model model;
   model.fc2.to(tg::f64);
   model.fc1.weight.copy_(tg::tensor({1, 2, 3, 4, 5, 6}, {3, 2}));  // sum 21
-  model.fc1.bias.copy_(tg::tensor({0.5, -1, 0.25}));                // sum −0.25
-  model.fc2.weight.copy_(tg::tensor({0.125, -2, 4}, {1, 3}));       // sum 2.125
+  model.fc1.bias.copy_(tg::tensor({0.5, -1, 0.25}));               // sum −0.25
+  model.fc2.weight.copy_(tg::tensor({0.125, -2, 4}, {1, 3}));      // sum 2.125
   tg::nn::save(model, argv[1]);
   return 0;
 }

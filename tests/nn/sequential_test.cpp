@@ -45,8 +45,7 @@ TEST_CASE("Sequential built with braces, grown with push_back, and empty") {
 TEST_CASE("Sequential nests, and moves keep references to its modules valid") {
   tg::nn::Sequential inner(tg::nn::Linear(2, 2));
   tg::nn::Sequential outer(std::move(inner), tg::nn::Sigmoid(), tg::nn::Linear(2, 1));
-  CHECK(names(outer) ==
-        std::vector<std::string>{"0.0.weight", "0.0.bias", "2.weight", "2.bias"});
+  CHECK(names(outer) == std::vector<std::string>{"0.0.weight", "0.0.bias", "2.weight", "2.bias"});
   tg::nn::Linear& last = outer.at<tg::nn::Linear>(2);
   tg::nn::Sequential moved(std::move(outer));
   CHECK(&moved.at<tg::nn::Linear>(2) == &last);

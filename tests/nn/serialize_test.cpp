@@ -266,12 +266,11 @@ TEST_CASE("a bad file throws tg::Error naming the file and the problem, the mode
     expect_failure(model,
                    safetensors(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", data),
                    {"\"w\"", "needs 12 bytes"});
-    expect_failure(
-        model,
-        safetensors(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
-                    R"("b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
-                    data),
-        {"starts at data offset 0, expected 4"});
+    expect_failure(model,
+                   safetensors(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+                               R"("b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
+                               data),
+                   {"starts at data offset 0, expected 4"});
     expect_failure(model,
                    safetensors(R"({"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,8]}})", data),
                    {"\"w\"", "non-negative"});

@@ -13,6 +13,12 @@
 
 namespace tg::nn {
 
+class Module;
+
+/// A Module or a type derived from it (possibly cv- or reference-qualified).
+template <class M>
+concept DerivedModule = std::derived_from<std::remove_cvref_t<M>, Module>;
+
 /// A layer or model: owns named parameters and named submodules and maps a tensor to a tensor.
 /// Modules are movable but not copyable, so a copy can never silently share parameters with
 /// its original; a registered submodule lives on the heap, so references to it survive moves.
@@ -65,8 +71,7 @@ class Module {
 
   /// Takes ownership of `module` as the submodule `name` and returns a reference to the owned
   /// object, which stays valid for the parent's lifetime (moves of the parent included).
-  template <class M>
-    requires std::derived_from<std::remove_cvref_t<M>, Module>
+  template <DerivedModule M>
   std::remove_cvref_t<M>& register_module(std::string name, M&& module) {
     static_assert(!std::is_lvalue_reference_v<M>,
                   "modules are not copyable: pass a temporary or std::move the module");

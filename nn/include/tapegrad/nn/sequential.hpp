@@ -27,18 +27,16 @@ namespace detail {
 class Sequential : public Module {
  public:
   Sequential() = default;
-  /// Takes ownership of `modules`, in order. (A single Sequential argument is a move instead.)
-  template <class... Modules>
-    requires(sizeof...(Modules) > 0 &&
-             (std::derived_from<std::remove_cvref_t<Modules>, Module> && ...) &&
-             (!std::is_lvalue_reference_v<Modules> && ...))
-  explicit Sequential(Modules&&... modules) {
-    (push_back(std::move(modules)), ...);
+  /// Takes ownership of the modules, in order; pass temporaries or std::move them. (A single
+  /// Sequential rvalue is a move of that Sequential, not a nesting.)
+  template <DerivedModule First, DerivedModule... Rest>
+  explicit Sequential(First&& first, Rest&&... rest) {
+    push_back(std::forward<First>(first));
+    (push_back(std::forward<Rest>(rest)), ...);
   }
 
-  /// Appends `module` under the next index and returns a reference to the owned copy.
-  template <class M>
-    requires std::derived_from<std::remove_cvref_t<M>, Module>
+  /// Appends `module` under the next index and returns a reference to the owned object.
+  template <DerivedModule M>
   std::remove_cvref_t<M>& push_back(M&& module) {
     return register_module(std::to_string(size()), std::forward<M>(module));
   }
