@@ -1,15 +1,15 @@
 // The main demo: a 784-256-128-10 ReLU MLP trained with Adam on Fashion-MNIST, with a progress
-// bar, per-epoch test accuracy, loss and accuracy curves as CSV (and SVG with gnuplot).
+// bar, per-epoch test accuracy, and the loss and accuracy curves as CSV (and SVG with gnuplot).
 //
-//   fashion_mnist_mlp                                    5 epochs, Adam lr 1e-3, batch 128, seed 42
-//   fashion_mnist_mlp --epochs 1 --train-subset 6000     a short run
-//   fashion_mnist_mlp --optimizer sgd --lr 0.05          any of adam, adamw, sgd, rmsprop
-//   fashion_mnist_mlp --save model.safetensors           keep the trained weights
-//   fashion_mnist_mlp --help                             every flag
+//   fashion_mnist_mlp                                 5 epochs, Adam lr 1e-3, batch 128, seed 42
+//   fashion_mnist_mlp --epochs 1 --train-subset 6000  a short run
+//   fashion_mnist_mlp --optimizer sgd --lr 0.05       any of adam, adamw, sgd, rmsprop
+//   fashion_mnist_mlp --save model.safetensors        keep the trained weights
+//   fashion_mnist_mlp --help                          every flag
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
-#include <array>
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -19,6 +19,7 @@
 #include <fstream>
 #include <limits>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <tapegrad.hpp>
 #include <vector>
@@ -79,7 +80,38 @@ Evaluation evaluate(tg::nn::Module& model, const tg::data::FashionMnist& split) 
 
 // The curves, one row per point: the training loss averaged over each tenth of an epoch, and the
 // test loss and accuracy at each epoch's end. A value a row does not have is NaN (empty in CSV).
-struct Curves {
+class Curves {
+ public:
+  explicit Curves(int64_t steps_per_epoch)
+      : steps_per_epoch_(steps_per_epoch),
+        steps_per_point_(std::max<int64_t>(steps_per_epoch / 10, 1)) {}
+
+  // After every training step.
+  void add_train_loss(double loss) {
+    window_loss_ += loss;
+    ++window_steps_;
+    ++steps_;
+    if (window_steps_ == steps_per_point_ || steps_ % steps_per_epoch_ == 0) {
+      rows_.push_back({epoch(), window_loss_ / static_cast<double>(window_steps_), kNone, kNone});
+      window_loss_ = 0;
+      window_steps_ = 0;
+    }
+  }
+  // At the end of every epoch.
+  void add_test(Evaluation test) { rows_.push_back({epoch(), kNone, test.loss, test.accuracy}); }
+
+  void write_csv(const std::string& path) const {
+    std::ofstream out(path);
+    auto field = [](double v) { return std::isnan(v) ? std::string() : fmt::format("{:.6g}", v); };
+    out << "epoch,train_loss,test_loss,test_accuracy\n";
+    for (const Row& r : rows_) {
+      out << fmt::format("{:.4f},{},{},{}\n", r.epoch, field(r.train_loss), field(r.test_loss),
+                         field(r.test_accuracy));
+    }
+    if (!out.flush()) throw std::runtime_error(fmt::format("cannot write {}", path));
+  }
+
+ private:
   struct Row {
     double epoch;
     double train_loss;
@@ -87,23 +119,17 @@ struct Curves {
     double test_accuracy;
   };
   static constexpr double kNone = std::numeric_limits<double>::quiet_NaN();
-  std::vector<Row> rows;
 
-  void add_train_loss(double epoch, double loss) { rows.push_back({epoch, loss, kNone, kNone}); }
-  void add_test(double epoch, Evaluation test) {
-    rows.push_back({epoch, kNone, test.loss, test.accuracy});
+  double epoch() const {
+    return static_cast<double>(steps_) / static_cast<double>(steps_per_epoch_);
   }
 
-  void write_csv(const std::string& path) const {
-    std::ofstream out(path);
-    if (!out) throw std::runtime_error(fmt::format("cannot write {}", path));
-    auto field = [](double v) { return std::isnan(v) ? std::string() : fmt::format("{:.6g}", v); };
-    out << "epoch,train_loss,test_loss,test_accuracy\n";
-    for (const Row& r : rows) {
-      out << fmt::format("{:.4f},{},{},{}\n", r.epoch, field(r.train_loss), field(r.test_loss),
-                         field(r.test_accuracy));
-    }
-  }
+  int64_t steps_per_epoch_;
+  int64_t steps_per_point_;
+  int64_t steps_ = 0;
+  int64_t window_steps_ = 0;
+  double window_loss_ = 0;
+  std::vector<Row> rows_;
 };
 
 // Plots the CSV's curves into an SVG with gnuplot, if it is installed; says what happened.
@@ -227,41 +253,28 @@ int main(int argc, char** argv) {
         parameter_count, optimizer_name, lr, batch_size, seed, tg::get_num_threads(),
         tg::get_num_threads() == 1 ? "" : "s");
 
-    Curves curves;
-    curves.add_test(0, evaluate(model, test));
-    const int64_t steps_per_epoch = train_loader.size();
-    const int64_t steps_per_point = std::max<int64_t>(steps_per_epoch / 10, 1);
+    Curves curves(train_loader.size());
     double train_seconds = 0;
     Evaluation result{};
 
     for (int epoch = 1; epoch <= epochs; ++epoch) {
       model.train();
-      ProgressBar bar(fmt::format("epoch {}/{}", epoch, epochs), steps_per_epoch);
-      int64_t step = 0;
-      double window_loss = 0;
+      ProgressBar bar(fmt::format("epoch {}/{}", epoch, epochs), train_loader.size());
       for (auto [x, y] : train_loader) {
-        tg::Tensor loss = tg::F::cross_entropy(model(x), y);
         optimizer->zero_grad();
+        tg::Tensor loss = tg::F::cross_entropy(model(x), y);
         loss.backward();
         optimizer->step();
 
-        const double loss_value = loss.item();
-        bar.step(x.size(0), loss_value);
-        window_loss += loss_value;
-        if (++step % steps_per_point == 0 || step == steps_per_epoch) {
-          const int64_t window = (step - 1) % steps_per_point + 1;
-          curves.add_train_loss(
-              epoch - 1 + static_cast<double>(step) / static_cast<double>(steps_per_epoch),
-              window_loss / static_cast<double>(window));
-          window_loss = 0;
-        }
+        bar.step(x.size(0), loss.item());
+        curves.add_train_loss(loss.item());
       }
       const double seconds = bar.finish();
       train_seconds += seconds;
       scheduler.step();
 
       result = evaluate(model, test);
-      curves.add_test(epoch, result);
+      curves.add_test(result);
       fmt::print(
           "epoch {}/{}  train loss {:.4f}  test loss {:.4f}  test accuracy {:.4f}  ({:.2f} s)\n",
           epoch, epochs, bar.running_loss(), result.loss, result.accuracy, seconds);

@@ -1,10 +1,10 @@
 // Softmax regression on Fashion-MNIST: one Linear(784, 10) layer trained with cross-entropy, and
 // a check that the gradient of cross-entropy with respect to the logits is p − y.
 //
-//   softmax_regression                                        5 epochs of SGD, lr 0.2 (cosine), batch 64
-//   softmax_regression --epochs 1 --train-subset 6000         a short run
-//   softmax_regression --optimizer adam --lr 1e-3             Adam instead
-//   softmax_regression --help                                 every flag
+//   softmax_regression                               5 epochs of SGD, lr 0.2 (cosine), batch 64
+//   softmax_regression --epochs 3 --train-subset 6000   a short run
+//   softmax_regression --optimizer adam --lr 3e-3       Adam instead
+//   softmax_regression --help                           every flag
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
