@@ -160,7 +160,7 @@ void plot_svg(const std::string& csv, const std::string& svg) {
              "unset multiplot\n",
              svg, csv);
   if (pclose(gnuplot) == 0) {
-    fmt::print("curves plotted to {}\n", svg);
+    fmt::print("curves plotted to {}\n", fs::absolute(svg).string());
   } else {
     fmt::print("gnuplot failed: no SVG\n");
   }
@@ -284,11 +284,11 @@ int main(int argc, char** argv) {
     fmt::print("final test accuracy {:.4f} after {} epoch{} ({:.2f} s/epoch of training)\n",
                result.accuracy, epochs, epochs == 1 ? "" : "s", train_seconds / epochs);
     curves.write_csv(csv_path);
-    fmt::print("curves written to {}\n", csv_path);
+    fmt::print("curves written to {}\n", fs::absolute(csv_path).string());
     plot_svg(csv_path, svg_path);
     if (!save_path.empty()) {
       tg::nn::save(model, save_path);
-      fmt::print("model saved to {}\n", save_path);
+      fmt::print("model saved to {}\n", fs::absolute(save_path).string());
     }
   } catch (const std::exception& e) {
     fmt::print(stderr, "fashion_mnist_mlp: {}\n", e.what());
