@@ -199,13 +199,15 @@ class Loader {
     if (shape == value.end() || !shape->is_array())
       fail(fmt::format("entry \"{}\" has no shape array", name));
     uint64_t bytes = static_cast<uint64_t>(element_size(entry.dtype));
+    // Sizes are named by position, not dumped: the JSON could be nested arbitrarily deep.
     for (const auto& size : *shape) {
       if (!size.is_number_unsigned())
-        fail(fmt::format("entry \"{}\" has shape {}: sizes must be non-negative integers", name,
-                         shape->dump()));
+        fail(fmt::format("entry \"{}\": shape size {} is not a non-negative integer", name,
+                         entry.shape.size()));
       const uint64_t n = size.get<uint64_t>();
       if (n > static_cast<uint64_t>(INT64_MAX) || __builtin_mul_overflow(bytes, n, &bytes))
-        fail(fmt::format("entry \"{}\" has shape {}, too large", name, shape->dump()));
+        fail(fmt::format("entry \"{}\": shape {}... is too large", name,
+                         format_shape(entry.shape)));
       entry.shape.push_back(static_cast<int64_t>(n));
     }
     const auto offsets = value.find("data_offsets");
