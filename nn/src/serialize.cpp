@@ -206,8 +206,8 @@ class Loader {
                          entry.shape.size()));
       const uint64_t n = size.get<uint64_t>();
       if (n > static_cast<uint64_t>(INT64_MAX) || __builtin_mul_overflow(bytes, n, &bytes))
-        fail(fmt::format("entry \"{}\": shape {}... is too large", name,
-                         format_shape(entry.shape)));
+        fail(
+            fmt::format("entry \"{}\": shape {}... is too large", name, format_shape(entry.shape)));
       entry.shape.push_back(static_cast<int64_t>(n));
     }
     const auto offsets = value.find("data_offsets");
