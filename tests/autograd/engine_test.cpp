@@ -38,7 +38,7 @@ TEST_CASE("a tensor used twice receives the sum of both paths") {
   CHECK(x.grad().item() == 7);
 }
 
-TEST_CASE("retain_graph allows a second backward; without it the graph is released") {
+TEST_CASE("retain_graph allows a second backward, and without it the graph is released") {
   tg::Tensor x = leaf({2}, {});
   const tg::Tensor y = tg::exp(x) * x;
   y.backward({.retain_graph = true});

@@ -99,7 +99,7 @@ TEST_CASE("indices out of range or of the wrong dtype") {
                        "[3, 2]");
 }
 
-TEST_CASE("narrow and clamp with bad bounds; tensor with the wrong number of values") {
+TEST_CASE("narrow and clamp with bad bounds, and tensor with the wrong number of values") {
   CHECK_ERROR_MENTIONS(tg::narrow(f64({3, 4}), 1, 3, 2), "narrow", "[3, 4]");
   CHECK_ERROR_MENTIONS(tg::clamp(f64({2}), 1.0, -1.0), "clamp");
   CHECK_ERROR_MENTIONS(tg::tensor({1, 2, 3}, {2, 2}), "tensor", "[2, 2]");

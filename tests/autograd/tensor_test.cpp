@@ -49,7 +49,7 @@ TEST_CASE("to converts between dtypes and is differentiable between f32 and f64"
   TG_CHECK_VALUES(x.grad(), {3, 5});
 }
 
-TEST_CASE("detach shares data without history; clone copies with history") {
+TEST_CASE("detach shares data without history, and clone copies with history") {
   tg::Tensor x = tg::tensor({1, 2}, {.dtype = tg::f64, .requires_grad = true});
   const tg::Tensor y = x * 2.0;
   tg::Tensor d = y.detach();
