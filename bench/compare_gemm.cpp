@@ -1,4 +1,5 @@
-// The GEMM-only floor: the cblas_sgemm calls of one training step's forward and backward, nothing else.
+// The GEMM-only floor: the cblas_sgemm calls of one training step's forward and backward, nothing
+// else.
 //
 // Per Linear layer with input X [B, in] and weight W [out, in]: forward Y = X W^T, backward
 // dW = dY^T X and, for every layer but the first (the data needs no gradient), dX = dY W.

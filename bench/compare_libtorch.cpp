@@ -1,7 +1,6 @@
 // libtorch's side of the comparison: the same workloads, model, losses and optimizers, in libtorch.
-#include <torch/torch.h>
-
 #include <ATen/Parallel.h>
+#include <torch/torch.h>
 
 #include <memory>
 #include <string>
@@ -60,11 +59,11 @@ int main(int argc, char** argv) {
   torch::Tensor target = make_target(w);
   std::unique_ptr<torch::optim::Optimizer> optimizer;
   if (w.optimizer == "adam")
-    optimizer = std::make_unique<torch::optim::Adam>(net->parameters(),
-                                                     torch::optim::AdamOptions(1e-3));
+    optimizer =
+        std::make_unique<torch::optim::Adam>(net->parameters(), torch::optim::AdamOptions(1e-3));
   else
-    optimizer = std::make_unique<torch::optim::SGD>(net->parameters(),
-                                                    torch::optim::SGDOptions(0.01));
+    optimizer =
+        std::make_unique<torch::optim::SGD>(net->parameters(), torch::optim::SGDOptions(0.01));
 
   namespace F = torch::nn::functional;
   torch::Tensor loss;
@@ -73,9 +72,12 @@ int main(int argc, char** argv) {
       [&] {
         optimizer->zero_grad();
         torch::Tensor z = net->forward(x);
-        if (w.loss == "mse") loss = F::mse_loss(z, target);
-        else if (w.loss == "bce_logits") loss = F::binary_cross_entropy_with_logits(z, target);
-        else loss = F::cross_entropy(z, target);
+        if (w.loss == "mse")
+          loss = F::mse_loss(z, target);
+        else if (w.loss == "bce_logits")
+          loss = F::binary_cross_entropy_with_logits(z, target);
+        else
+          loss = F::cross_entropy(z, target);
         loss.backward();
         optimizer->step();
       },

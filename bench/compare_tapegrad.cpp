@@ -86,7 +86,8 @@ Model nn_model(const bench::Workload& w) {
   m.loss = [net, kind](const tg::Tensor& x, const tg::Tensor& target) {
     tg::Tensor z = (*net)(x);
     if (kind == "mse") return tg::nn::functional::mse_loss(z, target);
-    if (kind == "bce_logits") return tg::nn::functional::binary_cross_entropy_with_logits(z, target);
+    if (kind == "bce_logits")
+      return tg::nn::functional::binary_cross_entropy_with_logits(z, target);
     return tg::nn::functional::cross_entropy(z, target);
   };
   return m;
@@ -119,8 +120,10 @@ int main(int argc, char** argv) {
   std::string impl = "nn";
   std::vector<char*> rest{argv[0]};
   for (int i = 1; i < argc; ++i) {
-    if (std::string(argv[i]) == "--impl" && i + 1 < argc) impl = argv[++i];
-    else rest.push_back(argv[i]);
+    if (std::string(argv[i]) == "--impl" && i + 1 < argc)
+      impl = argv[++i];
+    else
+      rest.push_back(argv[i]);
   }
   bench::Args args = bench::parse_args(int(rest.size()), rest.data());
   const bench::Workload& w = bench::find_workload(args.workload);
@@ -142,9 +145,11 @@ int main(int argc, char** argv) {
   tg::Tensor target = make_target(w);
   std::unique_ptr<tg::optim::Optimizer> optimizer;
   if (w.optimizer == "adam")
-    optimizer = std::make_unique<tg::optim::Adam>(model.parameters, tg::optim::AdamOptions{.lr = 1e-3});
+    optimizer =
+        std::make_unique<tg::optim::Adam>(model.parameters, tg::optim::AdamOptions{.lr = 1e-3});
   else
-    optimizer = std::make_unique<tg::optim::SGD>(model.parameters, tg::optim::SGDOptions{.lr = 0.01});
+    optimizer =
+        std::make_unique<tg::optim::SGD>(model.parameters, tg::optim::SGDOptions{.lr = 0.01});
 
   tg::Tensor loss;
   std::string label = impl == "raw" ? "tapegrad-raw" : "tapegrad";

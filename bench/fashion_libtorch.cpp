@@ -1,10 +1,9 @@
-// Fashion-MNIST with libtorch: the same MLP, optimizer and batches as fashion_tapegrad; s/epoch, test accuracy.
-// Batches are cut by index_select from a randperm per epoch (libtorch's DataLoader would add
-// its own per-sample collation cost); the gzipped IDX files are read here with zlib.
+// Fashion-MNIST with libtorch: the same MLP, optimizer and batches as fashion_tapegrad; s/epoch,
+// test accuracy. Batches are cut by index_select from a randperm per epoch (libtorch's DataLoader
+// would add its own per-sample collation cost); the gzipped IDX files are read here with zlib.
+#include <ATen/Parallel.h>
 #include <torch/torch.h>
 #include <zlib.h>
-
-#include <ATen/Parallel.h>
 
 #include <algorithm>
 #include <chrono>
@@ -23,7 +22,8 @@ std::vector<unsigned char> read_gz(const std::string& path) {
   std::vector<unsigned char> bytes;
   unsigned char buffer[1 << 16];
   int n;
-  while ((n = gzread(file, buffer, sizeof buffer)) > 0) bytes.insert(bytes.end(), buffer, buffer + n);
+  while ((n = gzread(file, buffer, sizeof buffer)) > 0)
+    bytes.insert(bytes.end(), buffer, buffer + n);
   gzclose(file);
   return bytes;
 }
@@ -46,21 +46,26 @@ int main(int argc, char** argv) {
   int threads = 1, epochs = 5;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string key = argv[i];
-    if (key == "--threads") threads = std::atoi(argv[i + 1]);
-    else if (key == "--epochs") epochs = std::atoi(argv[i + 1]);
+    if (key == "--threads")
+      threads = std::atoi(argv[i + 1]);
+    else if (key == "--epochs")
+      epochs = std::atoi(argv[i + 1]);
   }
   at::set_num_interop_threads(threads);
   torch::set_num_threads(threads);
   torch::manual_seed(0);
   const char* env = std::getenv("TG_FASHION_MNIST_DIR");
   std::string dir = env ? env : "/usr/share/datasets/fashion-mnist";
-  torch::Tensor train_x = read_idx(dir + "/train-images-idx3-ubyte.gz").reshape({-1, 784}).to(torch::kFloat).div_(255);
+  torch::Tensor train_x =
+      read_idx(dir + "/train-images-idx3-ubyte.gz").reshape({-1, 784}).to(torch::kFloat).div_(255);
   torch::Tensor train_y = read_idx(dir + "/train-labels-idx1-ubyte.gz").to(torch::kLong);
-  torch::Tensor test_x = read_idx(dir + "/t10k-images-idx3-ubyte.gz").reshape({-1, 784}).to(torch::kFloat).div_(255);
+  torch::Tensor test_x =
+      read_idx(dir + "/t10k-images-idx3-ubyte.gz").reshape({-1, 784}).to(torch::kFloat).div_(255);
   torch::Tensor test_y = read_idx(dir + "/t10k-labels-idx1-ubyte.gz").to(torch::kLong);
 
-  torch::nn::Sequential net(torch::nn::Linear(784, 256), torch::nn::ReLU(), torch::nn::Linear(256, 128),
-                            torch::nn::ReLU(), torch::nn::Linear(128, 10));
+  torch::nn::Sequential net(torch::nn::Linear(784, 256), torch::nn::ReLU(),
+                            torch::nn::Linear(256, 128), torch::nn::ReLU(),
+                            torch::nn::Linear(128, 10));
   torch::optim::Adam optimizer(net->parameters(), torch::optim::AdamOptions(1e-3));
   const int64_t n = train_x.size(0), batch = 128;
 
@@ -75,16 +80,19 @@ int main(int argc, char** argv) {
       torch::nn::functional::cross_entropy(net->forward(x), y).backward();
       optimizer.step();
     }
-    seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    seconds.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   double accuracy;
   {
     torch::NoGradGuard no_grad;
-    accuracy = net->forward(test_x).argmax(1).eq(test_y).sum().item<double>() / double(test_y.size(0));
+    accuracy =
+        net->forward(test_x).argmax(1).eq(test_y).sum().item<double>() / double(test_y.size(0));
   }
   std::sort(seconds.begin(), seconds.end());
-  std::printf("{\"impl\": \"libtorch\", \"threads\": %d, \"epochs\": %d, \"s_per_epoch\": %.3f, "
-              "\"test_accuracy\": %.4f, \"peak_rss_kb\": %ld}\n",
-              threads, epochs, seconds[seconds.size() / 2], accuracy, bench::peak_rss_kb());
+  std::printf(
+      "{\"impl\": \"libtorch\", \"threads\": %d, \"epochs\": %d, \"s_per_epoch\": %.3f, "
+      "\"test_accuracy\": %.4f, \"peak_rss_kb\": %ld}\n",
+      threads, epochs, seconds[seconds.size() / 2], accuracy, bench::peak_rss_kb());
   return 0;
 }

@@ -1,5 +1,5 @@
-// Fashion-MNIST with tapegrad: MLP 784-256-128-10, Adam 1e-3, batch 128; seconds per epoch and test accuracy.
-// Usage: fashion_tapegrad --threads N --epochs E   (prints one JSON line)
+// Fashion-MNIST with tapegrad: MLP 784-256-128-10, Adam 1e-3, batch 128; seconds per epoch and test
+// accuracy. Usage: fashion_tapegrad --threads N --epochs E   (prints one JSON line)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -14,8 +14,10 @@ int main(int argc, char** argv) {
   int threads = 1, epochs = 5;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string key = argv[i];
-    if (key == "--threads") threads = std::atoi(argv[i + 1]);
-    else if (key == "--epochs") epochs = std::atoi(argv[i + 1]);
+    if (key == "--threads")
+      threads = std::atoi(argv[i + 1]);
+    else if (key == "--epochs")
+      epochs = std::atoi(argv[i + 1]);
   }
   tg::set_num_threads(threads);
   tg::manual_seed(0);
@@ -42,12 +44,13 @@ int main(int argc, char** argv) {
   double accuracy;
   {
     tg::NoGradGuard no_grad;
-    accuracy = tg::eq(net(test.images).argmax(1), test.labels).sum().item() /
-               double(test.labels.numel());
+    accuracy =
+        tg::eq(net(test.images).argmax(1), test.labels).sum().item() / double(test.labels.numel());
   }
   std::sort(seconds.begin(), seconds.end());
-  std::printf("{\"impl\": \"tapegrad\", \"threads\": %d, \"epochs\": %d, \"s_per_epoch\": %.3f, "
-              "\"test_accuracy\": %.4f, \"peak_rss_kb\": %ld}\n",
-              threads, epochs, seconds[seconds.size() / 2], accuracy, bench::peak_rss_kb());
+  std::printf(
+      "{\"impl\": \"tapegrad\", \"threads\": %d, \"epochs\": %d, \"s_per_epoch\": %.3f, "
+      "\"test_accuracy\": %.4f, \"peak_rss_kb\": %ld}\n",
+      threads, epochs, seconds[seconds.size() / 2], accuracy, bench::peak_rss_kb());
   return 0;
 }

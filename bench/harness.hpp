@@ -61,15 +61,18 @@ inline Args parse_args(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string key = argv[i];
     if (i + 1 >= argc) {
-      std::fprintf(stderr, "usage: %s --workload NAME --threads N --steps K --warmup W\n",
-                   argv[0]);
+      std::fprintf(stderr, "usage: %s --workload NAME --threads N --steps K --warmup W\n", argv[0]);
       std::exit(2);
     }
     std::string value = argv[++i];
-    if (key == "--workload") args.workload = value;
-    else if (key == "--threads") args.threads = std::atoi(value.c_str());
-    else if (key == "--steps") args.steps = std::atoll(value.c_str());
-    else if (key == "--warmup") args.warmup = std::atoll(value.c_str());
+    if (key == "--workload")
+      args.workload = value;
+    else if (key == "--threads")
+      args.threads = std::atoi(value.c_str());
+    else if (key == "--steps")
+      args.steps = std::atoll(value.c_str());
+    else if (key == "--warmup")
+      args.warmup = std::atoll(value.c_str());
     else {
       std::fprintf(stderr, "unknown option %s\n", key.c_str());
       std::exit(2);

@@ -70,9 +70,15 @@ void elementwise(benchmark::State& state, Op op) {
   state.SetItemsProcessed(state.iterations() * n);
   state.SetBytesProcessed(state.iterations() * n * int64_t(sizeof(float)) * (broadcast ? 2 : 3));
 }
-void BM_Add(benchmark::State& s) { elementwise(s, [](auto& a, auto& b) { return a + b; }); }
-void BM_Mul(benchmark::State& s) { elementwise(s, [](auto& a, auto& b) { return a * b; }); }
-void BM_Exp(benchmark::State& s) { elementwise(s, [](auto& a, auto&) { return tg::exp(a); }); }
+void BM_Add(benchmark::State& s) {
+  elementwise(s, [](auto& a, auto& b) { return a + b; });
+}
+void BM_Mul(benchmark::State& s) {
+  elementwise(s, [](auto& a, auto& b) { return a * b; });
+}
+void BM_Exp(benchmark::State& s) {
+  elementwise(s, [](auto& a, auto&) { return tg::exp(a); });
+}
 BENCHMARK(BM_Add)->ArgsProduct({{1000, 100000, 1000000}, {0, 1}})->ArgNames({"n", "bcast"});
 BENCHMARK(BM_Mul)->ArgsProduct({{1000, 100000, 1000000}, {0, 1}})->ArgNames({"n", "bcast"});
 BENCHMARK(BM_Exp)->ArgsProduct({{1000, 100000, 1000000}, {0}})->ArgNames({"n", "bcast"});
@@ -133,9 +139,15 @@ void softmax_family(benchmark::State& state) {
 }
 void BM_Softmax(benchmark::State& s) { softmax_family<false>(s); }
 void BM_LogSoftmax(benchmark::State& s) { softmax_family<true>(s); }
-BENCHMARK(BM_Softmax)->ArgsProduct({{64}, {10}, {0, 1}})->Args({256, 1000, 0})->Args({256, 1000, 1})
+BENCHMARK(BM_Softmax)
+    ->ArgsProduct({{64}, {10}, {0, 1}})
+    ->Args({256, 1000, 0})
+    ->Args({256, 1000, 1})
     ->ArgNames({"rows", "cols", "backward"});
-BENCHMARK(BM_LogSoftmax)->ArgsProduct({{64}, {10}, {0, 1}})->Args({256, 1000, 0})->Args({256, 1000, 1})
+BENCHMARK(BM_LogSoftmax)
+    ->ArgsProduct({{64}, {10}, {0, 1}})
+    ->Args({256, 1000, 0})
+    ->Args({256, 1000, 1})
     ->ArgNames({"rows", "cols", "backward"});
 
 // matmul [m, k] @ [k, n] without recording; counters give GFLOP/s against the GEMM's 2mnk.
@@ -145,9 +157,9 @@ void BM_Matmul(benchmark::State& state) {
   tg::Tensor a = tg::randn({m, k});
   tg::Tensor b = tg::randn({k, n});
   for (auto _ : state) benchmark::DoNotOptimize(tg::matmul(a, b).impl());
-  state.counters["GFLOP/s"] = benchmark::Counter(double(2 * m * n * k) * double(state.iterations()),
-                                                 benchmark::Counter::kIsRate,
-                                                 benchmark::Counter::kIs1000);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(double(2 * m * n * k) * double(state.iterations()),
+                         benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
 }
 BENCHMARK(BM_Matmul)
     ->Args({64, 784, 128})
@@ -168,9 +180,9 @@ void BM_LinearForwardBackward(benchmark::State& state) {
     w.zero_grad();
     b.zero_grad();
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(
-      double(4 * batch * in * out) * double(state.iterations()), benchmark::Counter::kIsRate,
-      benchmark::Counter::kIs1000);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(double(4 * batch * in * out) * double(state.iterations()),
+                         benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
 }
 BENCHMARK(BM_LinearForwardBackward)
     ->Args({64, 784, 128})

@@ -30,7 +30,8 @@ int main(int argc, char** argv) {
       "  #4 sigmoid: incoming −2,              local σ(1−σ) = 0.25     → −2 · 0.25 = −0.5\n"
       "  #3 add:     incoming −0.5, passes −0.5 to the sum and to b     → dloss/db = −0.5\n"
       "  #2 sum:     incoming −0.5, copies it to every product\n"
-      "  #1 mul:     incoming −0.5, local d(w·x)/dw = x = [3, 2]       → dloss/dw = [−1.5, −1]\n\n");
+      "  #1 mul:     incoming −0.5, local d(w·x)/dw = x = [3, 2]       → dloss/dw = [−1.5, "
+      "−1]\n\n");
   fmt::print("gradient (w₁, w₂, b) = ({}, {}, {})  — p − y times (x₁, x₂, 1)\n",
              w.grad().to_vector()[0], w.grad().to_vector()[1], b.grad().item());
 

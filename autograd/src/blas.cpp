@@ -27,8 +27,8 @@ void gemm<float>(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
 }
 
 template <>
-void gemm<double>(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha,
-                  const double* a, const double* b, double beta, double* c) {
+void gemm<double>(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
+                  const double* b, double beta, double* c) {
   if (m == 0 || n == 0) return;
   if (k == 0) return scale(m * n, beta, c);
   cblas_dgemm(CblasRowMajor, flag(ta), flag(tb), as_blas(m), as_blas(n), as_blas(k), alpha, a,

@@ -7,8 +7,8 @@ namespace tg::detail {
 
 /// C = alpha * op(A) op(B) + beta * C, row-major; op(X) = X or Xᵀ; op(A) is m×k, op(B) is k×n.
 template <class T>
-void gemm(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k, T alpha,
-          const T* a, const T* b, T beta, T* c);
+void gemm(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+          const T* b, T beta, T* c);
 
 void set_blas_threads(int n);
 int blas_threads();

@@ -32,8 +32,8 @@ int64_t shape_numel(const Shape& shape) {
   int64_t n = 1;
   for (int64_t s : shape)
     if (__builtin_mul_overflow(n, s, &n))
-      throw Error(fmt::format("shape {} has more elements than an int64 can count",
-                              format_shape(shape)));
+      throw Error(
+          fmt::format("shape {} has more elements than an int64 can count", format_shape(shape)));
   return n;
 }
 

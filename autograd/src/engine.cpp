@@ -48,8 +48,8 @@ void accumulate_into_leaf(TensorImpl& leaf, const Tensor& g, bool create_graph) 
     return;
   }
   if (!leaf.grad.defined()) {
-    const bool sole_owner = g.impl_ptr().use_count() == 1 && g.impl()->storage.use_count() == 1 &&
-                            g.is_leaf();
+    const bool sole_owner =
+        g.impl_ptr().use_count() == 1 && g.impl()->storage.use_count() == 1 && g.is_leaf();
     leaf.grad = sole_owner ? g : g.detach().clone();
     return;
   }
@@ -177,8 +177,8 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& r
 std::vector<Tensor> seed_gradients(const char* op, const std::vector<Tensor>& outputs,
                                    const std::vector<Tensor>& grad_outputs) {
   if (!grad_outputs.empty() && grad_outputs.size() != outputs.size())
-    throw Error(fmt::format("{}: {} grad_outputs for {} outputs", op, grad_outputs.size(),
-                            outputs.size()));
+    throw Error(
+        fmt::format("{}: {} grad_outputs for {} outputs", op, grad_outputs.size(), outputs.size()));
   std::vector<Tensor> seeds;
   for (size_t i = 0; i < outputs.size(); ++i) {
     const Tensor& out = outputs[i];
@@ -196,9 +196,9 @@ std::vector<Tensor> seed_gradients(const char* op, const std::vector<Tensor>& ou
       seeds.push_back(given.dtype() == out.dtype() ? given : given.to(out.dtype()));
     } else {
       if (out.numel() != 1)
-        throw Error(fmt::format(
-            "{}: output of shape {} is not a scalar; pass a grad_output of that shape", op,
-            format_shape(out.shape())));
+        throw Error(
+            fmt::format("{}: output of shape {} is not a scalar; pass a grad_output of that shape",
+                        op, format_shape(out.shape())));
       seeds.push_back(ones(out.shape(), {.dtype = out.dtype()}));
     }
   }
@@ -207,9 +207,7 @@ std::vector<Tensor> seed_gradients(const char* op, const std::vector<Tensor>& ou
 
 }  // namespace
 
-void Tensor::backward(const BackwardOptions& options) const {
-  backward(Tensor(), options);
-}
+void Tensor::backward(const BackwardOptions& options) const { backward(Tensor(), options); }
 
 void Tensor::backward(const Tensor& grad_output, const BackwardOptions& options) const {
   const std::vector<Tensor> roots{*this};

@@ -119,8 +119,9 @@ GradcheckResult gradcheck(Function fn, std::vector<Tensor> inputs, GradcheckOpti
   }
   if (failures > 10) result.report += fmt::format("... and {} more mismatches\n", failures - 10);
   if (result.ok)
-    result.report = fmt::format("gradcheck passed: {} input(s), {} output element(s), max |error| {:.3g}",
-                                checked.size(), outputs, result.max_abs_error);
+    result.report =
+        fmt::format("gradcheck passed: {} input(s), {} output element(s), max |error| {:.3g}",
+                    checked.size(), outputs, result.max_abs_error);
   else
     result.report = fmt::format("gradcheck failed ({} mismatching Jacobian entries):\n", failures) +
                     result.report;

@@ -51,8 +51,8 @@ Tensor as_dtype(const Tensor& t, DType dtype) {
 
 int64_t canonical_dim(const char* op, int64_t dim, int64_t ndim, const Shape& shape) {
   if (ndim == 0)
-    throw Error(fmt::format("{}: dim {} is out of range: a 0-D tensor (shape []) has no dims", op,
-                            dim));
+    throw Error(
+        fmt::format("{}: dim {} is out of range: a 0-D tensor (shape []) has no dims", op, dim));
   if (dim < -ndim || dim >= ndim)
     throw Error(fmt::format("{}: dim {} is out of range for a tensor of shape {} (valid: {} to {})",
                             op, dim, format_shape(shape), -ndim, ndim - 1));

@@ -1,7 +1,8 @@
 // Records on the tape: attaching them to outputs, numbering them, and freeing long chains.
+#include "node.hpp"
+
 #include <vector>
 
-#include "node.hpp"
 #include "kernels.hpp"
 #include "record.hpp"
 
@@ -56,8 +57,8 @@ Node::~Node() {
 
 TensorImpl::~TensorImpl() { release_node(std::move(grad_fn)); }
 
-void attach(const char* name, Tensor& out, std::shared_ptr<Node> node,
-            const Tensor* const* inputs, size_t count) {
+void attach(const char* name, Tensor& out, std::shared_ptr<Node> node, const Tensor* const* inputs,
+            size_t count) {
   node->name = name;
   node->shape = out.shape();
   node->dtype = out.dtype();

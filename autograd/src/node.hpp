@@ -14,9 +14,9 @@ namespace tg::detail {
 
 /// Where a gradient flowing back into one input goes.
 struct Edge {
-  std::shared_ptr<Node> node;         // the record that produced the input, or
-  std::shared_ptr<TensorImpl> leaf;   // the leaf to accumulate into; both null: no gradient
-  Shape shape;                        // the input's shape and dtype, to reduce gradients back
+  std::shared_ptr<Node> node;        // the record that produced the input, or
+  std::shared_ptr<TensorImpl> leaf;  // the leaf to accumulate into; both null: no gradient
+  Shape shape;                       // the input's shape and dtype, to reduce gradients back
   DType dtype = DType::f32;
 };
 
@@ -26,11 +26,11 @@ struct Node {
   std::vector<Edge> edges;   // one per input of the op
   Shape shape;               // the output's shape and dtype
   DType dtype = DType::f32;
-  bool released = false;     // set when backward freed what the record saved
-  Tensor value_seen;         // under a TapeInspectionGuard: the output's value and
-  Tensor grad_seen;          // the gradient that reached it in backward
+  bool released = false;  // set when backward freed what the record saved
+  Tensor value_seen;      // under a TapeInspectionGuard: the output's value and
+  Tensor grad_seen;       // the gradient that reached it in backward
 
-  Tensor pending_grad;         // the engine's running sum of the gradient of the output
+  Tensor pending_grad;           // the engine's running sum of the gradient of the output
   uint64_t visited_in_walk = 0;  // the engine's mark: the walk that last reached this record
 
   Node() = default;

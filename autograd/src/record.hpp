@@ -28,8 +28,8 @@ void check_forward_anomaly(const char* name, const Tensor& out);
 
 /// Links `out` to a new record of `name` whose edges lead to `inputs`; called only when
 /// should_record() said yes.
-void attach(const char* name, Tensor& out, std::shared_ptr<Node> node,
-            const Tensor* const* inputs, size_t count);
+void attach(const char* name, Tensor& out, std::shared_ptr<Node> node, const Tensor* const* inputs,
+            size_t count);
 
 /// Records `out` as the result of op `name` on `inputs`, with `backward` turning the gradient
 /// of `out` into one gradient per input. Does nothing when there is nothing to record.
@@ -38,7 +38,8 @@ Tensor record(const char* name, Tensor out, std::initializer_list<const Tensor*>
               Backward&& backward) {
   check_forward_anomaly(name, out);
   if (!should_record(inputs)) return out;
-  auto node = std::make_shared<LambdaNode<std::decay_t<Backward>>>(std::forward<Backward>(backward));
+  auto node =
+      std::make_shared<LambdaNode<std::decay_t<Backward>>>(std::forward<Backward>(backward));
   attach(name, out, std::move(node), inputs.begin(), inputs.size());
   return out;
 }
@@ -56,7 +57,8 @@ Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs,
     any = any || t.requires_grad();
   }
   if (!is_grad_enabled() || !any) return out;
-  auto node = std::make_shared<LambdaNode<std::decay_t<Backward>>>(std::forward<Backward>(backward));
+  auto node =
+      std::make_shared<LambdaNode<std::decay_t<Backward>>>(std::forward<Backward>(backward));
   attach(name, out, std::move(node), pointers.data(), pointers.size());
   return out;
 }

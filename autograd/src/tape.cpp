@@ -9,8 +9,8 @@
 #include <map>
 
 #include "node.hpp"
-#include "tapegrad/autograd/error.hpp"
 #include "record.hpp"
+#include "tapegrad/autograd/error.hpp"
 
 namespace tg::autograd {
 namespace {
@@ -108,19 +108,26 @@ std::string to_dot(const Tensor& output, const TapeFormatOptions& options) {
   std::string text = "digraph tape {\n  rankdir=LR;\n  node [fontname=\"monospace\"];\n";
   for (size_t i = 0; i < graph.leaves.size(); ++i) {
     const TensorImpl* leaf = graph.leaves[i].get();
-    std::string label = fmt::format("leaf {}\\n{} {}", i, format_shape(leaf->shape), dtype_name(leaf->dtype));
-    if (options.gradients && leaf->grad.defined()) label += fmt::format("\\ngrad {}", values(leaf->grad));
+    std::string label =
+        fmt::format("leaf {}\\n{} {}", i, format_shape(leaf->shape), dtype_name(leaf->dtype));
+    if (options.gradients && leaf->grad.defined())
+      label += fmt::format("\\ngrad {}", values(leaf->grad));
     text += fmt::format("  leaf{} [shape=ellipse, label=\"{}\"];\n", i, label);
   }
   for (size_t i = 0; i < graph.records.size(); ++i) {
     const Node* n = graph.records[i];
-    std::string label = fmt::format("#{} {}\\n{} {}", i + 1, n->name, format_shape(n->shape), dtype_name(n->dtype));
-    if (options.values && n->value_seen.defined()) label += fmt::format("\\nvalue {}", values(n->value_seen));
-    if (options.gradients && n->grad_seen.defined()) label += fmt::format("\\ngrad {}", values(n->grad_seen));
+    std::string label =
+        fmt::format("#{} {}\\n{} {}", i + 1, n->name, format_shape(n->shape), dtype_name(n->dtype));
+    if (options.values && n->value_seen.defined())
+      label += fmt::format("\\nvalue {}", values(n->value_seen));
+    if (options.gradients && n->grad_seen.defined())
+      label += fmt::format("\\ngrad {}", values(n->grad_seen));
     text += fmt::format("  r{} [shape=box, label=\"{}\"];\n", i + 1, label);
     for (const detail::Edge& e : n->edges) {
-      if (e.node) text += fmt::format("  r{} -> r{};\n", graph.record_number.at(e.node.get()), i + 1);
-      if (e.leaf) text += fmt::format("  leaf{} -> r{};\n", graph.leaf_number.at(e.leaf.get()), i + 1);
+      if (e.node)
+        text += fmt::format("  r{} -> r{};\n", graph.record_number.at(e.node.get()), i + 1);
+      if (e.leaf)
+        text += fmt::format("  leaf{} -> r{};\n", graph.leaf_number.at(e.leaf.get()), i + 1);
     }
   }
   return text + "}\n";
@@ -141,8 +148,8 @@ void check_forward_anomaly(const char* name, const Tensor& out) {
   if (!autograd::is_anomaly_enabled() || backward_running || !is_floating(out.dtype())) return;
   for (double v : out.to_vector())
     if (!std::isfinite(v))
-      throw Error(fmt::format("anomaly: forward of '{}' produced {} in its output of shape {}", name,
-                              std::isnan(v) ? "NaN" : "Inf", format_shape(out.shape())));
+      throw Error(fmt::format("anomaly: forward of '{}' produced {} in its output of shape {}",
+                              name, std::isnan(v) ? "NaN" : "Inf", format_shape(out.shape())));
 }
 
 }  // namespace tg::detail

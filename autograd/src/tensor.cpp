@@ -76,9 +76,8 @@ double Tensor::item() const {
   if (numel() != 1)
     throw Error(fmt::format("item: a tensor of shape {} has {} elements, not 1",
                             format_shape(shape()), numel()));
-  return detail::dispatch(dtype(), [&]<class T>() {
-    return static_cast<double>(*static_cast<const T*>(impl_->data));
-  });
+  return detail::dispatch(
+      dtype(), [&]<class T>() { return static_cast<double>(*static_cast<const T*>(impl_->data)); });
 }
 
 std::vector<double> Tensor::to_vector() const {
@@ -121,9 +120,10 @@ Tensor& Tensor::set_requires_grad(bool requires_grad) {
         "set_requires_grad: only leaves can be marked; this tensor was computed by an op "
         "(call detach() first)");
   if (requires_grad && dtype() == DType::i64)
-    throw Error(fmt::format("set_requires_grad: an i64 tensor of shape {} cannot require grad; "
-                            "only f32 and f64 tensors have gradients",
-                            format_shape(shape())));
+    throw Error(
+        fmt::format("set_requires_grad: an i64 tensor of shape {} cannot require grad; "
+                    "only f32 and f64 tensors have gradients",
+                    format_shape(shape())));
   impl_->requires_grad = requires_grad;
   return *this;
 }
@@ -210,8 +210,6 @@ Tensor Tensor::relu() const { return tg::relu(*this); }
 Tensor Tensor::clamp(double lo, double hi) const { return tg::clamp(*this, lo, hi); }
 Tensor Tensor::softmax(int64_t d) const { return tg::softmax(*this, d); }
 Tensor Tensor::log_softmax(int64_t d) const { return tg::log_softmax(*this, d); }
-Tensor Tensor::logsumexp(int64_t d, bool keepdim) const {
-  return tg::logsumexp(*this, d, keepdim);
-}
+Tensor Tensor::logsumexp(int64_t d, bool keepdim) const { return tg::logsumexp(*this, d, keepdim); }
 
 }  // namespace tg

@@ -15,9 +15,9 @@ struct TensorImpl {
   Shape shape;
   int64_t numel = 0;
   DType dtype = DType::f32;
-  bool requires_grad = false;       // for leaves; a non-leaf requires grad through grad_fn
-  Tensor grad;                      // accumulated by backward() into leaves
-  std::shared_ptr<Node> grad_fn;    // the record that produced this tensor, if any
+  bool requires_grad = false;     // for leaves; a non-leaf requires grad through grad_fn
+  Tensor grad;                    // accumulated by backward() into leaves
+  std::shared_ptr<Node> grad_fn;  // the record that produced this tensor, if any
 
   TensorImpl() = default;
   TensorImpl(const TensorImpl&) = delete;

@@ -10,7 +10,8 @@ void append_values(std::string& text, const std::vector<double>& values, const S
                    size_t dim, int64_t& position, DType dtype) {
   if (dim == shape.size()) {
     const double v = values[static_cast<size_t>(position++)];
-    text += dtype == DType::i64 ? fmt::format("{}", static_cast<int64_t>(v)) : fmt::format("{:.6g}", v);
+    text +=
+        dtype == DType::i64 ? fmt::format("{}", static_cast<int64_t>(v)) : fmt::format("{:.6g}", v);
     return;
   }
   text += '[';

@@ -15,10 +15,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   options.header = (bits & 1) != 0;
   options.delimiter = ",;\t "[(bits >> 1) & 3];
   switch ((bits >> 3) & 3) {
-    case 1: options.label_index = -1; break;
-    case 2: options.label_index = 0; break;
-    case 3: options.label_column = "y"; break;
-    default: break;
+    case 1:
+      options.label_index = -1;
+      break;
+    case 2:
+      options.label_index = 0;
+      break;
+    case 3:
+      options.label_column = "y";
+      break;
+    default:
+      break;
   }
   if ((bits >> 5) & 1) options.label_dtype = tg::i64;
   if ((bits >> 6) & 1) options.dtype = tg::f32;

@@ -106,12 +106,12 @@ constexpr int64_t kHeapSlackBytes = 64 * 1024;
 constexpr int64_t kRssSlackKib = 2048;
 
 void check_flat(const char* what, Snapshot warm, Snapshot end) {
-  std::printf("%s, step %d -> %d: live allocations %lld -> %lld, heap in use %lld -> %lld "
-              "bytes, VmRSS %lld -> %lld KiB\n",
-              what, kWarmUp, kSteps, static_cast<long long>(warm.live),
-              static_cast<long long>(end.live), static_cast<long long>(warm.heap_bytes),
-              static_cast<long long>(end.heap_bytes), static_cast<long long>(warm.rss_kib),
-              static_cast<long long>(end.rss_kib));
+  std::printf(
+      "%s, step %d -> %d: live allocations %lld -> %lld, heap in use %lld -> %lld "
+      "bytes, VmRSS %lld -> %lld KiB\n",
+      what, kWarmUp, kSteps, static_cast<long long>(warm.live), static_cast<long long>(end.live),
+      static_cast<long long>(warm.heap_bytes), static_cast<long long>(end.heap_bytes),
+      static_cast<long long>(warm.rss_kib), static_cast<long long>(end.rss_kib));
   if (TG_UNDER_SANITIZER) return;
   CHECK(end.live - warm.live <= kLiveSlack);
   CHECK(end.heap_bytes - warm.heap_bytes <= kHeapSlackBytes);

@@ -145,14 +145,23 @@ TEST_CASE("every op meets empty, 0-D, NaN and Inf inputs with a value or a tg::E
       {"logsumexp(0)", [](auto& t) { return tg::logsumexp(t, 0); }},
       {"logsumexp(-1)", [](auto& t) { return tg::logsumexp(t, -1); }},
       {"reshape(-1)", [](auto& t) { return t.reshape({-1}); }},
-      {"reshape(-1, 0)", [](auto& t) { return t.reshape({-1, 0}); }},
+      {"reshape(-1, 0)",
+       [](auto& t) {
+         return t.reshape({-1, 0});
+       }},
       {"transpose(0, -1)", [](auto& t) { return t.transpose(0, -1); }},
       {"t", [](auto& t) { return t.t(); }},
       {"unsqueeze(0)", [](auto& t) { return t.unsqueeze(0); }},
       {"unsqueeze(-1)", [](auto& t) { return t.unsqueeze(-1); }},
       {"squeeze(0)", [](auto& t) { return t.squeeze(0); }},
-      {"cat self (0)", [](auto& t) { return tg::cat({t, t}, 0); }},
-      {"cat self (-1)", [](auto& t) { return tg::cat({t, t}, -1); }},
+      {"cat self (0)",
+       [](auto& t) {
+         return tg::cat({t, t}, 0);
+       }},
+      {"cat self (-1)",
+       [](auto& t) {
+         return tg::cat({t, t}, -1);
+       }},
       {"narrow(0, 0, 0)", [](auto& t) { return tg::narrow(t, 0, 0, 0); }},
       {"index_select(0, [])",
        [](auto& t) { return t.index_select(0, tg::zeros({0}, {.dtype = tg::i64})); }},
@@ -237,7 +246,9 @@ TEST_CASE("losses over an empty batch: mean is NaN, sum is 0, none is empty (PyT
 
 TEST_CASE("losses meet 0-D, NaN, Inf and out-of-range inputs with a value or a tg::Error") {
   namespace F = tg::nn::functional;
-  const auto x = [](std::vector<double> v, tg::Shape s) { return leaf(std::move(v), std::move(s)); };
+  const auto x = [](std::vector<double> v, tg::Shape s) {
+    return leaf(std::move(v), std::move(s));
+  };
   const auto target = [](std::vector<double> v, tg::Shape s) {
     return tg::tensor(std::move(v), std::move(s), {.dtype = tg::f64});
   };
@@ -292,7 +303,8 @@ TEST_CASE("losses meet 0-D, NaN, Inf and out-of-range inputs with a value or a t
                         [&] { return F::binary_cross_entropy_with_logits(p, t.detach()); });
         defined_outcome("kl_div", [&] { return F::kl_div(p, t.detach()); });
         defined_outcome("cross_entropy", [&] {
-          return F::cross_entropy(p, tg::zeros({p.dim() > 0 ? p.shape()[0] : 1}, {.dtype = tg::i64}));
+          return F::cross_entropy(p,
+                                  tg::zeros({p.dim() > 0 ? p.shape()[0] : 1}, {.dtype = tg::i64}));
         });
       }
   }
@@ -336,13 +348,16 @@ TEST_CASE("clip_grad_norm_ with non-finite gradients") {
 TEST_CASE("impossible shapes and unrepresentable values are rejected, not undefined behaviour") {
   SUBCASE("element counts that overflow int64") {
     constexpr int64_t kHuge = std::numeric_limits<int64_t>::max() / 2;
-    CHECK(defined_outcome("zeros [huge, 4]", [] { return tg::zeros({kHuge, 4}); }) ==
-          Outcome::error);
-    CHECK(defined_outcome("zeros [huge, huge]", [] { return tg::zeros({kHuge, kHuge}); }) ==
-          Outcome::error);
+    CHECK(defined_outcome("zeros [huge, 4]", [] {
+            return tg::zeros({kHuge, 4});
+          }) == Outcome::error);
+    CHECK(defined_outcome("zeros [huge, huge]", [] {
+            return tg::zeros({kHuge, kHuge});
+          }) == Outcome::error);
     // 0 elements in all, but a left-to-right product of the sizes overflows on the way.
-    defined_outcome("reshape to [huge, huge, 0]",
-                    [] { return tg::zeros({0}).reshape({kHuge, kHuge, 0}); });
+    defined_outcome("reshape to [huge, huge, 0]", [] {
+      return tg::zeros({0}).reshape({kHuge, kHuge, 0});
+    });
     defined_outcome("zeros [huge, huge, 0]", [] { return tg::zeros({kHuge, kHuge, 0}); });
   }
   SUBCASE("an i64 tensor cannot hold NaN, Inf or 1e300 (PyTorch refuses them too)") {

@@ -8,7 +8,6 @@
 //   prevent; the target path still holds the previous complete file, never a partial one,
 //   because the new file only takes the target's name by an atomic rename once fully written.
 #include <doctest/doctest.h>
-
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -253,7 +252,8 @@ TEST_CASE("loading a file that does not fit fails with tg::Error and leaves the 
     REQUIRE(at != std::string::npos);
     text[at + 11] = '2';
     const fs::path newer = dir.path / "newer.safetensors";
-    std::ofstream(newer, std::ios::binary).write(text.data(), static_cast<std::streamsize>(text.size()));
+    std::ofstream(newer, std::ios::binary)
+        .write(text.data(), static_cast<std::streamsize>(text.size()));
     tg::nn::Sequential model = small_model();
     expect_untouched_failure(model, newer);
     CHECK_THROWS_WITH_AS(tg::nn::load(model, newer.string()), doctest::Contains("version"),

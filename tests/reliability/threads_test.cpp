@@ -234,4 +234,3 @@ TEST_CASE("threads drawing from the global generator at once share one stream wi
   std::sort(expected.begin(), expected.end());
   CHECK(a == expected);
 }
-

@@ -8,9 +8,8 @@ namespace {
 
 template <class F>
 Tensor broadcast_op(const char* op, const Tensor& a, const Tensor& b, F f) {
-  return detail::dispatch(detail::promote(a.dtype(), b.dtype()), [&]<class T>() {
-    return detail::binary_kernel<T>(op, a, b, f);
-  });
+  return detail::dispatch(detail::promote(a.dtype(), b.dtype()),
+                          [&]<class T>() { return detail::binary_kernel<T>(op, a, b, f); });
 }
 
 Tensor constant_like(const Tensor& t, double value) {
@@ -29,9 +28,7 @@ Tensor constant_for(const Tensor& t, double value) {
 // d(a+b)/da = 1, d(a+b)/db = 1 (the engine sums each gradient back to its input's shape)
 Tensor add(const Tensor& a, const Tensor& b) {
   Tensor out = broadcast_op("add", a, b, [](auto x, auto y) { return x + y; });
-  return detail::record("add", out, {&a, &b}, [](const Tensor& g) -> Gradients {
-    return {g, g};
-  });
+  return detail::record("add", out, {&a, &b}, [](const Tensor& g) -> Gradients { return {g, g}; });
 }
 
 // d(a-b)/da = 1, d(a-b)/db = -1
@@ -59,18 +56,16 @@ Tensor div(const Tensor& a, const Tensor& b) {
   const Tensor x = dtype == DType::i64 ? detail::as_dtype(a, DType::f32) : a;
   Tensor out = broadcast_op("div", x, b, [](auto p, auto q) { return p / q; });
   const bool a_needs = a.requires_grad(), b_needs = b.requires_grad();
-  return detail::record("div", out, {&a, &b},
-                        [a, b, a_needs, b_needs](const Tensor& g) -> Gradients {
-                          return {a_needs ? g / b : Tensor(),
-                                  b_needs ? neg(g) * a / (b * b) : Tensor()};
-                        });
+  return detail::record(
+      "div", out, {&a, &b}, [a, b, a_needs, b_needs](const Tensor& g) -> Gradients {
+        return {a_needs ? g / b : Tensor(), b_needs ? neg(g) * a / (b * b) : Tensor()};
+      });
 }
 
 // d(-a)/da = -1
 Tensor neg(const Tensor& a) {
-  Tensor out = detail::dispatch(a.dtype(), [&]<class T>() {
-    return detail::unary_kernel<T>(a, [](T x) { return -x; });
-  });
+  Tensor out = detail::dispatch(
+      a.dtype(), [&]<class T>() { return detail::unary_kernel<T>(a, [](T x) { return -x; }); });
   return detail::record("neg", out, {&a}, [](const Tensor& g) -> Gradients { return {neg(g)}; });
 }
 

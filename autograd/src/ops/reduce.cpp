@@ -113,7 +113,8 @@ Tensor mean(const Tensor& a, int64_t dim, bool keepdim) {
 
 // d max(a)/da_i = 1/k for each of the k elements equal to the maximum, else 0
 Tensor max(const Tensor& a) {
-  if (a.numel() == 0) throw Error("max: the tensor of shape " + format_shape(a.shape()) + " is empty");
+  if (a.numel() == 0)
+    throw Error("max: the tensor of shape " + format_shape(a.shape()) + " is empty");
   Tensor ties = detail::empty(a.shape(), a.dtype());
   Tensor out = detail::dispatch(a.dtype(), [&]<class T>() {
     const T* x = detail::data_of<T>(a);
@@ -129,9 +130,8 @@ Tensor max(const Tensor& a) {
     *detail::data_of<T>(result) = best;
     return result;
   });
-  return detail::record("max", out, {&a}, [ties](const Tensor& g) -> Gradients {
-    return {g * ties};
-  });
+  return detail::record("max", out, {&a},
+                        [ties](const Tensor& g) -> Gradients { return {g * ties}; });
 }
 
 Tensor argmax(const Tensor& a, int64_t dim, bool keepdim) {
@@ -175,12 +175,12 @@ Tensor max(const Tensor& a, int64_t dim, bool keepdim) {
       }
     return values;
   });
-  return detail::record("max", out, {&a},
-                        [shape = a.shape(), dtype = a.dtype(), index, d,
-                         keepdim](const Tensor& g) -> Gradients {
-                          const Tensor g_keep = keepdim ? g : unsqueeze(g, d);
-                          return {scatter_add(zeros(shape, {.dtype = dtype}), d, index, g_keep)};
-                        });
+  return detail::record(
+      "max", out, {&a},
+      [shape = a.shape(), dtype = a.dtype(), index, d, keepdim](const Tensor& g) -> Gradients {
+        const Tensor g_keep = keepdim ? g : unsqueeze(g, d);
+        return {scatter_add(zeros(shape, {.dtype = dtype}), d, index, g_keep)};
+      });
 }
 
 }  // namespace tg

@@ -36,7 +36,8 @@ Tensor strided_copy(const Tensor& a, const Shape& out_shape, const std::vector<i
     const T* x = detail::data_of<T>(a);
     T* o = detail::data_of<T>(out);
     const std::vector<int64_t> walk[1] = {strides};
-    detail::for_each_strided(out_shape, walk, [&](int64_t i, const int64_t* off) { o[i] = x[off[0]]; });
+    detail::for_each_strided(out_shape, walk,
+                             [&](int64_t i, const int64_t* off) { o[i] = x[off[0]]; });
   });
   return out;
 }
@@ -50,8 +51,8 @@ Tensor reshape(const Tensor& a, const Shape& shape) {
   for (size_t i = 0; i < target.size(); ++i) {
     if (target[i] == -1) {
       if (inferred >= 0)
-        throw Error(fmt::format("reshape: {} -> {}: only one -1 allowed",
-                                format_shape(a.shape()), format_shape(shape)));
+        throw Error(fmt::format("reshape: {} -> {}: only one -1 allowed", format_shape(a.shape()),
+                                format_shape(shape)));
       inferred = static_cast<int64_t>(i);
     } else if (target[i] < 0) {
       throw Error(fmt::format("reshape: {} -> {}: negative size", format_shape(a.shape()),
@@ -93,9 +94,8 @@ Tensor transpose(const Tensor& a, int64_t dim0, int64_t dim1) {
   std::swap(shape[static_cast<size_t>(d0)], shape[static_cast<size_t>(d1)]);
   std::swap(strides[static_cast<size_t>(d0)], strides[static_cast<size_t>(d1)]);
   Tensor out = d0 == d1 ? a.clone() : strided_copy(a, shape, strides);
-  return detail::record("transpose", out, {&a}, [d0, d1](const Tensor& g) -> Gradients {
-    return {transpose(g, d0, d1)};
-  });
+  return detail::record("transpose", out, {&a},
+                        [d0, d1](const Tensor& g) -> Gradients { return {transpose(g, d0, d1)}; });
 }
 
 // d cat(ts)/dts[k]: the k-th slice of the gradient
@@ -113,7 +113,8 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
     if (!fits) {
       std::vector<std::string> shapes;
       for (const Tensor& u : tensors) shapes.push_back(format_shape(u.shape()));
-      throw Error(fmt::format("cat: shapes {} differ outside dim {}", fmt::join(shapes, ", "), dim));
+      throw Error(
+          fmt::format("cat: shapes {} differ outside dim {}", fmt::join(shapes, ", "), dim));
     }
     shape[static_cast<size_t>(d)] += t.shape()[static_cast<size_t>(d)];
     dtype = detail::promote(dtype, t.dtype());
@@ -151,8 +152,8 @@ Tensor narrow(const Tensor& a, int64_t dim, int64_t start, int64_t length) {
   const int64_t d = detail::canonical_dim("narrow", dim, a.dim(), a.shape());
   const int64_t size = a.shape()[static_cast<size_t>(d)];
   if (start < 0 || length < 0 || start + length > size)
-    throw Error(fmt::format("narrow: [{}, {}) is outside dim {} of shape {}", start,
-                            start + length, dim, format_shape(a.shape())));
+    throw Error(fmt::format("narrow: [{}, {}) is outside dim {} of shape {}", start, start + length,
+                            dim, format_shape(a.shape())));
   Shape shape = a.shape();
   shape[static_cast<size_t>(d)] = length;
   const detail::DimSplit s = detail::split_at(a.shape(), d);
@@ -164,18 +165,17 @@ Tensor narrow(const Tensor& a, int64_t dim, int64_t start, int64_t length) {
   for (int64_t outer = 0; outer < s.outer; ++outer)
     std::memcpy(dst + static_cast<size_t>(outer) * chunk,
                 src + static_cast<size_t>((outer * s.size + start) * s.inner) * bytes, chunk);
-  return detail::record("narrow", out, {&a},
-                        [shape = a.shape(), d, start, length](const Tensor& g) -> Gradients {
-                          std::vector<Tensor> pieces;
-                          Shape before = shape, after = shape;
-                          before[static_cast<size_t>(d)] = start;
-                          after[static_cast<size_t>(d)] = shape[static_cast<size_t>(d)] - start - length;
-                          if (start > 0) pieces.push_back(zeros(before, {.dtype = g.dtype()}));
-                          pieces.push_back(g);
-                          if (after[static_cast<size_t>(d)] > 0)
-                            pieces.push_back(zeros(after, {.dtype = g.dtype()}));
-                          return {pieces.size() == 1 ? g : cat(pieces, d)};
-                        });
+  return detail::record(
+      "narrow", out, {&a}, [shape = a.shape(), d, start, length](const Tensor& g) -> Gradients {
+        std::vector<Tensor> pieces;
+        Shape before = shape, after = shape;
+        before[static_cast<size_t>(d)] = start;
+        after[static_cast<size_t>(d)] = shape[static_cast<size_t>(d)] - start - length;
+        if (start > 0) pieces.push_back(zeros(before, {.dtype = g.dtype()}));
+        pieces.push_back(g);
+        if (after[static_cast<size_t>(d)] > 0) pieces.push_back(zeros(after, {.dtype = g.dtype()}));
+        return {pieces.size() == 1 ? g : cat(pieces, d)};
+      });
 }
 
 // d broadcast_to(a)/da: the gradient summed back to a's shape
@@ -186,10 +186,9 @@ Tensor broadcast_to(const Tensor& a, const Shape& shape) {
     throw Error(fmt::format("broadcast_to: cannot broadcast {} to {}", format_shape(a.shape()),
                             format_shape(shape)));
   Tensor out = strided_copy(a, shape, detail::broadcast_strides(a.shape(), shape));
-  return detail::record("broadcast_to", out, {&a},
-                        [input_shape = a.shape()](const Tensor& g) -> Gradients {
-                          return {sum_to(g, input_shape)};
-                        });
+  return detail::record(
+      "broadcast_to", out, {&a},
+      [input_shape = a.shape()](const Tensor& g) -> Gradients { return {sum_to(g, input_shape)}; });
 }
 
 // d sum_to(a)/da: the gradient broadcast back to a's shape
@@ -209,11 +208,13 @@ Tensor sum_to(const Tensor& a, const Shape& shape) {
       return;
     }
     const std::vector<int64_t> walk[1] = {detail::broadcast_strides(shape, a.shape())};
-    detail::for_each_strided(a.shape(), walk, [&](int64_t i, const int64_t* off) { o[off[0]] += x[i]; });
+    detail::for_each_strided(a.shape(), walk,
+                             [&](int64_t i, const int64_t* off) { o[off[0]] += x[i]; });
   });
-  return detail::record("sum_to", out, {&a}, [input_shape = a.shape()](const Tensor& g) -> Gradients {
-    return {broadcast_to(g, input_shape)};
-  });
+  return detail::record("sum_to", out, {&a},
+                        [input_shape = a.shape()](const Tensor& g) -> Gradients {
+                          return {broadcast_to(g, input_shape)};
+                        });
 }
 
 }  // namespace tg

@@ -74,11 +74,12 @@ Tensor log_softmax(const Tensor& a, int64_t dim) {
 Tensor logsumexp(const Tensor& a, int64_t dim, bool keepdim) {
   const int64_t d = detail::canonical_dim("logsumexp", dim, a.dim(), a.shape());
   Tensor out = softmax_kernel("logsumexp", a, d, Result::logsumexp);
-  if (!keepdim) out = detail::alias_with_shape(out, [&] {
-    Shape shape = out.shape();
-    shape.erase(shape.begin() + d);
-    return shape;
-  }());
+  if (!keepdim)
+    out = detail::alias_with_shape(out, [&] {
+      Shape shape = out.shape();
+      shape.erase(shape.begin() + d);
+      return shape;
+    }());
   return detail::record("logsumexp", out, {&a}, [a, d, keepdim](const Tensor& g) -> Gradients {
     return {(keepdim ? g : unsqueeze(g, d)) * softmax(a, d)};
   });

@@ -107,16 +107,14 @@ Tensor sigmoid(const Tensor& a) {
 // d relu(a)/da = 1 where a > 0, else 0
 Tensor relu(const Tensor& a) {
   Tensor out = map_any(a, [](auto x) { return x > 0 ? x : decltype(x)(0); });
-  return detail::record("relu", out, {&a}, [a](const Tensor& g) -> Gradients {
-    return {g * positive_mask(a, 0.0)};
-  });
+  return detail::record("relu", out, {&a},
+                        [a](const Tensor& g) -> Gradients { return {g * positive_mask(a, 0.0)}; });
 }
 
 // d leaky_relu(a)/da = 1 where a > 0, else slope
 Tensor leaky_relu(const Tensor& a, double slope) {
-  Tensor out = map_floating(a, [slope](auto x) {
-    return x > 0 ? x : static_cast<decltype(x)>(slope) * x;
-  });
+  Tensor out =
+      map_floating(a, [slope](auto x) { return x > 0 ? x : static_cast<decltype(x)>(slope) * x; });
   return detail::record("leaky_relu", out, {&a}, [a, slope](const Tensor& g) -> Gradients {
     return {g * positive_mask(a, slope)};
   });
@@ -127,13 +125,14 @@ Tensor clamp(const Tensor& a, double lo, double hi) {
   if (lo > hi) throw Error("clamp: lo " + std::to_string(lo) + " > hi " + std::to_string(hi));
   Tensor out = map_any(a, [lo, hi](auto x) {
     using T = decltype(x);
-    return x < static_cast<T>(lo) ? static_cast<T>(lo) : (x > static_cast<T>(hi) ? static_cast<T>(hi) : x);
+    return x < static_cast<T>(lo) ? static_cast<T>(lo)
+                                  : (x > static_cast<T>(hi) ? static_cast<T>(hi) : x);
   });
   return detail::record("clamp", out, {&a}, [a, lo, hi](const Tensor& g) -> Gradients {
     return {g * map_any(a, [lo, hi](auto x) {
-      const auto v = static_cast<double>(x);
-      return (v >= lo && v <= hi) ? 1.0 : 0.0;
-    })};
+              const auto v = static_cast<double>(x);
+              return (v >= lo && v <= hi) ? 1.0 : 0.0;
+            })};
   });
 }
 

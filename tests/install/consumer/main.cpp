@@ -1,8 +1,7 @@
 // Trains one step through the installed package; exits non-zero if the gradient is wrong.
-#include <tapegrad.hpp>
-
 #include <cmath>
 #include <cstdio>
+#include <tapegrad.hpp>
 
 int main() {
   tg::Tensor w = tg::tensor({1.0, -2.0}, {.dtype = tg::f64, .requires_grad = true});

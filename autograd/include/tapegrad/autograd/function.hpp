@@ -33,7 +33,9 @@ Tensor record_custom(const char* name, Tensor output, const std::vector<Tensor>&
 std::string demangle(const char* mangled);
 
 template <class T>
-concept HasName = requires { T::name; };
+concept HasName = requires {
+  T::name;
+};
 
 template <class Derived>
 const char* function_name() {
