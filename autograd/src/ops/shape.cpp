@@ -48,6 +48,7 @@ Tensor strided_copy(const Tensor& a, const Shape& out_shape, const std::vector<i
 Tensor reshape(const Tensor& a, const Shape& shape) {
   Shape target = shape;
   int64_t known = 1, inferred = -1;
+  bool known_overflows = false, known_has_zero = false;
   for (size_t i = 0; i < target.size(); ++i) {
     if (target[i] == -1) {
       if (inferred >= 0)
@@ -57,10 +58,16 @@ Tensor reshape(const Tensor& a, const Shape& shape) {
     } else if (target[i] < 0) {
       throw Error(fmt::format("reshape: {} -> {}: negative size", format_shape(a.shape()),
                               format_shape(shape)));
-    } else {
-      known *= target[i];
+    } else if (target[i] == 0) {
+      known_has_zero = true;
+    } else if (__builtin_mul_overflow(known, target[i], &known)) {
+      known_overflows = true;  // no tensor has that many elements; reported below
     }
   }
+  if (known_has_zero) known = 0;
+  if (known_overflows && !known_has_zero)
+    throw Error(fmt::format("reshape: cannot view {} elements of shape {} as {}", a.numel(),
+                            format_shape(a.shape()), format_shape(shape)));
   if (inferred >= 0 && known != 0 && a.numel() % known == 0)
     target[static_cast<size_t>(inferred)] = a.numel() / known;
   if (shape_numel(target) != a.numel() || (inferred >= 0 && known == 0))
