@@ -3,6 +3,8 @@
 
 #include <cblas.h>
 
+#include <algorithm>
+
 #include "tapegrad/autograd/tensor.hpp"
 
 namespace tg::detail {
@@ -15,6 +17,24 @@ template <class T>
 void scale(int64_t count, T beta, T* c) {
   for (int64_t i = 0; i < count; ++i) c[i] = beta == T(0) ? T(0) : beta * c[i];
 }
+
+// A product with one row or one column of output is a matrix-vector product. OpenBLAS's GEMM
+// packs its operands even then, which made the 784→1 layer of logistic regression 4× slower
+// than GEMV (7.2 µs against 1.6 µs per product at batch 64). Both vectors here have unit
+// stride: a 1×k or k×1 operand is contiguous whichever way it is stored.
+template <class T, class Gemv>
+void gemv(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, const T* b,
+          T beta, T* c, Gemv blas_gemv) {
+  // BLAS reads y even when beta is 0, and `c` may be uninitialised (NaN bit patterns).
+  if (beta == T(0)) std::fill(c, c + m * n, T(0));
+  if (n == 1) {  // c = op(A) b, with A stored m×k, or k×m when transposed
+    blas_gemv(CblasRowMajor, flag(ta), as_blas(ta ? k : m), as_blas(ta ? m : k), alpha, a,
+              as_blas(ta ? m : k), b, 1, beta, c, 1);
+  } else {  // cᵀ = op(B)ᵀ aᵀ, with B stored k×n, or n×k when transposed
+    blas_gemv(CblasRowMajor, flag(!tb), as_blas(tb ? n : k), as_blas(tb ? k : n), alpha, b,
+              as_blas(tb ? k : n), a, 1, beta, c, 1);
+  }
+}
 }  // namespace
 
 template <>
@@ -22,6 +42,7 @@ void gemm<float>(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
                  const float* b, float beta, float* c) {
   if (m == 0 || n == 0) return;
   if (k == 0) return scale(m * n, beta, c);
+  if (n == 1 || m == 1) return gemv(ta, tb, m, n, k, alpha, a, b, beta, c, cblas_sgemv);
   cblas_sgemm(CblasRowMajor, flag(ta), flag(tb), as_blas(m), as_blas(n), as_blas(k), alpha, a,
               as_blas(ta ? m : k), b, as_blas(tb ? k : n), beta, c, as_blas(n));
 }
@@ -31,6 +52,7 @@ void gemm<double>(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alph
                   const double* b, double beta, double* c) {
   if (m == 0 || n == 0) return;
   if (k == 0) return scale(m * n, beta, c);
+  if (n == 1 || m == 1) return gemv(ta, tb, m, n, k, alpha, a, b, beta, c, cblas_dgemv);
   cblas_dgemm(CblasRowMajor, flag(ta), flag(tb), as_blas(m), as_blas(n), as_blas(k), alpha, a,
               as_blas(ta ? m : k), b, as_blas(tb ? k : n), beta, c, as_blas(n));
 }

@@ -93,3 +93,63 @@ TEST_CASE_TEMPLATE("f32 matmul agrees with f64", T, float, double) {
   const double tolerance = std::is_same_v<T, float> ? 1e-4 : 1e-12;
   CHECK(tg::testing::all_close(out.to_vector(), tg::matmul(a64, b64).to_vector(), tolerance));
 }
+
+// Products with a single output row or column run as matrix-vector products, and backward
+// reaches them with every combination of transpose flags; each value is checked against the
+// sum written out by hand.
+TEST_CASE_TEMPLATE("products with one output row or column match the written-out sums", T, float,
+                   double) {
+  tg::manual_seed(13);
+  const tg::DType dtype = std::is_same_v<T, float> ? tg::f32 : tg::f64;
+  const double tolerance = std::is_same_v<T, float> ? 1e-5 : 1e-12;
+  // (A B)[i][j] = Σ_p A[i][p] B[p][j], with A m×k and B k×n stored row-major.
+  auto naive = [](const std::vector<double>& a, const std::vector<double>& b, int64_t m,
+                  int64_t k, int64_t n) {
+    std::vector<double> c(static_cast<size_t>(m * n), 0.0);
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j)
+        for (int64_t p = 0; p < k; ++p)
+          c[static_cast<size_t>(i * n + j)] +=
+              a[static_cast<size_t>(i * k + p)] * b[static_cast<size_t>(p * n + j)];
+    return c;
+  };
+  auto transposed = [](const std::vector<double>& x, int64_t rows, int64_t cols) {
+    std::vector<double> t(x.size());
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c)
+        t[static_cast<size_t>(c * rows + r)] = x[static_cast<size_t>(r * cols + c)];
+    return t;
+  };
+  for (const auto& [m, k, n] : {std::tuple<int64_t, int64_t, int64_t>{1, 7, 5}, {6, 7, 1},
+                                {1, 7, 1}, {1, 1, 4}}) {
+    CAPTURE(m);
+    CAPTURE(k);
+    CAPTURE(n);
+    tg::Tensor a = tg::randn({m, k}, {.dtype = dtype, .requires_grad = true});
+    tg::Tensor b = tg::randn({k, n}, {.dtype = dtype, .requires_grad = true});
+    const tg::Tensor g = tg::randn({m, n}, {.dtype = dtype});
+    const tg::Tensor c = tg::matmul(a, b);
+    (c * g).sum().backward();
+    const std::vector<double> av = a.to_vector(), bv = b.to_vector(), gv = g.to_vector();
+    CHECK(tg::testing::all_close(c.to_vector(), naive(av, bv, m, k, n), tolerance));
+    // dA = G Bᵀ (m×n · n×k), dB = Aᵀ G (k×m · m×n)
+    CHECK(tg::testing::all_close(a.grad().to_vector(), naive(gv, transposed(bv, k, n), m, n, k),
+                                 tolerance));
+    CHECK(tg::testing::all_close(b.grad().to_vector(), naive(transposed(av, m, k), gv, k, m, n),
+                                 tolerance));
+  }
+  // linear with one output (x wᵀ: a transposed right operand) and with a batch of one row.
+  for (const auto& [rows, out] : {std::pair<int64_t, int64_t>{5, 1}, {1, 3}}) {
+    tg::Tensor x = tg::randn({rows, 4}, {.dtype = dtype, .requires_grad = true});
+    tg::Tensor w = tg::randn({out, 4}, {.dtype = dtype, .requires_grad = true});
+    const tg::Tensor y = tg::linear(x, w, tg::Tensor());
+    y.sum().backward();
+    const std::vector<double> xv = x.to_vector(), wv = w.to_vector();
+    const std::vector<double> ones(static_cast<size_t>(rows * out), 1.0);
+    CHECK(tg::testing::all_close(y.to_vector(), naive(xv, transposed(wv, out, 4), rows, 4, out),
+                                 tolerance));
+    CHECK(tg::testing::all_close(x.grad().to_vector(), naive(ones, wv, rows, out, 4), tolerance));
+    CHECK(tg::testing::all_close(w.grad().to_vector(),
+                                 naive(transposed(ones, rows, out), xv, out, rows, 4), tolerance));
+  }
+}
