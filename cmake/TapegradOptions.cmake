@@ -1,7 +1,13 @@
-# Warnings (private to tapegrad's own targets) and the TG_SANITIZE build option.
+# Warnings and code generation (private to tapegrad's own targets) and the TG_SANITIZE option.
 
 function(tg_set_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wconversion)
+endfunction()
+
+# The libraries' kernels never read errno, and setting it keeps GCC from vectorising any loop
+# that calls sqrt (the Adam and RMSprop steps ran scalar because of it).
+function(tg_set_library_codegen target)
+  target_compile_options(${target} PRIVATE -fno-math-errno)
 endfunction()
 
 if(TG_SANITIZE)

@@ -6,7 +6,8 @@
 
 namespace tg::detail {
 
-/// An uninitialised, 64-byte-aligned buffer of at least `bytes` bytes.
+/// An uninitialised buffer of at least `bytes` bytes: 64-byte aligned from 64 KiB up, else
+/// malloc's 16-byte alignment.
 std::shared_ptr<void> allocate_storage(size_t bytes);
 
 /// Bytes currently held for reuse (for tests and diagnostics).

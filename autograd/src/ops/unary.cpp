@@ -34,6 +34,22 @@ Tensor positive_mask(const Tensor& a, double below) {
   return map_any(a, [below](auto x) { return x > 0 ? 1.0 : below; });
 }
 
+// g · positive_mask(a, below). A plain backward takes it in one pass, without the mask tensor;
+// a recorded one (create_graph) goes through the ops so that g stays differentiable.
+Tensor times_positive_mask(const Tensor& g, const Tensor& a, double below) {
+  if (is_grad_enabled() || g.dtype() != a.dtype() || g.shape() != a.shape())
+    return g * positive_mask(a, below);
+  return detail::dispatch(a.dtype(), [&]<class T>() {
+    Tensor out = detail::empty(a.shape(), a.dtype());
+    const T* x = detail::data_of<T>(a);
+    const T* dy = detail::data_of<T>(g);
+    T* dx = detail::data_of<T>(out);
+    const T slope = static_cast<T>(below);
+    for (int64_t i = 0; i < a.numel(); ++i) dx[i] = x[i] > 0 ? dy[i] : slope * dy[i];
+    return out;
+  });
+}
+
 }  // namespace
 
 // d(a^p)/da = p * a^(p-1)   (0 for p = 0, as PyTorch)
@@ -108,7 +124,7 @@ Tensor sigmoid(const Tensor& a) {
 Tensor relu(const Tensor& a) {
   Tensor out = map_any(a, [](auto x) { return x > 0 ? x : decltype(x)(0); });
   return detail::record("relu", out, {&a},
-                        [a](const Tensor& g) -> Gradients { return {g * positive_mask(a, 0.0)}; });
+                        [a](const Tensor& g) -> Gradients { return {times_positive_mask(g, a, 0.0)}; });
 }
 
 // d leaky_relu(a)/da = 1 where a > 0, else slope
@@ -116,7 +132,7 @@ Tensor leaky_relu(const Tensor& a, double slope) {
   Tensor out =
       map_floating(a, [slope](auto x) { return x > 0 ? x : static_cast<decltype(x)>(slope) * x; });
   return detail::record("leaky_relu", out, {&a}, [a, slope](const Tensor& g) -> Gradients {
-    return {g * positive_mask(a, slope)};
+    return {times_positive_mask(g, a, slope)};
   });
 }
 
