@@ -57,7 +57,7 @@ void accumulate_into_leaf(TensorImpl& leaf, const Tensor& g, bool create_graph) 
   detail::dispatch(sum.dtype(), [&]<class T>() {
     T* s = detail::data_of<T>(sum);
     const T* x = detail::data_of<T>(g);
-    for (int64_t i = 0; i < sum.numel(); ++i) s[i] += x[i];
+    for (int64_t i = 0, end = sum.numel(); i < end; ++i) s[i] += x[i];
   });
 }
 

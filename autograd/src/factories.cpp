@@ -34,7 +34,7 @@ Tensor sampled(const Shape& shape, const TensorOptions& options, Sample sample) 
   random::GeneratorLock lock;  // one lock for the whole fill, not one per draw
   detail::dispatch(options.dtype, [&]<class T>() {
     T* x = detail::data_of<T>(t);
-    for (int64_t i = 0; i < t.numel(); ++i) x[i] = static_cast<T>(sample());
+    for (int64_t i = 0, end = t.numel(); i < end; ++i) x[i] = static_cast<T>(sample());
   });
   return finish(std::move(t), options);
 }

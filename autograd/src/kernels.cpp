@@ -43,7 +43,7 @@ Tensor as_dtype(const Tensor& t, DType dtype) {
     dispatch(dtype, [&]<class To>() {
       const From* x = data_of<From>(t);
       To* o = data_of<To>(out);
-      for (int64_t i = 0; i < t.numel(); ++i) o[i] = convert_element<To>(x[i]);
+      for (int64_t i = 0, end = t.numel(); i < end; ++i) o[i] = convert_element<To>(x[i]);
     });
   });
   return out;

@@ -4,11 +4,14 @@
 // in per-size free lists and reused. Sanitizer builds skip the cache so that use-after-free
 // stays detectable.
 //
-// Small buffers come from plain malloc: aligned_alloc bypasses glibc's per-thread cache and
-// cost ~470 instructions a call, over half of a scalar op's forward and backward. Their
-// 16-byte alignment is all the kernels need (unaligned vector loads cost nothing extra here).
+// A small buffer shares one allocation with its shared_ptr's use count, from operator new:
+// aligned_alloc bypasses glibc's per-thread cache and cost ~470 instructions a call, and the
+// separate count block another malloc, over half of a scalar op's forward and backward. The
+// 16-byte alignment of max_align_t is all the kernels need (unaligned vector loads cost
+// nothing extra on x86-64).
 #include "storage.hpp"
 
+#include <cstddef>
 #include <cstdlib>
 #include <mutex>
 #include <new>
@@ -85,10 +88,9 @@ BufferCache& cache() {
 
 std::shared_ptr<void> allocate_storage(size_t bytes) {
   const size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
-  if (rounded < kRecycleFrom) {
-    void* buffer = std::malloc(bytes == 0 ? 1 : bytes);
-    if (buffer == nullptr) throw std::bad_alloc();
-    return std::shared_ptr<void>(buffer, [](void* p) { std::free(p); });
+  if (rounded < kRecycleFrom) {  // one allocation holds both the buffer and its use count
+    const size_t words = (bytes + sizeof(std::max_align_t) - 1) / sizeof(std::max_align_t);
+    return std::make_shared_for_overwrite<std::max_align_t[]>(words == 0 ? 1 : words);
   }
   if (!kRecycle) {
     void* buffer = std::aligned_alloc(kAlignment, rounded);

@@ -34,7 +34,7 @@ Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index) {
   const int64_t d = detail::canonical_dim("index_select", dim, a.dim(), a.shape());
   const detail::DimSplit s = detail::split_at(a.shape(), d);
   const int64_t* idx = detail::data_of<int64_t>(index);
-  for (int64_t k = 0; k < index.numel(); ++k)
+  for (int64_t k = 0, end = index.numel(); k < end; ++k)
     check_in_range("index_select", idx[k], s.size, dim, a.shape());
   Shape shape = a.shape();
   shape[static_cast<size_t>(d)] = index.numel();
@@ -43,7 +43,7 @@ Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index) {
     const T* x = detail::data_of<T>(a);
     T* o = detail::data_of<T>(out);
     for (int64_t outer = 0; outer < s.outer; ++outer)
-      for (int64_t k = 0; k < index.numel(); ++k) {
+      for (int64_t k = 0, end = index.numel(); k < end; ++k) {
         const int64_t row = idx[k];
         const T* from = x + (outer * s.size + row) * s.inner;
         T* to = o + (outer * index.numel() + k) * s.inner;
@@ -68,7 +68,7 @@ Tensor index_add(const Tensor& base, int64_t d, const Tensor& index, const Tenso
     const T* x = detail::data_of<T>(src);
     T* o = detail::data_of<T>(out);
     for (int64_t outer = 0; outer < s.outer; ++outer)
-      for (int64_t k = 0; k < index.numel(); ++k) {
+      for (int64_t k = 0, end = index.numel(); k < end; ++k) {
         const int64_t row = idx[k];
         T* to = o + (outer * s.size + row) * s.inner;
         const T* from = x + (outer * index.numel() + k) * s.inner;
@@ -94,7 +94,7 @@ void check_gather_index(const char* op, const Tensor& a, int64_t d, const Tensor
                               format_shape(index.shape()), format_shape(a.shape()), i));
   }
   const int64_t* idx = detail::data_of<int64_t>(index);
-  for (int64_t k = 0; k < index.numel(); ++k)
+  for (int64_t k = 0, end = index.numel(); k < end; ++k)
     check_in_range(op, idx[k], a.shape()[static_cast<size_t>(d)], d, a.shape());
 }
 

@@ -19,7 +19,7 @@ Tensor sum_all_kernel(const Tensor& a) {
     Tensor out = detail::empty({}, a.dtype());
     const T* x = detail::data_of<T>(a);
     Accumulator<T> total = 0;
-    for (int64_t i = 0; i < a.numel(); ++i) total += x[i];
+    for (int64_t i = 0, end = a.numel(); i < end; ++i) total += x[i];
     *detail::data_of<T>(out) = static_cast<T>(total);
     return out;
   });
@@ -103,7 +103,7 @@ Tensor mean(const Tensor& a, int64_t dim, bool keepdim) {
   Tensor out = sum_dim_kernel(a, d, keepdim);
   detail::dispatch(a.dtype(), [&]<class T>() {
     T* o = detail::data_of<T>(out);
-    for (int64_t i = 0; i < out.numel(); ++i) o[i] /= static_cast<T>(n);
+    for (int64_t i = 0, end = out.numel(); i < end; ++i) o[i] /= static_cast<T>(n);
   });
   return detail::record("mean", out, {&a},
                         [shape = a.shape(), d, keepdim, n](const Tensor& g) -> Gradients {
@@ -119,13 +119,13 @@ Tensor max(const Tensor& a) {
   Tensor out = detail::dispatch(a.dtype(), [&]<class T>() {
     const T* x = detail::data_of<T>(a);
     T best = x[0];
-    for (int64_t i = 1; i < a.numel(); ++i)
+    for (int64_t i = 1, end = a.numel(); i < end; ++i)
       if (x[i] > best || x[i] != x[i]) best = x[i];
     int64_t count = 0;
     T* m = detail::data_of<T>(ties);
-    for (int64_t i = 0; i < a.numel(); ++i) count += (m[i] = x[i] == best ? T(1) : T(0)) != T(0);
+    for (int64_t i = 0, end = a.numel(); i < end; ++i) count += (m[i] = x[i] == best ? T(1) : T(0)) != T(0);
     if (count > 1)
-      for (int64_t i = 0; i < a.numel(); ++i) m[i] /= static_cast<T>(count);
+      for (int64_t i = 0, end = a.numel(); i < end; ++i) m[i] /= static_cast<T>(count);
     Tensor result = detail::empty({}, a.dtype());
     *detail::data_of<T>(result) = best;
     return result;

@@ -210,7 +210,7 @@ Tensor sum_to(const Tensor& a, const Shape& shape) {
     T* o = detail::data_of<T>(out);
     if (out.numel() == 1) {  // the common scalar case: a plain sum that vectorises
       T total = 0;
-      for (int64_t i = 0; i < a.numel(); ++i) total += x[i];
+      for (int64_t i = 0, end = a.numel(); i < end; ++i) total += x[i];
       o[0] = total;
       return;
     }

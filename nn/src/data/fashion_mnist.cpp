@@ -49,12 +49,12 @@ FashionMnist read_fashion_mnist(const std::string& dir, bool train) {
     throw Error(fmt::format("read_fashion_mnist: {} holds shape {}, expected [{}] to match {}",
                             labels_path, format_shape(labels.shape()), shape[0], images_path));
   const int64_t* label = labels.data<int64_t>();
-  for (int64_t i = 0; i < labels.numel(); ++i)
+  for (int64_t i = 0, end = labels.numel(); i < end; ++i)
     if (label[i] < 0 || label[i] > 9)
       throw Error(fmt::format("read_fashion_mnist: {}: label {} of sample {} is not in 0..9",
                               labels_path, label[i], i));
   float* pixel = images.data<float>();
-  for (int64_t i = 0; i < images.numel(); ++i) pixel[i] /= 255.0f;
+  for (int64_t i = 0, end = images.numel(); i < end; ++i) pixel[i] /= 255.0f;
   return {images.reshape({shape[0], 28 * 28}), labels};
 }
 

@@ -36,7 +36,7 @@ int64_t check_class_targets(const char* loss, const char* input_name, const Tens
                             format_shape(target.shape()), target.size(0)));
   const int64_t classes = input.size(-1);
   const int64_t* index = target.data<int64_t>();
-  for (int64_t i = 0; i < target.numel(); ++i)
+  for (int64_t i = 0, end = target.numel(); i < end; ++i)
     if (index[i] < 0 || index[i] >= classes)
       throw Error(
           fmt::format("{}: target {} at position {} is out of range [0, {}) for {} of "
@@ -69,7 +69,7 @@ struct BinaryCrossEntropy : autograd::Function<BinaryCrossEntropy> {
       const T* p = probs.data<T>();
       const T* t = y.data<T>();
       T* o = out.data<T>();
-      for (int64_t i = 0; i < probs.numel(); ++i) {
+      for (int64_t i = 0, end = probs.numel(); i < end; ++i) {
         const T log_p = std::max(std::log(p[i]), T(-100));
         const T log_q = std::max(std::log1p(-p[i]), T(-100));
         o[i] = -(t[i] * log_p + (1 - t[i]) * log_q);
@@ -109,7 +109,7 @@ struct BinaryCrossEntropyWithLogits : autograd::Function<BinaryCrossEntropyWithL
       const T* x = logits.data<T>();
       const T* t = y.data<T>();
       T* o = out.data<T>();
-      for (int64_t i = 0; i < logits.numel(); ++i)
+      for (int64_t i = 0, end = logits.numel(); i < end; ++i)
         o[i] = std::max(x[i], T(0)) - x[i] * t[i] + std::log1p(std::exp(-std::abs(x[i])));
     });
     return out;
@@ -205,7 +205,7 @@ Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target, Reduction
   detail::check_floating("binary_cross_entropy", "probs", probs);
   detail::dispatch_floating("binary_cross_entropy", probs.dtype(), [&]<class T>() {
     const T* p = probs.data<T>();
-    for (int64_t i = 0; i < probs.numel(); ++i)
+    for (int64_t i = 0, end = probs.numel(); i < end; ++i)
       if (!(p[i] >= 0 && p[i] <= 1))
         throw Error(
             fmt::format("binary_cross_entropy: probs must lie in [0, 1], got {} at "
