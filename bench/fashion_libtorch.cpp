@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
@@ -63,6 +64,12 @@ int main(int argc, char** argv) {
       read_idx(dir + "/t10k-images-idx3-ubyte.gz").reshape({-1, 784}).to(torch::kFloat).div_(255);
   torch::Tensor test_y = read_idx(dir + "/t10k-labels-idx1-ubyte.gz").to(torch::kLong);
 
+  // Standardised pixels and a cosine-annealed lr, as fashion_tapegrad.cpp and the demo.
+  const torch::Tensor pixel_mean = train_x.mean();
+  const torch::Tensor pixel_std = (train_x - pixel_mean).pow(2).mean().sqrt();
+  train_x = (train_x - pixel_mean) / pixel_std;
+  test_x = (test_x - pixel_mean) / pixel_std;
+
   torch::nn::Sequential net(torch::nn::Linear(784, 256), torch::nn::ReLU(),
                             torch::nn::Linear(256, 128), torch::nn::ReLU(),
                             torch::nn::Linear(128, 10));
@@ -82,6 +89,10 @@ int main(int argc, char** argv) {
     }
     seconds.push_back(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    // CosineAnnealingLR with T_max = epochs, eta_min = 0, stepped once per epoch.
+    for (auto& group : optimizer.param_groups())
+      static_cast<torch::optim::AdamOptions&>(group.options())
+          .lr(0.5 * 1e-3 * (1 + std::cos(M_PI * (epoch + 1) / epochs)));
   }
   double accuracy;
   {

@@ -1,9 +1,10 @@
-// GEMM and thread control on OpenBLAS; the one file that includes <cblas.h>.
+// Matrix products and thread control on OpenBLAS; the one file that includes <cblas.h>.
 #include "blas.hpp"
 
 #include <cblas.h>
 
 #include <algorithm>
+#include <atomic>
 
 #include "tapegrad/autograd/tensor.hpp"
 
@@ -35,30 +36,74 @@ void gemv(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a
               as_blas(tb ? k : n), a, 1, beta, c, 1);
   }
 }
+
+// The thread count set through tg::set_num_threads: the most that one product may use.
+std::atomic<int>& max_threads() {
+  static std::atomic<int> threads{openblas_get_num_threads()};
+  return threads;
+}
+
+// OpenBLAS 0.3.21 splits every product above 2^18 multiply-adds across its threads. On two
+// cores that made products under about 2^22 slower, often twice as slow (64×784 · 784×10:
+// 15 µs on one thread, 36 µs on two; 128×256×784: 419 µs against 271 µs), so those run on one
+// thread. Only OpenBLAS's global count can say so; every caller sets it back to max_threads(),
+// so concurrent callers can only cost each other speed, never change a result (OpenBLAS splits
+// rows and columns, not the inner sum).
+class ThreadsForProduct {
+ public:
+  explicit ThreadsForProduct(int64_t m, int64_t n, int64_t k)
+      : single_(max_threads().load(std::memory_order_relaxed) > 1 &&
+                static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) <
+                    kParallelFrom) {
+    if (single_) openblas_set_num_threads(1);
+  }
+  ~ThreadsForProduct() {
+    if (single_) openblas_set_num_threads(max_threads().load(std::memory_order_relaxed));
+  }
+  ThreadsForProduct(const ThreadsForProduct&) = delete;
+  ThreadsForProduct& operator=(const ThreadsForProduct&) = delete;
+
+ private:
+  static constexpr double kParallelFrom = 1 << 22;
+  bool single_;
+};
+
+template <class T>
+struct Blas;
+template <>
+struct Blas<float> {
+  static constexpr auto gemm = cblas_sgemm;
+  static constexpr auto gemv = cblas_sgemv;
+};
+template <>
+struct Blas<double> {
+  static constexpr auto gemm = cblas_dgemm;
+  static constexpr auto gemv = cblas_dgemv;
+};
+
 }  // namespace
 
-template <>
-void gemm<float>(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
-                 const float* b, float beta, float* c) {
+template <class T>
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, const T* b,
+          T beta, T* c) {
   if (m == 0 || n == 0) return;
   if (k == 0) return scale(m * n, beta, c);
-  if (n == 1 || m == 1) return gemv(ta, tb, m, n, k, alpha, a, b, beta, c, cblas_sgemv);
-  cblas_sgemm(CblasRowMajor, flag(ta), flag(tb), as_blas(m), as_blas(n), as_blas(k), alpha, a,
-              as_blas(ta ? m : k), b, as_blas(tb ? k : n), beta, c, as_blas(n));
+  const ThreadsForProduct threads(m, n, k);
+  if (n == 1 || m == 1) return gemv(ta, tb, m, n, k, alpha, a, b, beta, c, Blas<T>::gemv);
+  Blas<T>::gemm(CblasRowMajor, flag(ta), flag(tb), as_blas(m), as_blas(n), as_blas(k), alpha, a,
+                as_blas(ta ? m : k), b, as_blas(tb ? k : n), beta, c, as_blas(n));
 }
 
-template <>
-void gemm<double>(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
-                  const double* b, double beta, double* c) {
-  if (m == 0 || n == 0) return;
-  if (k == 0) return scale(m * n, beta, c);
-  if (n == 1 || m == 1) return gemv(ta, tb, m, n, k, alpha, a, b, beta, c, cblas_dgemv);
-  cblas_dgemm(CblasRowMajor, flag(ta), flag(tb), as_blas(m), as_blas(n), as_blas(k), alpha, a,
-              as_blas(ta ? m : k), b, as_blas(tb ? k : n), beta, c, as_blas(n));
-}
+template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*,
+                          const float*, float, float*);
+template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*,
+                           const double*, double, double*);
 
-void set_blas_threads(int n) { openblas_set_num_threads(n); }
-int blas_threads() { return openblas_get_num_threads(); }
+void set_blas_threads(int n) {
+  max_threads().store(n, std::memory_order_relaxed);
+  openblas_set_num_threads(n);
+}
+int blas_threads() { return max_threads().load(std::memory_order_relaxed); }
 
 }  // namespace tg::detail
 

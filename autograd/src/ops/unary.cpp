@@ -45,7 +45,7 @@ Tensor times_positive_mask(const Tensor& g, const Tensor& a, double below) {
     const T* dy = detail::data_of<T>(g);
     T* dx = detail::data_of<T>(out);
     const T slope = static_cast<T>(below);
-    for (int64_t i = 0, end = a.numel(); i < end; ++i) dx[i] = x[i] > 0 ? dy[i] : slope * dy[i];
+    for (int64_t i = 0, end = a.numel(); i < end; ++i) dx[i] = dy[i] * (x[i] > 0 ? T(1) : slope);
     return out;
   });
 }
