@@ -24,11 +24,11 @@ void product(bool ta, bool tb, int m, int n, int k, const float* a, const float*
   if (single) openblas_set_num_threads(1);
   auto flag = [](bool t) { return t ? CblasTrans : CblasNoTrans; };
   if (n == 1)
-    cblas_sgemv(CblasRowMajor, flag(ta), ta ? k : m, ta ? m : k, 1.0f, a, ta ? m : k, b, 1, 0.0f,
-                c, 1);
+    cblas_sgemv(CblasRowMajor, flag(ta), ta ? k : m, ta ? m : k, 1.0f, a, ta ? m : k, b, 1, 0.0f, c,
+                1);
   else if (m == 1)
-    cblas_sgemv(CblasRowMajor, flag(!tb), tb ? n : k, tb ? k : n, 1.0f, b, tb ? k : n, a, 1,
-                0.0f, c, 1);
+    cblas_sgemv(CblasRowMajor, flag(!tb), tb ? n : k, tb ? k : n, 1.0f, b, tb ? k : n, a, 1, 0.0f,
+                c, 1);
   else
     cblas_sgemm(CblasRowMajor, flag(ta), flag(tb), m, n, k, 1.0f, a, ta ? m : k, b, tb ? k : n,
                 0.0f, c, n);

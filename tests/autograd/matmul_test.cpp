@@ -103,8 +103,8 @@ TEST_CASE_TEMPLATE("products with one output row or column match the written-out
   const tg::DType dtype = std::is_same_v<T, float> ? tg::f32 : tg::f64;
   const double tolerance = std::is_same_v<T, float> ? 1e-5 : 1e-12;
   // (A B)[i][j] = Σ_p A[i][p] B[p][j], with A m×k and B k×n stored row-major.
-  auto naive = [](const std::vector<double>& a, const std::vector<double>& b, int64_t m,
-                  int64_t k, int64_t n) {
+  auto naive = [](const std::vector<double>& a, const std::vector<double>& b, int64_t m, int64_t k,
+                  int64_t n) {
     std::vector<double> c(static_cast<size_t>(m * n), 0.0);
     for (int64_t i = 0; i < m; ++i)
       for (int64_t j = 0; j < n; ++j)
@@ -120,8 +120,8 @@ TEST_CASE_TEMPLATE("products with one output row or column match the written-out
         t[static_cast<size_t>(c * rows + r)] = x[static_cast<size_t>(r * cols + c)];
     return t;
   };
-  for (const auto& [m, k, n] : {std::tuple<int64_t, int64_t, int64_t>{1, 7, 5}, {6, 7, 1},
-                                {1, 7, 1}, {1, 1, 4}}) {
+  for (const auto& [m, k, n] :
+       {std::tuple<int64_t, int64_t, int64_t>{1, 7, 5}, {6, 7, 1}, {1, 7, 1}, {1, 1, 4}}) {
     CAPTURE(m);
     CAPTURE(k);
     CAPTURE(n);

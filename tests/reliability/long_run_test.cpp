@@ -4,11 +4,11 @@
 // Three figures: live C++ allocations (operator new/delete replaced in this executable, as in
 // tests/autograd/memory_test.cpp, which proves the same for bare autograd; this adds Module,
 // the losses, clip_grad_norm_ and the optimizers' state), bytes in use in the C heap
-// (mallinfo2: tensor storage, which comes from malloc and aligned_alloc), and the resident set (VmRSS),
-// which is what a user watching a long job sees.
-// Under AddressSanitizer the replacement would take over ASan's own operator new, losing its
-// new/delete mismatch checks, and ASan's quarantine makes RSS meaningless, so sanitizer
-// builds run a shorter loop that checks only that nothing breaks.
+// (mallinfo2: everything malloc'd, the large tensor buffers included), and the resident set
+// (VmRSS), which is what a user watching a long job sees. Under AddressSanitizer the replacement
+// would take over ASan's own operator new, losing its new/delete mismatch checks, and ASan's
+// quarantine makes RSS meaningless, so sanitizer builds run a shorter loop that checks only that
+// nothing breaks.
 #include <doctest/doctest.h>
 #include <malloc.h>
 

@@ -123,7 +123,8 @@ Tensor max(const Tensor& a) {
       if (x[i] > best || x[i] != x[i]) best = x[i];
     int64_t count = 0;
     T* m = detail::data_of<T>(ties);
-    for (int64_t i = 0, end = a.numel(); i < end; ++i) count += (m[i] = x[i] == best ? T(1) : T(0)) != T(0);
+    for (int64_t i = 0, end = a.numel(); i < end; ++i)
+      count += (m[i] = x[i] == best ? T(1) : T(0)) != T(0);
     if (count > 1)
       for (int64_t i = 0, end = a.numel(); i < end; ++i) m[i] /= static_cast<T>(count);
     Tensor result = detail::empty({}, a.dtype());

@@ -123,8 +123,9 @@ Tensor sigmoid(const Tensor& a) {
 // d relu(a)/da = 1 where a > 0, else 0
 Tensor relu(const Tensor& a) {
   Tensor out = map_any(a, [](auto x) { return x > 0 ? x : decltype(x)(0); });
-  return detail::record("relu", out, {&a},
-                        [a](const Tensor& g) -> Gradients { return {times_positive_mask(g, a, 0.0)}; });
+  return detail::record("relu", out, {&a}, [a](const Tensor& g) -> Gradients {
+    return {times_positive_mask(g, a, 0.0)};
+  });
 }
 
 // d leaky_relu(a)/da = 1 where a > 0, else slope

@@ -145,7 +145,8 @@ Tensor ones_like(const Tensor& t);
 
 /// Seeds the global generator behind rand*, init, shuffling and dropout.
 void manual_seed(uint64_t seed);
-/// Sets the threads of every pool tapegrad uses (OpenBLAS's included).
+/// Sets the threads of every pool tapegrad uses (OpenBLAS's included): the most that one matrix
+/// product may use. Products under 2^22 multiply-adds always run on one, which is faster there.
 void set_num_threads(int n);
 int get_num_threads();
 
