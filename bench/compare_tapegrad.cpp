@@ -1,8 +1,7 @@
 // tapegrad's side of the libtorch comparison: one workload's training step, timed by harness.hpp.
 //
-// With tg::nn available (TG_BENCH_HAVE_NN) the model is an nn::Sequential of nn::Linear and
-// nn::ReLU with tg::nn::functional losses, as a user writes it. `--impl raw` (and the only
-// choice while nn is missing) builds the same model from autograd ops: tg::linear, tg::relu,
+// The model is an nn::Sequential of nn::Linear and nn::ReLU with tg::nn::functional losses, as a
+// user writes it. `--impl raw` builds the same model from autograd ops: tg::linear, tg::relu,
 // log_softmax + gather; comparing the two shows what the module layer costs.
 #include <cmath>
 #include <cstdio>
@@ -12,10 +11,8 @@
 
 #include "harness.hpp"
 #include "tapegrad/autograd.hpp"
-#include "tapegrad/optim.hpp"
-#ifdef TG_BENCH_HAVE_NN
 #include "tapegrad/nn.hpp"
-#endif
+#include "tapegrad/optim.hpp"
 
 namespace {
 
@@ -72,7 +69,6 @@ Model raw_model(const bench::Workload& w) {
   return m;
 }
 
-#ifdef TG_BENCH_HAVE_NN
 Model nn_model(const bench::Workload& w) {
   auto net = std::make_shared<tg::nn::Sequential>();
   for (size_t i = 0; i + 1 < w.layers.size(); ++i) {
@@ -92,7 +88,6 @@ Model nn_model(const bench::Workload& w) {
   };
   return m;
 }
-#endif
 
 // 1000 alternating mul and add on 0-D tensors, then backward: the per-op overhead bound.
 void run_chain(const bench::Args& args, const bench::Workload& w) {
@@ -134,13 +129,7 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-#ifdef TG_BENCH_HAVE_NN
   Model model = impl == "raw" ? raw_model(w) : nn_model(w);
-#else
-  if (impl != "raw") std::fprintf(stderr, "tg::nn not built in; using --impl raw\n");
-  impl = "raw";
-  Model model = raw_model(w);
-#endif
   tg::Tensor x = tg::randn({w.batch, w.layers.front()});
   tg::Tensor target = make_target(w);
   std::unique_ptr<tg::optim::Optimizer> optimizer;
