@@ -4,9 +4,9 @@
 // in per-size free lists and reused. Sanitizer builds skip the cache so that use-after-free
 // stays detectable.
 //
-// A small buffer shares one allocation with its shared_ptr's use count, from operator new:
-// aligned_alloc bypasses glibc's per-thread cache and cost ~470 instructions a call, and the
-// separate count block another malloc, over half of a scalar op's forward and backward. The
+// A small buffer shares one allocation with its shared_ptr's use count, from operator new.
+// aligned_alloc bypasses glibc's per-thread cache (~470 instructions a call) and the count
+// took a second allocation, when allocation was already over half of a scalar op's cost. The
 // 16-byte alignment of max_align_t is all the kernels need (unaligned vector loads cost
 // nothing extra on x86-64).
 #include "storage.hpp"
