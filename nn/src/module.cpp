@@ -1,4 +1,5 @@
-// tg::nn::Module: registration, the recursive parameter walk, train/eval, zero_grad and to(dtype).
+// tg::nn::Module: registration, the recursive parameter and buffer walks, train/eval, zero_grad,
+// to(dtype) and the state dict.
 #include "tapegrad/nn/module.hpp"
 
 #include <fmt/format.h>
@@ -26,23 +27,33 @@ Tensor Module::forward(const Tensor& input) {
                   type_name(*this), format_shape(input.shape())));
 }
 
-std::vector<std::pair<std::string, Tensor>> Module::named_parameters() const {
-  using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
-  // Depth first, own parameters before the submodules', as PyTorch's named_parameters();
-  // `seen` drops a tensor met a second time (a weight shared between two layers). A local
-  // class of a member function has the member's access, so it may read the private lists.
-  struct Walk {
-    static void run(const Module& module, const std::string& prefix, NamedTensors& out,
-                    std::unordered_set<const void*>& seen) {
-      for (const auto& [name, tensor] : module.parameters_)
-        if (seen.insert(tensor.impl()).second) out.emplace_back(prefix + name, tensor);
-      for (const auto& [name, child] : module.children_)
-        run(*child, prefix + name + ".", out, seen);
-    }
-  };
+// Depth first, own tensors before the submodules', as PyTorch's named_parameters() and
+// named_buffers(); `seen` drops a tensor met a second time (a weight shared between two layers).
+void Module::collect_named(NamedTensors Module::*list, const std::string& prefix, NamedTensors& out,
+                           std::unordered_set<const void*>& seen) const {
+  for (const auto& [name, tensor] : this->*list)
+    if (seen.insert(tensor.impl()).second) out.emplace_back(prefix + name, tensor);
+  for (const auto& [name, child] : children_)
+    child->collect_named(list, prefix + name + ".", out, seen);
+}
+
+Module::NamedTensors Module::named_parameters() const {
   NamedTensors out;
   std::unordered_set<const void*> seen;
-  Walk::run(*this, "", out, seen);
+  collect_named(&Module::parameters_, "", out, seen);
+  return out;
+}
+
+Module::NamedTensors Module::named_buffers() const {
+  NamedTensors out;
+  std::unordered_set<const void*> seen;
+  collect_named(&Module::buffers_, "", out, seen);
+  return out;
+}
+
+std::vector<Tensor> Module::buffers() const {
+  std::vector<Tensor> out;
+  for (auto& [name, tensor] : named_buffers()) out.push_back(std::move(tensor));
   return out;
 }
 
@@ -78,7 +89,51 @@ Module& Module::to(DType dtype) {
   // and optimizers built before the conversion see the new dtype.
   for (Tensor& parameter : parameters())
     if (parameter.dtype() != dtype) parameter.set_data(parameter.to(dtype));
+  // Integer buffers (a batch counter) keep their dtype, as in PyTorch.
+  for (Tensor& buffer : buffers())
+    if (is_floating(buffer.dtype()) && buffer.dtype() != dtype) buffer.set_data(buffer.to(dtype));
   return *this;
+}
+
+StateDict Module::state_dict() const {
+  StateDict state;
+  for (auto& [name, tensor] : named_parameters()) state.emplace(name, tensor);
+  for (auto& [name, tensor] : named_buffers()) state.emplace(name, tensor);
+  return state;
+}
+
+void Module::load_state_dict(const StateDict& state, bool strict) {
+  const StateDict own = state_dict();
+  // Check everything before writing anything, so a bad entry leaves the module as it was.
+  for (const auto& [name, target] : own) {
+    auto found = state.find(name);
+    if (found == state.end()) {
+      if (strict)
+        throw Error(fmt::format("{}::load_state_dict: missing entry \"{}\" ({} {})",
+                                type_name(*this), name, dtype_name(target.dtype()),
+                                format_shape(target.shape())));
+      continue;
+    }
+    const Tensor& source = found->second;
+    if (!source.defined() || source.shape() != target.shape() ||
+        is_floating(source.dtype()) != is_floating(target.dtype()))
+      throw Error(fmt::format(
+          "{}::load_state_dict: entry \"{}\" is {} {} but the module's is {} {}", type_name(*this),
+          name, source.defined() ? dtype_name(source.dtype()) : "undefined",
+          source.defined() ? format_shape(source.shape()) : "[]", dtype_name(target.dtype()),
+          format_shape(target.shape())));
+  }
+  if (strict)
+    for (const auto& [name, source] : state)
+      if (!own.contains(name))
+        throw Error(fmt::format("{}::load_state_dict: unexpected entry \"{}\" ({} {})",
+                                type_name(*this), name, dtype_name(source.dtype()),
+                                format_shape(source.shape())));
+  NoGradGuard no_grad;
+  for (auto& [name, target] : own) {
+    auto found = state.find(name);
+    if (found != state.end()) Tensor(target).copy_(found->second);
+  }
 }
 
 void Module::check_new_name(const std::string& name, const char* what) const {
@@ -89,6 +144,10 @@ void Module::check_new_name(const std::string& name, const char* what) const {
     if (entry.first == name)
       throw Error(fmt::format("{}::register_{}: \"{}\" is already a parameter", type_name(*this),
                               what, name));
+  for (const auto& entry : buffers_)
+    if (entry.first == name)
+      throw Error(
+          fmt::format("{}::register_{}: \"{}\" is already a buffer", type_name(*this), what, name));
   for (const auto& entry : children_)
     if (entry.first == name)
       throw Error(fmt::format("{}::register_{}: \"{}\" is already a submodule", type_name(*this),
@@ -106,6 +165,15 @@ Tensor Module::register_parameter(std::string name, Tensor tensor) {
         type_name(*this), name, dtype_name(tensor.dtype()), format_shape(tensor.shape())));
   tensor.set_requires_grad(true);
   parameters_.emplace_back(std::move(name), tensor);
+  return tensor;
+}
+
+Tensor Module::register_buffer(std::string name, Tensor tensor) {
+  check_new_name(name, "buffer");
+  if (!tensor.defined())
+    throw Error(
+        fmt::format("{}::register_buffer: \"{}\" is an undefined tensor", type_name(*this), name));
+  buffers_.emplace_back(std::move(name), tensor);
   return tensor;
 }
 

@@ -5,10 +5,12 @@
 #include <memory>
 #include <string>
 #include <type_traits>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "tapegrad/autograd/dtype.hpp"
+#include "tapegrad/autograd/state_dict.hpp"
 #include "tapegrad/autograd/tensor.hpp"
 
 namespace tg::nn {
@@ -32,6 +34,8 @@ concept DerivedModule = std::derived_from<std::remove_cvref_t<M>, Module>;
 ///     tg::Tensor logits = net(images);   // net.named_parameters(): fc1.weight, fc1.bias, ...
 class Module {
  public:
+  using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+
   Module() = default;
   virtual ~Module() = default;
   Module(const Module&) = delete;
@@ -48,7 +52,12 @@ class Module {
   /// the handles alias the module's tensors, and a tensor registered twice appears once.
   std::vector<Tensor> parameters() const;
   /// parameters() with dotted names such as "fc1.weight" or "0.bias".
-  std::vector<std::pair<std::string, Tensor>> named_parameters() const;
+  NamedTensors named_parameters() const;
+  /// Every buffer (state that is not trained, such as BatchNorm's running mean) of this module
+  /// and its submodules, own ones first, in registration order.
+  std::vector<Tensor> buffers() const;
+  /// buffers() with dotted names such as "bn.running_mean".
+  NamedTensors named_buffers() const;
   /// The direct submodules with their names, in registration order.
   std::vector<std::pair<std::string, Module*>> named_children() const;
 
@@ -61,13 +70,25 @@ class Module {
 
   /// Drops every parameter's accumulated gradient (grad() becomes undefined, as set_to_none).
   void zero_grad();
-  /// Converts every parameter to `dtype` (f32 or f64) in place, so existing handles follow;
-  /// accumulated gradients are dropped. Throws tg::Error for i64.
+  /// Converts every parameter and floating-point buffer to `dtype` (f32 or f64) in place, so
+  /// existing handles follow; accumulated gradients are dropped. Throws tg::Error for i64.
   Module& to(DType dtype);
+
+  /// Every parameter and buffer under its dotted name; the tensors alias the module's own.
+  StateDict state_dict() const;
+  /// Copies `state` into the existing parameters and buffers (handles, optimizers included,
+  /// see the new values). All or nothing: every entry is checked first (shape, a dtype that
+  /// converts, and with `strict` exactly the names of state_dict()), and on any problem
+  /// tg::Error naming the entry is thrown with the module untouched.
+  void load_state_dict(const StateDict& state, bool strict = true);
 
   /// Adds a parameter under `name` (no dots, unique) and marks it as requiring grad; returns
   /// the same handle. Throws tg::Error for an undefined, i64 or non-leaf tensor.
   Tensor register_parameter(std::string name, Tensor tensor);
+  /// Adds a buffer under `name` (no dots, unique): state that is saved, loaded and moved by
+  /// to(dtype) with the parameters but never trained (it gets no gradient and is not in
+  /// parameters()). Returns the same handle; throws tg::Error for an undefined tensor.
+  Tensor register_buffer(std::string name, Tensor tensor);
 
   /// Takes ownership of `module` as the submodule `name` and returns a reference to the owned
   /// object, which stays valid for the parent's lifetime (moves of the parent included).
@@ -90,8 +111,11 @@ class Module {
  private:
   void add_child(std::string name, std::unique_ptr<Module> module);
   void check_new_name(const std::string& name, const char* what) const;
+  void collect_named(NamedTensors Module::*list, const std::string& prefix, NamedTensors& out,
+                     std::unordered_set<const void*>& seen) const;
 
-  std::vector<std::pair<std::string, Tensor>> parameters_;
+  NamedTensors parameters_;
+  NamedTensors buffers_;
   std::vector<std::pair<std::string, std::unique_ptr<Module>>> children_;
   bool training_ = true;
 };
