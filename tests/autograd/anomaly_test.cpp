@@ -1,27 +1,14 @@
 // Anomaly mode: the first op whose forward or backward makes NaN or Inf is named in a tg::Error.
-#include <doctest/doctest.h>
-
 #include <cmath>
-#include <functional>
-#include <tapegrad/autograd.hpp>
 
-namespace {
+#include "support/testing.hpp"
 
-std::string error_of(const std::function<void()>& run) {
-  try {
-    run();
-  } catch (const tg::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
-}  // namespace
+using tg::testing::error_message;
 
 TEST_CASE("anomaly mode names log for a log(0 * x) in forward") {
   tg::autograd::DetectAnomalyGuard anomaly;
   tg::Tensor x = tg::tensor({1.0, 2.0}, {.dtype = tg::f64, .requires_grad = true});
-  const std::string message = error_of([&] { (void)tg::log(x * 0.0); });
+  const std::string message = error_message([&] { (void)tg::log(x * 0.0); });
   CAPTURE(message);
   CHECK(message.find("anomaly: forward of 'log' produced Inf") != std::string::npos);
 }
@@ -31,7 +18,7 @@ TEST_CASE("anomaly mode names the record whose backward made a NaN or Inf") {
   SUBCASE("sqrt at 0: finite forward, infinite derivative") {
     tg::Tensor x = tg::tensor({0.0, 4.0}, {.dtype = tg::f64, .requires_grad = true});
     const tg::Tensor y = tg::sqrt(x).sum();
-    const std::string message = error_of([&] { y.backward(); });
+    const std::string message = error_message([&] { y.backward(); });
     CAPTURE(message);
     CHECK(message.find("anomaly: backward of 'sqrt'") != std::string::npos);
     CHECK(message.find("produced Inf in the gradient of input 0") != std::string::npos);
@@ -40,7 +27,7 @@ TEST_CASE("anomaly mode names the record whose backward made a NaN or Inf") {
   SUBCASE("div by an infinite-gradient input: NaN from 0 * inf") {
     tg::Tensor x = tg::tensor({0.0}, {.dtype = tg::f64, .requires_grad = true});
     const tg::Tensor y = (tg::sqrt(x) * 0.0).sum();
-    const std::string message = error_of([&] { y.backward(); });
+    const std::string message = error_message([&] { y.backward(); });
     CAPTURE(message);
     CHECK(message.find("anomaly: backward of 'sqrt'") != std::string::npos);
     CHECK(message.find("NaN") != std::string::npos);

@@ -1,5 +1,5 @@
 // Arithmetic ops (+ − × ÷, negation, pow): values, broadcasting, gradients, f32 against f64.
-#include "test_util.hpp"
+#include "support/testing.hpp"
 
 using tg::testing::leaf;
 using tg::testing::uniform;

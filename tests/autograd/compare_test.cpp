@@ -1,5 +1,5 @@
 // Comparisons: eq, ne, lt, le, gt, ge give 0/1 in the inputs' dtype, broadcast, and never record.
-#include "test_util.hpp"
+#include "support/testing.hpp"
 
 TEST_CASE("comparisons give 0 or 1 in the inputs' dtype") {
   const tg::Tensor a = tg::tensor({1, 2, 3}, {.dtype = tg::f64});

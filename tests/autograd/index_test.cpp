@@ -1,5 +1,5 @@
 // Indexing ops: index_select, gather and scatter_add, with i64 indices.
-#include "test_util.hpp"
+#include "support/testing.hpp"
 
 using tg::testing::leaf;
 using tg::testing::uniform;

@@ -1,5 +1,5 @@
 // matmul (1-D, 2-D, batched 3-D) and linear (x Wᵀ + b): values, gradients, f32 against f64.
-#include "test_util.hpp"
+#include "support/testing.hpp"
 
 using tg::testing::leaf;
 using tg::testing::uniform;

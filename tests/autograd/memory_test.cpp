@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <new>
 
-#include "test_util.hpp"
+#include "support/testing.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define TG_UNDER_ASAN 1

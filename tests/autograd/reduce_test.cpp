@@ -1,5 +1,5 @@
 // Reductions: sum, mean, max (full and along a dim, keepdim, negative dims) and argmax.
-#include "test_util.hpp"
+#include "support/testing.hpp"
 
 using tg::testing::leaf;
 using tg::testing::uniform;

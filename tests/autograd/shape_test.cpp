@@ -1,5 +1,5 @@
 // Shape ops: reshape, transpose, t, unsqueeze, squeeze, cat, narrow, broadcast_to, sum_to.
-#include "test_util.hpp"
+#include "support/testing.hpp"
 
 using tg::testing::leaf;
 using tg::testing::uniform;

@@ -1,7 +1,7 @@
 // The softmax family: softmax, log_softmax and logsumexp, stable for logits of ±1000.
 #include <cmath>
 
-#include "test_util.hpp"
+#include "support/testing.hpp"
 
 using tg::testing::leaf;
 using tg::testing::uniform;

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <numeric>
 
-#include "test_util.hpp"
+#include "support/testing.hpp"
 
 TEST_CASE("creation functions give the documented shapes, dtypes and values") {
   const tg::Tensor t = tg::tensor({1, 2, 3, 4, 5, 6}, {2, 3});

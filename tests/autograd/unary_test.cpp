@@ -1,7 +1,7 @@
 // Unary ops and elementwise maximum/minimum: values, gradients away from kinks, f32 against f64.
 #include <cmath>
 
-#include "test_util.hpp"
+#include "support/testing.hpp"
 
 using tg::testing::leaf;
 using tg::testing::signed_away_from_zero;

@@ -1,5 +1,5 @@
 // The first worked example of gradient descent, by hand: J(θ) = (θ − 3)² from θ = 8, lr 0.1.
-#include "test_util.hpp"
+#include "support/testing.hpp"
 
 TEST_CASE("gradient descent on (θ − 3)² from 8 with lr 0.1 gives 7, 6.2, 5.56") {
   tg::Tensor theta = tg::scalar(8.0, {.dtype = tg::f64, .requires_grad = true});

@@ -1,7 +1,8 @@
 // Activation layers: values, gradcheck in f64, and their PyTorch defaults.
 #include <cmath>
+#include <tapegrad.hpp>
 
-#include "nn_test_util.hpp"
+#include "support/testing.hpp"
 
 namespace {
 

@@ -1,7 +1,8 @@
 // tg::nn::Dropout: fraction dropped, 1/(1 − p) scaling, its gradient, eval identity, seeding.
 #include <cmath>
+#include <tapegrad.hpp>
 
-#include "nn_test_util.hpp"
+#include "support/testing.hpp"
 
 namespace {
 

@@ -1,12 +1,13 @@
 // tg::nn::init: each initialiser's bounds and sample moments on large tensors, gains, fans, errors.
 #include <cmath>
+#include <tapegrad.hpp>
 
-#include "nn_test_util.hpp"
+#include "support/testing.hpp"
 
 namespace init = tg::nn::init;
 using init::FanMode;
 using init::Nonlinearity;
-using tg::nn::test::moments;
+using tg::testing::moments;
 
 namespace {
 

@@ -1,9 +1,10 @@
 // tg::nn::Linear: values for fixed weights, PyTorch's initialisation, gradcheck, errors.
 #include <cmath>
+#include <tapegrad.hpp>
 
-#include "nn_test_util.hpp"
+#include "support/testing.hpp"
 
-using tg::nn::test::set_values;
+using tg::testing::set_values;
 
 TEST_CASE("Linear computes x Wᵀ + b with W [out, in]") {
   tg::nn::Linear fc(2, 3);
@@ -67,7 +68,7 @@ TEST_CASE("Linear starts uniform in [−1/√in, 1/√in], as PyTorch") {
     CHECK(largest > 0.95 * bound);  // 300 or more draws: P(all inside 0.95) ≤ 0.95^300 ≈ 2e-7
   }
   // U(−b, b) has std b/√3 = 0.028868; 120,000 draws estimate it to about 0.2%.
-  const auto [mean, std] = tg::nn::test::moments(fc.weight);
+  const auto [mean, std] = tg::testing::moments(fc.weight);
   CHECK(std::abs(mean) < 0.01 * bound);
   CHECK(std == doctest::Approx(bound / std::sqrt(3.0)).epsilon(0.01));
 }

@@ -1,7 +1,8 @@
 // tg::nn::Module: registration, dotted names, aliasing, train/eval, zero_grad, to(dtype), moves.
+#include <tapegrad.hpp>
 #include <type_traits>
 
-#include "nn_test_util.hpp"
+#include "support/testing.hpp"
 
 namespace {
 

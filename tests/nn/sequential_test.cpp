@@ -1,7 +1,9 @@
 // tg::nn::Sequential: order, names, push_back, indexing, typed access, gradcheck, errors.
-#include "nn_test_util.hpp"
+#include <tapegrad.hpp>
 
-using tg::nn::test::set_values;
+#include "support/testing.hpp"
+
+using tg::testing::set_values;
 
 namespace {
 

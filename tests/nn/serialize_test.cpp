@@ -7,8 +7,9 @@
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <tapegrad.hpp>
 
-#include "nn_test_util.hpp"
+#include "support/testing.hpp"
 
 namespace fs = std::filesystem;
 
@@ -202,7 +203,7 @@ TEST_CASE("a bad file throws tg::Error naming the file and the problem, the mode
     write_bytes(bad, bytes);
     const std::string before = parameter_bytes(target);
     const std::string message =
-        tg::nn::test::error_message([&] { tg::nn::load(target, bad.string()); });
+        tg::testing::error_message([&] { tg::nn::load(target, bad.string()); });
     CAPTURE(message);
     CHECK(message.find("tg::nn::load") != std::string::npos);
     CHECK(message.find(bad.string()) != std::string::npos);
@@ -282,7 +283,7 @@ TEST_CASE("a bad file throws tg::Error naming the file and the problem, the mode
   SUBCASE("a missing file or a directory") {
     CHECK_THROWS_AS(tg::nn::load(model, (dir.path / "absent").string()), tg::Error);
     const std::string message =
-        tg::nn::test::error_message([&] { tg::nn::load(model, dir.path.string()); });
+        tg::testing::error_message([&] { tg::nn::load(model, dir.path.string()); });
     CHECK(message.find("not a regular file") != std::string::npos);
   }
   CHECK(parsed.header.contains("0.weight"));
@@ -298,7 +299,7 @@ TEST_CASE("a save that cannot write throws tg::Error, keeps the old file and lea
   SUBCASE("a directory that does not exist") {
     const fs::path missing = dir.path / "missing" / "model.safetensors";
     const std::string message =
-        tg::nn::test::error_message([&] { tg::nn::save(new_model, missing.string()); });
+        tg::testing::error_message([&] { tg::nn::save(new_model, missing.string()); });
     CHECK(message.find("tg::nn::save") != std::string::npos);
     CHECK(message.find(missing.string()) != std::string::npos);
   }

@@ -5,11 +5,11 @@
 #include <tapegrad/autograd.hpp>
 #include <tapegrad/optim/adagrad.hpp>
 
-#include "optim_test_util.hpp"
+#include "support/testing.hpp"
 
-using optim_test::exact;
-using optim_test::param;
-using optim_test::set_grad;
+using tg::testing::exact;
+using tg::testing::param;
+using tg::testing::set_grad;
 
 namespace {
 
@@ -110,10 +110,10 @@ TEST_CASE("Adagrad converges on L = ½(100 w1² + w2²)") {
 
 TEST_CASE("Adagrad rejects invalid options with the bad value in the message") {
   tg::Tensor w = param({1.0});
-  CHECK_ERROR_MENTIONS(tg::optim::Adagrad({w}, {.lr = -1}), "Adagrad: invalid learning rate -1");
-  CHECK_ERROR_MENTIONS(tg::optim::Adagrad({w}, {.lr_decay = -0.25}), "lr_decay -0.25");
-  CHECK_ERROR_MENTIONS(tg::optim::Adagrad({w}, {.weight_decay = -3}), "weight_decay -3");
-  CHECK_ERROR_MENTIONS(tg::optim::Adagrad({w}, {.initial_accumulator_value = -1}),
-                       "initial_accumulator_value -1");
-  CHECK_ERROR_MENTIONS(tg::optim::Adagrad({w}, {.eps = -1e-10}), "eps -1e-10");
+  TG_CHECK_ERROR(tg::optim::Adagrad({w}, {.lr = -1}), "Adagrad: invalid learning rate -1");
+  TG_CHECK_ERROR(tg::optim::Adagrad({w}, {.lr_decay = -0.25}), "lr_decay -0.25");
+  TG_CHECK_ERROR(tg::optim::Adagrad({w}, {.weight_decay = -3}), "weight_decay -3");
+  TG_CHECK_ERROR(tg::optim::Adagrad({w}, {.initial_accumulator_value = -1}),
+                 "initial_accumulator_value -1");
+  TG_CHECK_ERROR(tg::optim::Adagrad({w}, {.eps = -1e-10}), "eps -1e-10");
 }

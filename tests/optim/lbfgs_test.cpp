@@ -6,10 +6,10 @@
 #include <tapegrad/autograd.hpp>
 #include <tapegrad/optim/lbfgs.hpp>
 
-#include "optim_test_util.hpp"
+#include "support/testing.hpp"
 
-using optim_test::exact;
-using optim_test::param;
+using tg::testing::exact;
+using tg::testing::param;
 
 TEST_CASE("LBFGS without line search, by hand on f = ½·0.5·w² (lr 0.5, max_iter 3)") {
   // From w = 1 (f = 0.25, g = 0.5·w):
@@ -183,16 +183,15 @@ TEST_CASE("LBFGS options: PyTorch's defaults, max_eval derived from max_iter") {
 TEST_CASE("LBFGS errors: step() without a closure and invalid options") {
   tg::Tensor w = param({1.0});
   tg::optim::LBFGS opt({w});
-  CHECK_ERROR_MENTIONS(opt.step(), "closure");
+  TG_CHECK_ERROR(opt.step(), "closure");
   tg::optim::Optimizer& base = opt;
-  CHECK_ERROR_MENTIONS(base.step(), "LBFGS: step() needs a closure");
-  CHECK_ERROR_MENTIONS(opt.step(std::function<tg::Tensor()>()), "empty closure");
-  CHECK_ERROR_MENTIONS(tg::optim::LBFGS({w}, {.lr = -1}), "LBFGS: invalid learning rate -1");
-  CHECK_ERROR_MENTIONS(tg::optim::LBFGS({w}, {.max_iter = 0}), "max_iter 0");
-  CHECK_ERROR_MENTIONS(tg::optim::LBFGS({w}, {.max_eval = -3}), "max_eval -3");
-  CHECK_ERROR_MENTIONS(tg::optim::LBFGS({w}, {.tolerance_grad = -1e-7}), "tolerance_grad -1e-07");
-  CHECK_ERROR_MENTIONS(tg::optim::LBFGS({w}, {.tolerance_change = -1}), "tolerance_change -1");
-  CHECK_ERROR_MENTIONS(tg::optim::LBFGS({w}, {.history_size = 0}), "history_size 0");
-  CHECK_ERROR_MENTIONS(tg::optim::LBFGS({w}, {.line_search_fn = "backtracking"}),
-                       "\"backtracking\"");
+  TG_CHECK_ERROR(base.step(), "LBFGS: step() needs a closure");
+  TG_CHECK_ERROR(opt.step(std::function<tg::Tensor()>()), "empty closure");
+  TG_CHECK_ERROR(tg::optim::LBFGS({w}, {.lr = -1}), "LBFGS: invalid learning rate -1");
+  TG_CHECK_ERROR(tg::optim::LBFGS({w}, {.max_iter = 0}), "max_iter 0");
+  TG_CHECK_ERROR(tg::optim::LBFGS({w}, {.max_eval = -3}), "max_eval -3");
+  TG_CHECK_ERROR(tg::optim::LBFGS({w}, {.tolerance_grad = -1e-7}), "tolerance_grad -1e-07");
+  TG_CHECK_ERROR(tg::optim::LBFGS({w}, {.tolerance_change = -1}), "tolerance_change -1");
+  TG_CHECK_ERROR(tg::optim::LBFGS({w}, {.history_size = 0}), "history_size 0");
+  TG_CHECK_ERROR(tg::optim::LBFGS({w}, {.line_search_fn = "backtracking"}), "\"backtracking\"");
 }

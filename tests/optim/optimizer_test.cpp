@@ -6,11 +6,11 @@
 #include <tapegrad/autograd.hpp>
 #include <tapegrad/optim.hpp>
 
-#include "optim_test_util.hpp"
+#include "support/testing.hpp"
 
-using optim_test::exact;
-using optim_test::param;
-using optim_test::set_grad;
+using tg::testing::exact;
+using tg::testing::param;
+using tg::testing::set_grad;
 
 TEST_CASE("zero_grad leaves every gradient undefined") {
   tg::Tensor a = param({1.0, 2.0});
@@ -87,7 +87,7 @@ TEST_CASE("parameter groups each have their own learning rate and options") {
     opt.set_lr(0.5);
     CHECK(opt.param_groups()[0].lr == 0.5);
     CHECK(opt.param_groups()[1].lr == 0.5);
-    CHECK_ERROR_MENTIONS(opt.set_lr(-2), "SGD: invalid learning rate -2");
+    TG_CHECK_ERROR(opt.set_lr(-2), "SGD: invalid learning rate -2");
   }
   SUBCASE("a group's lr can be changed on its own") {
     opt.param_groups()[1].lr = 0;
@@ -190,17 +190,15 @@ TEST_CASE("parameters that do not require grad are accepted and skipped") {
 }
 
 TEST_CASE("bad parameter lists throw tg::Error naming the problem") {
-  CHECK_ERROR_MENTIONS(tg::optim::SGD(std::vector<tg::Tensor>{}),
-                       "SGD: got an empty parameter list");
-  CHECK_ERROR_MENTIONS(tg::optim::Adam(std::vector<tg::Tensor>{}), "Adam: got an empty");
-  CHECK_ERROR_MENTIONS(tg::optim::SGD({tg::arange(3)}), "i64 [3]");
-  CHECK_ERROR_MENTIONS(tg::optim::SGD({tg::Tensor()}), "undefined");
+  TG_CHECK_ERROR(tg::optim::SGD(std::vector<tg::Tensor>{}), "SGD: got an empty parameter list");
+  TG_CHECK_ERROR(tg::optim::Adam(std::vector<tg::Tensor>{}), "Adam: got an empty");
+  TG_CHECK_ERROR(tg::optim::SGD({tg::arange(3)}), "i64 [3]");
+  TG_CHECK_ERROR(tg::optim::SGD({tg::Tensor()}), "undefined");
   tg::Tensor w = param({1.0});
-  CHECK_ERROR_MENTIONS(tg::optim::SGD({w, w}), "more than once");
-  CHECK_ERROR_MENTIONS(
-      tg::optim::SGD({{.params = {w}, .options = {}}, {.params = {w}, .options = {}}}),
-      "more than once");
-  CHECK_ERROR_MENTIONS(tg::optim::SGD({{.params = {w}, .options = {}},
-                                       {.params = {param({2.0})}, .options = {.lr = -0.5}}}),
-                       "invalid learning rate -0.5");
+  TG_CHECK_ERROR(tg::optim::SGD({w, w}), "more than once");
+  TG_CHECK_ERROR(tg::optim::SGD({{.params = {w}, .options = {}}, {.params = {w}, .options = {}}}),
+                 "more than once");
+  TG_CHECK_ERROR(tg::optim::SGD({{.params = {w}, .options = {}},
+                                 {.params = {param({2.0})}, .options = {.lr = -0.5}}}),
+                 "invalid learning rate -0.5");
 }

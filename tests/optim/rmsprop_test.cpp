@@ -5,11 +5,11 @@
 #include <tapegrad/autograd.hpp>
 #include <tapegrad/optim/rmsprop.hpp>
 
-#include "optim_test_util.hpp"
+#include "support/testing.hpp"
 
-using optim_test::exact;
-using optim_test::param;
-using optim_test::set_grad;
+using tg::testing::exact;
+using tg::testing::param;
+using tg::testing::set_grad;
 
 namespace {
 
@@ -114,10 +114,9 @@ TEST_CASE("RMSprop converges on L = ½(100 w1² + w2²) with a decaying lr") {
 
 TEST_CASE("RMSprop rejects invalid options with the bad value in the message") {
   tg::Tensor w = param({1.0});
-  CHECK_ERROR_MENTIONS(tg::optim::RMSprop({w}, {.lr = -0.01}),
-                       "RMSprop: invalid learning rate -0.01");
-  CHECK_ERROR_MENTIONS(tg::optim::RMSprop({w}, {.alpha = -0.9}), "alpha -0.9");
-  CHECK_ERROR_MENTIONS(tg::optim::RMSprop({w}, {.eps = -1}), "eps -1");
-  CHECK_ERROR_MENTIONS(tg::optim::RMSprop({w}, {.weight_decay = -0.1}), "weight_decay -0.1");
-  CHECK_ERROR_MENTIONS(tg::optim::RMSprop({w}, {.momentum = -0.9}), "momentum -0.9");
+  TG_CHECK_ERROR(tg::optim::RMSprop({w}, {.lr = -0.01}), "RMSprop: invalid learning rate -0.01");
+  TG_CHECK_ERROR(tg::optim::RMSprop({w}, {.alpha = -0.9}), "alpha -0.9");
+  TG_CHECK_ERROR(tg::optim::RMSprop({w}, {.eps = -1}), "eps -1");
+  TG_CHECK_ERROR(tg::optim::RMSprop({w}, {.weight_decay = -0.1}), "weight_decay -0.1");
+  TG_CHECK_ERROR(tg::optim::RMSprop({w}, {.momentum = -0.9}), "momentum -0.9");
 }

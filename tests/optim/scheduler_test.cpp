@@ -7,10 +7,10 @@
 #include <tapegrad/autograd.hpp>
 #include <tapegrad/optim.hpp>
 
-#include "optim_test_util.hpp"
+#include "support/testing.hpp"
 
-using optim_test::exact;
-using optim_test::param;
+using tg::testing::exact;
+using tg::testing::param;
 
 namespace {
 
@@ -104,7 +104,7 @@ TEST_CASE("schedulers keep a base lr per group and drive any optimizer") {
   CHECK(opt.param_groups()[1].lr == exact(0.002));
   CHECK(scheduler.last_lrs()[1] == exact(0.002));
   // The optimizer really uses the scheduled lr: Adam's first step moves by lr.
-  optim_test::set_grad(a, {1.0});
+  tg::testing::set_grad(a, {1.0});
   opt.step();
   CHECK(a.item() == exact(1 - 0.02 / (1 + 1e-8)));
 }
@@ -165,22 +165,19 @@ TEST_CASE("ReduceLROnPlateau in max mode with an absolute threshold and a floor"
 TEST_CASE("schedulers reject invalid options with the bad value in the message") {
   tg::Tensor w = param({1.0});
   tg::optim::SGD opt({w}, {.lr = 0.1});
-  CHECK_ERROR_MENTIONS(tg::optim::StepLR(opt, {.step_size = 0}), "StepLR: invalid step_size 0");
-  CHECK_ERROR_MENTIONS(tg::optim::StepLR(opt, {.step_size = 2, .gamma = -0.5}), "gamma -0.5");
-  CHECK_ERROR_MENTIONS(tg::optim::ExponentialLR(opt, {.gamma = 0}),
-                       "ExponentialLR: invalid gamma 0");
-  CHECK_ERROR_MENTIONS(tg::optim::CosineAnnealingLR(opt, {.T_max = -4}), "T_max -4");
-  CHECK_ERROR_MENTIONS(tg::optim::CosineAnnealingLR(opt, {.T_max = 4, .eta_min = -1}),
-                       "eta_min -1");
-  CHECK_ERROR_MENTIONS(tg::optim::LinearLR(opt, {.start_factor = 0}), "start_factor 0");
-  CHECK_ERROR_MENTIONS(tg::optim::LinearLR(opt, {.end_factor = 1.5}), "end_factor 1.5");
-  CHECK_ERROR_MENTIONS(tg::optim::LinearLR(opt, {.total_iters = 0}), "total_iters 0");
-  CHECK_ERROR_MENTIONS(tg::optim::ReduceLROnPlateau(opt, {.mode = "lowest"}), "\"lowest\"");
-  CHECK_ERROR_MENTIONS(tg::optim::ReduceLROnPlateau(opt, {.factor = 1.0}), "factor 1");
-  CHECK_ERROR_MENTIONS(tg::optim::ReduceLROnPlateau(opt, {.patience = -1}), "patience -1");
-  CHECK_ERROR_MENTIONS(tg::optim::ReduceLROnPlateau(opt, {.threshold_mode = "relative"}),
-                       "\"relative\"");
-  CHECK_ERROR_MENTIONS(tg::optim::ReduceLROnPlateau(opt, {.cooldown = -2}), "cooldown -2");
-  CHECK_ERROR_MENTIONS(tg::optim::ReduceLROnPlateau(opt, {.min_lr = -0.1}), "min_lr -0.1");
+  TG_CHECK_ERROR(tg::optim::StepLR(opt, {.step_size = 0}), "StepLR: invalid step_size 0");
+  TG_CHECK_ERROR(tg::optim::StepLR(opt, {.step_size = 2, .gamma = -0.5}), "gamma -0.5");
+  TG_CHECK_ERROR(tg::optim::ExponentialLR(opt, {.gamma = 0}), "ExponentialLR: invalid gamma 0");
+  TG_CHECK_ERROR(tg::optim::CosineAnnealingLR(opt, {.T_max = -4}), "T_max -4");
+  TG_CHECK_ERROR(tg::optim::CosineAnnealingLR(opt, {.T_max = 4, .eta_min = -1}), "eta_min -1");
+  TG_CHECK_ERROR(tg::optim::LinearLR(opt, {.start_factor = 0}), "start_factor 0");
+  TG_CHECK_ERROR(tg::optim::LinearLR(opt, {.end_factor = 1.5}), "end_factor 1.5");
+  TG_CHECK_ERROR(tg::optim::LinearLR(opt, {.total_iters = 0}), "total_iters 0");
+  TG_CHECK_ERROR(tg::optim::ReduceLROnPlateau(opt, {.mode = "lowest"}), "\"lowest\"");
+  TG_CHECK_ERROR(tg::optim::ReduceLROnPlateau(opt, {.factor = 1.0}), "factor 1");
+  TG_CHECK_ERROR(tg::optim::ReduceLROnPlateau(opt, {.patience = -1}), "patience -1");
+  TG_CHECK_ERROR(tg::optim::ReduceLROnPlateau(opt, {.threshold_mode = "relative"}), "\"relative\"");
+  TG_CHECK_ERROR(tg::optim::ReduceLROnPlateau(opt, {.cooldown = -2}), "cooldown -2");
+  TG_CHECK_ERROR(tg::optim::ReduceLROnPlateau(opt, {.min_lr = -0.1}), "min_lr -0.1");
   CHECK(opt.lr() == 0.1);  // failed constructions changed nothing
 }

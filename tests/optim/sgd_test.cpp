@@ -5,11 +5,11 @@
 #include <tapegrad/autograd.hpp>
 #include <tapegrad/optim/sgd.hpp>
 
-#include "optim_test_util.hpp"
+#include "support/testing.hpp"
 
-using optim_test::exact;
-using optim_test::param;
-using optim_test::set_grad;
+using tg::testing::exact;
+using tg::testing::param;
+using tg::testing::set_grad;
 
 namespace {
 
@@ -178,12 +178,12 @@ TEST_CASE("momentum and Nesterov beat plain SGD on an ill-conditioned quadratic"
 
 TEST_CASE("SGD rejects invalid options with the bad value in the message") {
   tg::Tensor w = param({1.0});
-  CHECK_ERROR_MENTIONS(tg::optim::SGD({w}, {.lr = -0.1}), "invalid learning rate -0.1");
-  CHECK_ERROR_MENTIONS(tg::optim::SGD({w}, {.lr = 0.1, .momentum = -0.5}), "momentum -0.5");
-  CHECK_ERROR_MENTIONS(tg::optim::SGD({w}, {.lr = 0.1, .weight_decay = -2}), "weight_decay -2");
-  CHECK_ERROR_MENTIONS(tg::optim::SGD({w}, {.lr = 0.1, .nesterov = true}), "nesterov");
-  CHECK_ERROR_MENTIONS(
+  TG_CHECK_ERROR(tg::optim::SGD({w}, {.lr = -0.1}), "invalid learning rate -0.1");
+  TG_CHECK_ERROR(tg::optim::SGD({w}, {.lr = 0.1, .momentum = -0.5}), "momentum -0.5");
+  TG_CHECK_ERROR(tg::optim::SGD({w}, {.lr = 0.1, .weight_decay = -2}), "weight_decay -2");
+  TG_CHECK_ERROR(tg::optim::SGD({w}, {.lr = 0.1, .nesterov = true}), "nesterov");
+  TG_CHECK_ERROR(
       tg::optim::SGD({w}, {.lr = 0.1, .momentum = 0.9, .dampening = 0.1, .nesterov = true}),
       "dampening for nesterov 0.1");
-  CHECK_ERROR_MENTIONS(tg::optim::SGD({w}, {.lr = std::nan("")}), "learning rate nan");
+  TG_CHECK_ERROR(tg::optim::SGD({w}, {.lr = std::nan("")}), "learning rate nan");
 }

@@ -5,30 +5,31 @@
 #include <string>
 #include <vector>
 
-#include "data_test_util.hpp"
+#include "support/files.hpp"
+#include "support/testing.hpp"
 #include "tapegrad/autograd.hpp"
 #include "tapegrad/data.hpp"
 
 using tg::data::CsvData;
 using tg::data::CsvOptions;
 using tg::data::read_csv;
-using tg_test::contains;
-using tg_test::error_message;
-using tg_test::TempDir;
+using tg::testing::contains;
+using tg::testing::error_message;
+using tg::testing::TempDir;
 
 namespace {
 
 // Writes `text` to `name` in `dir` and reads it back with `options`.
 CsvData read_text(const TempDir& dir, const std::string& name, const std::string& text,
                   const CsvOptions& options = {}) {
-  tg_test::write_text(dir.file(name), text);
+  tg::testing::write_text(dir.file(name), text);
   return read_csv(dir.file(name), options);
 }
 
 // The message of reading `text` with `options`, which must name the file.
 std::string csv_error(const TempDir& dir, const std::string& text, const CsvOptions& options = {}) {
   const std::string path = dir.file("bad.csv");
-  tg_test::write_text(path, text);
+  tg::testing::write_text(path, text);
   const std::string message = error_message([&] { read_csv(path, options); });
   CAPTURE(message);
   CHECK(contains(message, path));

@@ -6,7 +6,8 @@
 #include <numeric>
 #include <vector>
 
-#include "data_test_util.hpp"
+#include "support/files.hpp"
+#include "support/testing.hpp"
 #include "tapegrad/autograd.hpp"
 #include "tapegrad/data.hpp"
 
@@ -185,8 +186,8 @@ TEST_CASE("DataLoader does stochastic, mini-batch and full-batch with the same l
 TEST_CASE("DataLoader rejects a batch size below 1") {
   CHECK_THROWS_AS(DataLoader(numbered(3), {.batch_size = 0}), tg::Error);
   const std::string message =
-      tg_test::error_message([] { DataLoader(numbered(3), {.batch_size = -2}); });
-  CHECK(tg_test::contains(message, "batch_size must be >= 1, got -2"));
+      tg::testing::error_message([] { DataLoader(numbered(3), {.batch_size = -2}); });
+  CHECK(tg::testing::contains(message, "batch_size must be >= 1, got -2"));
 }
 
 TEST_CASE("DataLoader over an empty dataset has no batches") {

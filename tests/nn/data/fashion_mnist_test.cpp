@@ -6,12 +6,13 @@
 #include <string>
 #include <vector>
 
-#include "data_test_util.hpp"
+#include "support/files.hpp"
+#include "support/testing.hpp"
 #include "tapegrad/autograd.hpp"
 #include "tapegrad/data.hpp"
 
-using tg_test::contains;
-using tg_test::error_message;
+using tg::testing::contains;
+using tg::testing::error_message;
 
 TEST_CASE("fashion_mnist_dir honours TG_FASHION_MNIST_DIR") {
   const char* saved = std::getenv("TG_FASHION_MNIST_DIR");
@@ -24,7 +25,7 @@ TEST_CASE("fashion_mnist_dir honours TG_FASHION_MNIST_DIR") {
 }
 
 TEST_CASE("read_fashion_mnist says how to get missing files") {
-  const tg_test::TempDir dir;
+  const tg::testing::TempDir dir;
   const std::string message =
       error_message([&] { tg::data::read_fashion_mnist(dir.path.string(), false); });
   CHECK(contains(message, "t10k-images-idx3-ubyte.gz"));
@@ -33,11 +34,11 @@ TEST_CASE("read_fashion_mnist says how to get missing files") {
 }
 
 TEST_CASE("read_fashion_mnist checks the files hold 28x28 images") {
-  const tg_test::TempDir dir;
+  const tg::testing::TempDir dir;
   // A well-formed IDX of shape [1, 2, 2] where images belong, and one label.
-  tg_test::write_gzip(dir.file("t10k-images-idx3-ubyte.gz"),
-                      {0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 2, 1, 2, 3, 4});
-  tg_test::write_file(dir.file("t10k-labels-idx1-ubyte"), {0, 0, 8, 1, 0, 0, 0, 1, 3});
+  tg::testing::write_gzip(dir.file("t10k-images-idx3-ubyte.gz"),
+                          {0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 2, 1, 2, 3, 4});
+  tg::testing::write_file(dir.file("t10k-labels-idx1-ubyte"), {0, 0, 8, 1, 0, 0, 0, 1, 3});
   CHECK(contains(error_message([&] { tg::data::read_fashion_mnist(dir.path.string(), false); }),
                  "holds shape [1, 2, 2], expected [n, 28, 28]"));
 }

@@ -8,15 +8,16 @@
 #include <string>
 #include <vector>
 
-#include "data_test_util.hpp"
+#include "support/files.hpp"
+#include "support/testing.hpp"
 #include "tapegrad/autograd.hpp"
 #include "tapegrad/data.hpp"
 
 using tg::data::read_idx;
-using tg_test::Bytes;
-using tg_test::contains;
-using tg_test::error_message;
-using tg_test::TempDir;
+using tg::testing::Bytes;
+using tg::testing::contains;
+using tg::testing::error_message;
+using tg::testing::TempDir;
 
 namespace {
 
@@ -45,9 +46,9 @@ Written read_error(const TempDir& dir, const std::string& name, const Bytes& byt
                    bool gzip = false) {
   Written written{dir.file(name), ""};
   if (gzip)
-    tg_test::write_gzip(written.path, bytes);
+    tg::testing::write_gzip(written.path, bytes);
   else
-    tg_test::write_file(written.path, bytes);
+    tg::testing::write_file(written.path, bytes);
   written.message = error_message([&] { read_idx(written.path); });
   CAPTURE(written.message);
   CHECK(contains(written.message, written.path));
@@ -63,16 +64,16 @@ TEST_CASE("read_idx reads ubyte data, plain and gzipped, as i64 with the file's 
     CAPTURE(gzip);
     const std::string path = dir.file(gzip ? "u8.idx.gz" : "u8.idx");
     if (gzip)
-      tg_test::write_gzip(path, bytes);
+      tg::testing::write_gzip(path, bytes);
     else
-      tg_test::write_file(path, bytes);
+      tg::testing::write_file(path, bytes);
     const tg::Tensor t = read_idx(path);
     CHECK(t.dtype() == tg::i64);
     CHECK(t.shape() == tg::Shape{2, 3});
     CHECK(t.to_vector() == std::vector<double>{0, 1, 2, 127, 128, 255});
   }
   // gzip is recognised by its magic bytes, not by the file name.
-  tg_test::write_gzip(dir.file("compressed_without_suffix"), bytes);
+  tg::testing::write_gzip(dir.file("compressed_without_suffix"), bytes);
   CHECK(read_idx(dir.file("compressed_without_suffix")).to_vector() ==
         std::vector<double>{0, 1, 2, 127, 128, 255});
 }
@@ -80,26 +81,26 @@ TEST_CASE("read_idx reads ubyte data, plain and gzipped, as i64 with the file's 
 TEST_CASE("read_idx decodes every element type big-endian") {
   const TempDir dir;
   SUBCASE("sbyte") {
-    tg_test::write_file(dir.file("s8"), idx(0x09, {4}, {0xff, 0x80, 0x7f, 0x00}));
+    tg::testing::write_file(dir.file("s8"), idx(0x09, {4}, {0xff, 0x80, 0x7f, 0x00}));
     const tg::Tensor t = read_idx(dir.file("s8"));
     CHECK(t.dtype() == tg::i64);
     CHECK(t.to_vector() == std::vector<double>{-1, -128, 127, 0});
   }
   SUBCASE("short") {
     // 01 02 = 256 + 2 = 258; ff fe = -2 in two's complement; 80 00 = -32768
-    tg_test::write_file(dir.file("s16"), idx(0x0B, {3}, {0x01, 0x02, 0xff, 0xfe, 0x80, 0x00}));
+    tg::testing::write_file(dir.file("s16"), idx(0x0B, {3}, {0x01, 0x02, 0xff, 0xfe, 0x80, 0x00}));
     CHECK(read_idx(dir.file("s16")).to_vector() == std::vector<double>{258, -2, -32768});
   }
   SUBCASE("int") {
     // 00 01 00 00 = 65536; ff ff ff ff = -1; 7f ff ff ff = 2147483647
-    tg_test::write_file(
+    tg::testing::write_file(
         dir.file("s32"),
         idx(0x0C, {3}, {0, 1, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff}));
     CHECK(read_idx(dir.file("s32")).to_vector() == std::vector<double>{65536, -1, 2147483647});
   }
   SUBCASE("float") {
     // 1.5f = 3f c0 00 00; -2.0f = c0 00 00 00
-    tg_test::write_file(dir.file("f32"), idx(0x0D, {1, 2}, {0x3f, 0xc0, 0, 0, 0xc0, 0, 0, 0}));
+    tg::testing::write_file(dir.file("f32"), idx(0x0D, {1, 2}, {0x3f, 0xc0, 0, 0, 0xc0, 0, 0, 0}));
     const tg::Tensor t = read_idx(dir.file("f32"));
     CHECK(t.dtype() == tg::f32);
     CHECK(t.shape() == tg::Shape{1, 2});
@@ -113,7 +114,7 @@ TEST_CASE("read_idx decodes every element type big-endian") {
       append_be32(payload, static_cast<uint32_t>(bits >> 32));
       append_be32(payload, static_cast<uint32_t>(bits));
     }
-    tg_test::write_file(dir.file("f64"), idx(0x0E, {2}, payload));
+    tg::testing::write_file(dir.file("f64"), idx(0x0E, {2}, payload));
     const tg::Tensor t = read_idx(dir.file("f64"));
     CHECK(t.dtype() == tg::f64);
     CHECK(t.to_vector() == std::vector<double>{0.1, -1e300});
@@ -125,7 +126,7 @@ TEST_CASE("read_idx decodes every element type big-endian") {
     }
   }
   SUBCASE("three dimensions") {
-    tg_test::write_file(dir.file("3d"), idx(0x08, {2, 1, 2}, {1, 2, 3, 4}));
+    tg::testing::write_file(dir.file("3d"), idx(0x08, {2, 1, 2}, {1, 2, 3, 4}));
     const tg::Tensor t = read_idx(dir.file("3d"));
     CHECK(t.shape() == tg::Shape{2, 1, 2});
     CHECK(t.to_vector() == std::vector<double>{1, 2, 3, 4});
@@ -134,13 +135,13 @@ TEST_CASE("read_idx decodes every element type big-endian") {
 
 TEST_CASE("read_idx with a dtype converts directly") {
   const TempDir dir;
-  tg_test::write_gzip(dir.file("u8.gz"), idx(0x08, {3}, {0, 51, 255}));
+  tg::testing::write_gzip(dir.file("u8.gz"), idx(0x08, {3}, {0, 51, 255}));
   const tg::Tensor t = read_idx(dir.file("u8.gz"), tg::f32);
   CHECK(t.dtype() == tg::f32);
   CHECK(t.to_vector() == std::vector<double>{0, 51, 255});
   CHECK(read_idx(dir.file("u8.gz"), tg::f64).dtype() == tg::f64);
 
-  tg_test::write_file(dir.file("f32"), idx(0x0D, {1}, {0x3f, 0xc0, 0, 0}));
+  tg::testing::write_file(dir.file("f32"), idx(0x0D, {1}, {0x3f, 0xc0, 0, 0}));
   CHECK(contains(error_message([&] { read_idx(dir.file("f32"), tg::i64); }),
                  "cannot read float elements as i64"));
 }
@@ -240,9 +241,9 @@ TEST_CASE("read_idx rejects corrupt gzip streams") {
   Bytes payload(1000);
   for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<unsigned char>(i % 7);
   const std::string good = dir.file("good.gz");
-  tg_test::write_gzip(good, idx(0x08, {1000}, payload));
+  tg::testing::write_gzip(good, idx(0x08, {1000}, payload));
   REQUIRE(read_idx(good).numel() == 1000);
-  const Bytes compressed = tg_test::read_file(good);
+  const Bytes compressed = tg::testing::read_file(good);
   REQUIRE(compressed.size() > 30);
 
   SUBCASE("cut in the middle") {
@@ -268,12 +269,12 @@ TEST_CASE("read_idx rejects corrupt gzip streams") {
   SUBCASE("two members are one stream, as gunzip reads them") {
     // The header and the first 500 pixels in one member, the other 500 in a second.
     const Bytes whole = idx(0x08, {1000}, payload);
-    tg_test::write_gzip(dir.file("a.gz"), Bytes(whole.begin(), whole.begin() + 508));
-    tg_test::write_gzip(dir.file("b.gz"), Bytes(whole.begin() + 508, whole.end()));
-    Bytes joined = tg_test::read_file(dir.file("a.gz"));
-    const Bytes second = tg_test::read_file(dir.file("b.gz"));
+    tg::testing::write_gzip(dir.file("a.gz"), Bytes(whole.begin(), whole.begin() + 508));
+    tg::testing::write_gzip(dir.file("b.gz"), Bytes(whole.begin() + 508, whole.end()));
+    Bytes joined = tg::testing::read_file(dir.file("a.gz"));
+    const Bytes second = tg::testing::read_file(dir.file("b.gz"));
     joined.insert(joined.end(), second.begin(), second.end());
-    tg_test::write_file(dir.file("joined.gz"), joined);
+    tg::testing::write_file(dir.file("joined.gz"), joined);
     const std::vector<double> values = read_idx(dir.file("joined.gz")).to_vector();
     REQUIRE(values.size() == 1000);
     CHECK(values[0] == 0);

@@ -4,15 +4,16 @@
 #include <cmath>
 #include <vector>
 
-#include "data_test_util.hpp"
+#include "support/files.hpp"
+#include "support/testing.hpp"
 #include "tapegrad/autograd.hpp"
 #include "tapegrad/data.hpp"
 
 using doctest::Approx;
 using tg::data::MinMaxScaler;
 using tg::data::StandardScaler;
-using tg_test::contains;
-using tg_test::error_message;
+using tg::testing::contains;
+using tg::testing::error_message;
 
 namespace {
 

@@ -6,14 +6,15 @@
 #include <cstdint>
 #include <vector>
 
-#include "data_test_util.hpp"
+#include "support/files.hpp"
+#include "support/testing.hpp"
 #include "tapegrad/autograd.hpp"
 #include "tapegrad/data.hpp"
 
 using tg::data::train_test_split;
 using tg::data::TrainTestSplit;
-using tg_test::contains;
-using tg_test::error_message;
+using tg::testing::contains;
+using tg::testing::error_message;
 
 namespace {
 

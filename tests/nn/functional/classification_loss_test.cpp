@@ -1,11 +1,13 @@
 // cross_entropy, nll_loss, binary_cross_entropy (on probabilities and logits) and kl_div:
 // values, gradients, every reduction, extreme inputs, gradcheck and errors.
-#include "functional_test_util.hpp"
+#include <tapegrad.hpp>
 
-using tg::nn::testing::all_finite;
-using tg::nn::testing::constant;
-using tg::nn::testing::labels;
-using tg::nn::testing::leaf;
+#include "support/testing.hpp"
+
+using tg::testing::all_finite;
+using tg::testing::constant;
+using tg::testing::labels;
+using tg::testing::leaf;
 using Reduction = tg::F::Reduction;
 
 namespace {

@@ -1,10 +1,11 @@
 // clip_grad_norm_ and clip_grad_value_: the returned norm, in-place scaling, skipped and
 // non-finite gradients, errors.
 #include <limits>
+#include <tapegrad.hpp>
 
-#include "functional_test_util.hpp"
+#include "support/testing.hpp"
 
-using tg::nn::testing::leaf;
+using tg::testing::leaf;
 
 namespace {
 // A leaf of `values` whose grad() is `gradient` (via one backward of Σ θ·gradient).

@@ -1,7 +1,9 @@
 // l1_penalty and l2_penalty: values, gradients, gradcheck and errors.
-#include "functional_test_util.hpp"
+#include <tapegrad.hpp>
 
-using tg::nn::testing::leaf;
+#include "support/testing.hpp"
+
+using tg::testing::leaf;
 
 TEST_CASE("l1_penalty sums |θ| over every parameter with gradient sign(θ), 0 at 0") {
   tg::Tensor a = leaf({1, -2, 0}, {3});

@@ -1,8 +1,10 @@
 // mse_loss, l1_loss and huber_loss: values, gradients, every reduction, gradcheck and errors.
-#include "functional_test_util.hpp"
+#include <tapegrad.hpp>
 
-using tg::nn::testing::constant;
-using tg::nn::testing::leaf;
+#include "support/testing.hpp"
+
+using tg::testing::constant;
+using tg::testing::leaf;
 using Reduction = tg::F::Reduction;
 
 namespace {

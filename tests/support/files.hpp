@@ -1,4 +1,4 @@
-// Helpers for the tg::data tests: a scratch directory, file writers and error-message capture.
+// File fixtures for the tests that read and write files: a scratch directory, writers, gzip.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -8,13 +8,10 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <string>
 #include <vector>
 
-#include "tapegrad/autograd/error.hpp"
-
-namespace tg_test {
+namespace tg::testing {
 
 namespace fs = std::filesystem;
 
@@ -63,19 +60,4 @@ inline void write_gzip(const std::string& path, const Bytes& bytes) {
   REQUIRE(gzclose(gz) == Z_OK);
 }
 
-/// The message of the tg::Error that `action` throws ("" and a failed check if none).
-inline std::string error_message(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const tg::Error& error) {
-    return error.what();
-  }
-  FAIL_CHECK("expected a tg::Error");
-  return "";
-}
-
-inline bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
-}  // namespace tg_test
+}  // namespace tg::testing
