@@ -1,12 +1,12 @@
 # cmake --install support: headers, libraries, and a package config for find_package(tapegrad).
 include(CMakePackageConfigHelpers)
 
-install(TARGETS tapegrad tapegrad_autograd tapegrad_nn tapegrad_optim
+install(TARGETS tapegrad tapegrad_autograd tapegrad_nn tapegrad_optim tapegrad_data
         EXPORT tapegradTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(DIRECTORY autograd/include/ nn/include/ optim/include/
+install(DIRECTORY include/ autograd/include/ nn/include/ optim/include/ data/include/
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT tapegradTargets NAMESPACE tapegrad::
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/tapegrad)
@@ -15,6 +15,8 @@ configure_package_config_file(cmake/tapegradConfig.cmake.in
                               INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/tapegrad)
 write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/tapegradConfigVersion.cmake
                                  COMPATIBILITY SameMinorVersion)
+# FindOpenBLAS.cmake goes beside the config, which uses it to find the consumer's own OpenBLAS.
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/tapegradConfig.cmake
               ${CMAKE_CURRENT_BINARY_DIR}/tapegradConfigVersion.cmake
+              cmake/FindOpenBLAS.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/tapegrad)

@@ -69,7 +69,10 @@ Evaluation evaluate(tg::nn::Linear& model, const tg::Tensor& X, const tg::Tensor
 // nuclei, label 1 = benign, 0 = malignant (scikit-learn's coding; see examples/data/README.md).
 void breast_cancer(const std::string& data_dir) {
   const std::string path = (std::filesystem::path(data_dir) / "breast_cancer.csv").string();
-  const tg::data::CsvData data = tg::data::read_csv(path, {.label_column = "target"});
+  // read_csv gives f32 by default; this model is f64 (as in part 1), so ask for f64 features and
+  // labels: the loss mixes the labels with the f64 logits.
+  const tg::data::CsvData data = tg::data::read_csv(
+      path, {.label_column = "target", .dtype = tg::f64, .label_dtype = tg::f64});
   fmt::print("Part 2. Wisconsin breast cancer: {} rows, {} features, from {}\n",
              data.features.shape()[0], data.features.shape()[1], path);
 

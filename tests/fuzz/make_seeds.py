@@ -56,11 +56,11 @@ def idx_seeds():
 def csv_seeds():
     header, label_index_last, label_index_first, label_y = 1, 1 << 3, 2 << 3, 3 << 3
     semicolon, tab = 1 << 1, 2 << 1
-    i64_labels, f32, i64_features = 1 << 5, 1 << 6, 1 << 7
+    i64_labels, f64, i64_features = 1 << 5, 1 << 6, 1 << 7
     seeds = {
         "header_label_y": (header | label_y, "x1,x2,y\n1,2,3\n4.5,-5e3,6\n"),
         "no_header_last_i64": (label_index_last | i64_labels, "1,2,0\n3,4,1\r\n5,6,2\n"),
-        "first_label_f32": (header | label_index_first | f32, "y,a\n1,2\n3,4\n"),
+        "first_label_f64": (header | label_index_first | f64, "y,a\n1,2\n3,4\n"),
         "semicolon_quoted": (header | semicolon | label_y,
                              '"a";"b ""q""";y\n "1" ; 2 ;3\n4;5;6\n'),
         "tab_blank_lines": (header | tab, "a\tb\n\n1\t2\n\n3\t4\n\n"),
@@ -85,8 +85,8 @@ def csv_seeds():
 
 
 def data_test_seeds():
-    """Brings in the data tests' own corpus (tests/nn/data/corpus), in each target's framing."""
-    root = os.path.join(HERE, "..", "nn", "data", "corpus")
+    """Brings in the data tests' own corpus (tests/data/corpus), in each target's framing."""
+    root = os.path.join(HERE, "..", "data", "corpus")
     for kind in ("idx", "csv"):
         directory = os.path.join(root, kind)
         if not os.path.isdir(directory):

@@ -5,7 +5,8 @@
 #include <vector>
 
 #include "fuzz_common.hpp"
-#include "tapegrad.hpp"
+#include "tapegrad/autograd.hpp"
+#include "tapegrad/nn.hpp"
 
 namespace {
 

@@ -7,7 +7,8 @@
 #include "tapegrad/data.hpp"
 
 // First byte, bit by bit: 0 header, 1-2 delimiter (, ; \t space), 3-4 label (none, index -1,
-// index 0, column "y"), 5 i64 labels, 6 f32 features, 7 i64 features. The rest is the file.
+// index 0, column "y"), 5 i64 labels, 6 f64 features (f32 otherwise), 7 i64 features. The rest is
+// the file.
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return -1;
   const uint8_t bits = data[0];
@@ -28,7 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
   }
   if ((bits >> 5) & 1) options.label_dtype = tg::i64;
-  if ((bits >> 6) & 1) options.dtype = tg::f32;
+  if ((bits >> 6) & 1) options.dtype = tg::f64;
   if ((bits >> 7) & 1) options.dtype = tg::i64;
 
   const std::string& path = tg_fuzz::scratch_path("read_csv");

@@ -1,6 +1,7 @@
 // Activation layers: values, gradcheck in f64, and their PyTorch defaults.
 #include <cmath>
-#include <tapegrad.hpp>
+#include <tapegrad/autograd.hpp>
+#include <tapegrad/nn.hpp>
 
 #include "support/testing.hpp"
 

@@ -1,6 +1,7 @@
 // tg::nn::Dropout: fraction dropped, 1/(1 − p) scaling, its gradient, eval identity, seeding.
 #include <cmath>
-#include <tapegrad.hpp>
+#include <tapegrad/autograd.hpp>
+#include <tapegrad/nn.hpp>
 
 #include "support/testing.hpp"
 

@@ -1,6 +1,7 @@
 // tg::nn::init: each initialiser's bounds and sample moments on large tensors, gains, fans, errors.
 #include <cmath>
-#include <tapegrad.hpp>
+#include <tapegrad/autograd.hpp>
+#include <tapegrad/nn.hpp>
 
 #include "support/testing.hpp"
 

@@ -1,6 +1,7 @@
 // tg::nn::Linear: values for fixed weights, PyTorch's initialisation, gradcheck, errors.
 #include <cmath>
-#include <tapegrad.hpp>
+#include <tapegrad/autograd.hpp>
+#include <tapegrad/nn.hpp>
 
 #include "support/testing.hpp"
 

@@ -1,5 +1,6 @@
 // tg::nn::Module: registration, dotted names, aliasing, train/eval, zero_grad, to(dtype), moves.
-#include <tapegrad.hpp>
+#include <tapegrad/autograd.hpp>
+#include <tapegrad/nn.hpp>
 #include <type_traits>
 
 #include "support/testing.hpp"

@@ -1,6 +1,7 @@
 // Writes a small model with hand-set f32 and f64 parameters to argv[1], for read_safetensors.py.
 #include <cstdio>
-#include <tapegrad.hpp>
+#include <tapegrad/autograd.hpp>
+#include <tapegrad/nn.hpp>
 
 namespace {
 

@@ -1,5 +1,6 @@
 // tg::nn::Sequential: order, names, push_back, indexing, typed access, gradcheck, errors.
-#include <tapegrad.hpp>
+#include <tapegrad/autograd.hpp>
+#include <tapegrad/nn.hpp>
 
 #include "support/testing.hpp"
 

@@ -1,6 +1,7 @@
 // cross_entropy, nll_loss, binary_cross_entropy (on probabilities and logits) and kl_div:
 // values, gradients, every reduction, extreme inputs, gradcheck and errors.
-#include <tapegrad.hpp>
+#include <tapegrad/autograd.hpp>
+#include <tapegrad/nn.hpp>
 
 #include "support/testing.hpp"
 

@@ -1,5 +1,6 @@
 // l1_penalty and l2_penalty: values, gradients, gradcheck and errors.
-#include <tapegrad.hpp>
+#include <tapegrad/autograd.hpp>
+#include <tapegrad/nn.hpp>
 
 #include "support/testing.hpp"
 

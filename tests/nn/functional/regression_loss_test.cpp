@@ -1,5 +1,6 @@
 // mse_loss, l1_loss and huber_loss: values, gradients, every reduction, gradcheck and errors.
-#include <tapegrad.hpp>
+#include <tapegrad/autograd.hpp>
+#include <tapegrad/nn.hpp>
 
 #include "support/testing.hpp"
 

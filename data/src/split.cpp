@@ -1,5 +1,5 @@
 // train_test_split: one seeded permutation cut into a test part and a training part.
-#include "tapegrad/nn/data/split.hpp"
+#include "tapegrad/data/split.hpp"
 
 #include <fmt/format.h>
 

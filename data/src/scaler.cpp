@@ -1,5 +1,5 @@
 // StandardScaler and MinMaxScaler: column statistics in double, applied row by row.
-#include "tapegrad/nn/data/scaler.hpp"
+#include "tapegrad/data/scaler.hpp"
 
 #include <fmt/format.h>
 

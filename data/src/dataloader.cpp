@@ -1,5 +1,5 @@
 // DataLoader: epoch orders and batch gathering.
-#include "tapegrad/nn/data/dataloader.hpp"
+#include "tapegrad/data/dataloader.hpp"
 
 #include <fmt/format.h>
 

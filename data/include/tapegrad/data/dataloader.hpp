@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "tapegrad/nn/data/dataset.hpp"
+#include "tapegrad/data/dataset.hpp"
 
 namespace tg::data {
 

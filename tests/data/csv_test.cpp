@@ -42,7 +42,7 @@ TEST_CASE("read_csv splits a header, features and a named label column") {
   const TempDir dir;
   const CsvData data =
       read_text(dir, "a.csv", "a,label,b\n1,0,2\n3.5,1,-4e2\n", {.label_column = "label"});
-  CHECK(data.features.dtype() == tg::f64);
+  CHECK(data.features.dtype() == tg::f32);
   CHECK(data.features.shape() == tg::Shape{2, 2});
   CHECK(data.features.to_vector() == std::vector<double>{1, 2, 3.5, -400});
   CHECK(data.labels.shape() == tg::Shape{2});
@@ -118,6 +118,37 @@ TEST_CASE("read_csv handles delimiters, quotes, padding, CRLF and blank lines") 
     CHECK(values[1] == -5);
     CHECK(std::isnan(values[2]));
     CHECK(values[3] == -INFINITY);
+  }
+}
+
+TEST_CASE(
+    "read_csv gives f32 features and labels by default, as nn's modules, and f64 on request") {
+  const TempDir dir;
+  // 0.1 is not a float: as f32 it is the float nearest 0.1, as f64 the double nearest.
+  const std::string text = "a,b,y\n0.1,2,1\n-3,0.25,0\n";
+  const auto as_float = [](double value) { return static_cast<double>(static_cast<float>(value)); };
+  SUBCASE("default: f32") {
+    const CsvData data = read_text(dir, "f.csv", text, {.label_column = "y"});
+    CHECK(data.features.dtype() == tg::f32);
+    CHECK(data.labels.dtype() == tg::f32);
+    CHECK(data.features.to_vector() == std::vector<double>{as_float(0.1), 2, -3, 0.25});
+    CHECK(data.labels.to_vector() == std::vector<double>{1, 0});
+    // The point of the default: the features go straight into an f32 layer.
+    const tg::Tensor weight = tg::ones({1, 2});
+    CHECK(tg::linear(data.features, weight).to_vector() ==
+          std::vector<double>{as_float(as_float(0.1) + 2), -2.75});
+  }
+  SUBCASE("f64 when asked") {
+    const CsvData data = read_text(dir, "d.csv", text,
+                                   {.label_column = "y", .dtype = tg::f64, .label_dtype = tg::f64});
+    CHECK(data.features.dtype() == tg::f64);
+    CHECK(data.labels.dtype() == tg::f64);
+    CHECK(data.features.to_vector() == std::vector<double>{0.1, 2, -3, 0.25});
+    CHECK(data.labels.to_vector() == std::vector<double>{1, 0});
+  }
+  SUBCASE("f32 labels beyond float's range become infinite, as features do") {
+    const CsvData data = read_text(dir, "big.csv", "a,y\n1,-1e300\n", {.label_column = "y"});
+    CHECK(data.labels.to_vector()[0] == -INFINITY);
   }
 }
 

@@ -1,5 +1,5 @@
 // read_csv: numeric CSV parsing with errors that point at the file, line and column.
-#include "tapegrad/nn/data/csv.hpp"
+#include "tapegrad/data/csv.hpp"
 
 #include <fmt/format.h>
 
@@ -221,10 +221,14 @@ CsvData read_csv(const std::string& path, const CsvOptions& options) {
                             columns_line));
 
   // tg::tensor narrows with static_cast, which is undefined for doubles beyond float's range.
-  if (options.dtype == DType::f32)
-    for (double& value : features)
+  auto saturate_for = [](DType dtype, std::vector<double>& values) {
+    if (dtype != DType::f32) return;
+    for (double& value : values)
       if (std::isfinite(value) && std::abs(value) > std::numeric_limits<float>::max())
         value = std::copysign(std::numeric_limits<double>::infinity(), value);
+  };
+  saturate_for(options.dtype, features);
+  saturate_for(options.label_dtype, labels);
   const int64_t feature_count = label >= 0 ? columns - 1 : columns;
   result.features = tensor(std::move(features), {rows, feature_count}, {.dtype = options.dtype});
   if (label >= 0) {

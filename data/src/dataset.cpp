@@ -1,5 +1,5 @@
 // TensorDataset: rows of two tensors as samples.
-#include "tapegrad/nn/data/dataset.hpp"
+#include "tapegrad/data/dataset.hpp"
 
 #include <fmt/format.h>
 

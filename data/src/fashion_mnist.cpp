@@ -1,5 +1,5 @@
 // read_fashion_mnist: locating and loading the Fashion-MNIST IDX files.
-#include "tapegrad/nn/data/fashion_mnist.hpp"
+#include "tapegrad/data/fashion_mnist.hpp"
 
 #include <fmt/format.h>
 
@@ -7,7 +7,7 @@
 #include <filesystem>
 
 #include "tapegrad/autograd/error.hpp"
-#include "tapegrad/nn/data/idx.hpp"
+#include "tapegrad/data/idx.hpp"
 
 namespace tg::data {
 namespace {

@@ -16,10 +16,13 @@ struct CsvOptions {
   std::string label_column = "";
   /// Or its position, 0-based, negative counting from the end (-1: the last column).
   std::optional<int64_t> label_index = std::nullopt;
-  bool header = true;              ///< the first non-blank line names the columns
-  char delimiter = ',';            ///< field separator
-  DType dtype = DType::f64;        ///< dtype of the features; i64 requires integral values
-  DType label_dtype = DType::f64;  ///< dtype of the labels; i64 requires integral values
+  bool header = true;    ///< the first non-blank line names the columns
+  char delimiter = ',';  ///< field separator
+  /// dtype of the features: f32 (as nn's modules), f64 on request; i64 requires integers.
+  DType dtype = DType::f32;
+  /// dtype of the labels: f32 (as a regression or BCE target beside f32 outputs), i64 for
+  /// cross_entropy's class indices (integers required), or f64.
+  DType label_dtype = DType::f32;
 };
 
 /// A CSV file's numbers: features [rows, columns] and, if a label column was named, labels [rows].
@@ -35,7 +38,8 @@ struct CsvData {
 /// (nan and inf count as numbers), a row with the wrong number of fields, an empty file or a
 /// header without rows throws tg::Error naming the file, the line and the column.
 ///
-///     auto data = tg::data::read_csv("iris.csv", {.label_column = "species"});
+///     auto data = tg::data::read_csv("iris.csv", {.label_column = "species"});   // f32
+///     auto exact = tg::data::read_csv("iris.csv", {.dtype = tg::f64});             // f64
 CsvData read_csv(const std::string& path, const CsvOptions& options = {});
 
 }  // namespace tg::data

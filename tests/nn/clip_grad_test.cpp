@@ -1,7 +1,8 @@
 // clip_grad_norm_ and clip_grad_value_: the returned norm, in-place scaling, skipped and
 // non-finite gradients, errors.
 #include <limits>
-#include <tapegrad.hpp>
+#include <tapegrad/autograd.hpp>
+#include <tapegrad/nn.hpp>
 
 #include "support/testing.hpp"
 

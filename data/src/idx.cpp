@@ -1,5 +1,5 @@
 // read_idx: the IDX format (magic 00 00 type ndims, big-endian u32 dims, big-endian elements).
-#include "tapegrad/nn/data/idx.hpp"
+#include "tapegrad/data/idx.hpp"
 
 #include <fmt/format.h>
 #include <zlib.h>

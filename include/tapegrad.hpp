@@ -1,5 +1,5 @@
 // The umbrella header: all of tapegrad (autograd, nn, data, optim) with one include.
-// It lives with nn, the highest library, and is installed as <tapegrad.hpp>.
+// It belongs to the umbrella target tapegrad::tapegrad and is installed as <tapegrad.hpp>.
 #pragma once
 
 #include "tapegrad/autograd.hpp"
