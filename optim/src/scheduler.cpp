@@ -11,12 +11,12 @@
 namespace tg::optim {
 
 LRScheduler::LRScheduler(Optimizer& optimizer) : optimizer_(optimizer) {
-  for (const ParamGroup& group : optimizer_.param_groups()) base_lrs_.push_back(group.lr);
+  for (const ParamGroupView& group : optimizer_.param_groups()) base_lrs_.push_back(group.lr);
   last_lrs_ = base_lrs_;
 }
 
 void LRScheduler::apply_initial_lr() {
-  std::vector<ParamGroup>& groups = optimizer_.param_groups();
+  std::vector<ParamGroupView> groups = optimizer_.param_groups();
   for (size_t g = 0; g < groups.size() && g < base_lrs_.size(); ++g) {
     groups[g].lr = lr_at(base_lrs_[g], 0);
     last_lrs_[g] = groups[g].lr;
@@ -25,7 +25,7 @@ void LRScheduler::apply_initial_lr() {
 
 void LRScheduler::step() {
   last_epoch_ += 1;
-  std::vector<ParamGroup>& groups = optimizer_.param_groups();
+  std::vector<ParamGroupView> groups = optimizer_.param_groups();
   for (size_t g = 0; g < groups.size() && g < base_lrs_.size(); ++g) {
     groups[g].lr = lr_at(base_lrs_[g], last_epoch_);
     last_lrs_[g] = groups[g].lr;
@@ -128,7 +128,7 @@ void ReduceLROnPlateau::step(double metric) {
     num_bad_epochs_ = 0;
   }
   if (num_bad_epochs_ > options_.patience) {
-    for (ParamGroup& group : optimizer_.param_groups()) {
+    for (ParamGroupView& group : optimizer_.param_groups()) {
       const double reduced = std::max(group.lr * options_.factor, options_.min_lr);
       if (group.lr - reduced > options_.eps) group.lr = reduced;
     }
