@@ -19,7 +19,8 @@ namespace tg::optim {
 
 /// One parameter group as the Optimizer interface shows it: the parameters, read-only (only
 /// add_param_group adds parameters, so per-parameter state cannot fall out of step), and the
-/// group's learning rate, which is the `lr` field of the group's options itself.
+/// group's learning rate, which is the `lr` field of the group's options itself. A view
+/// refers into the optimizer: use it before the next add_param_group.
 struct ParamGroupView {
   const std::vector<Tensor>& params;  ///< handles aliasing the model's tensors
   double& lr;                         ///< the group's current learning rate
