@@ -114,4 +114,12 @@ AdamW::AdamW(std::vector<Tensor> params, AdamWOptions options)
 AdamW::AdamW(std::vector<AdamWParamGroup> groups)
     : Adam("AdamW", as_adam_groups(std::move(groups)), true) {}
 
+void AdamW::add_param_group(std::vector<Tensor> params) {
+  Adam::add_param_group(std::move(params));
+}
+
+void AdamW::add_param_group(AdamWParamGroup group) {
+  Adam::add_param_group(std::move(as_adam_groups({std::move(group)}).front()));
+}
+
 }  // namespace tg::optim

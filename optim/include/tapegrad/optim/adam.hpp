@@ -103,6 +103,10 @@ class AdamW : public Adam {
   explicit AdamW(std::vector<Tensor> params, AdamWOptions options = {});
   /// Several groups, each with its own options.
   explicit AdamW(std::vector<AdamWParamGroup> groups);
+
+  void add_param_group(std::vector<Tensor> params) override;
+  /// Adds a group of new parameters with AdamW's options (weight decay 1e-2 by default).
+  void add_param_group(AdamWParamGroup group);
 };
 
 extern template class OptimizerBase<AdamOptions, AdamParamState>;
