@@ -203,3 +203,18 @@ TEST_CASE("Adam and AdamW reject invalid options with the bad value in the messa
   TG_CHECK_ERROR(tg::optim::AdamW({w}, {.betas = {0.9, 1.5}}), "AdamW: invalid beta2 1.5");
   TG_CHECK_ERROR(tg::optim::AdamW({w}, {.weight_decay = -0.01}), "weight_decay -0.01");
 }
+
+TEST_CASE("AdamW's add_param_group takes AdamW's options, weight decay 1e-2 by default") {
+  tg::Tensor a = param({1.0});
+  tg::Tensor b = param({1.0});
+  tg::optim::AdamW opt({a}, {.lr = 0.1});
+  opt.add_param_group({.params = {b}, .options = {.lr = 0.2}});
+  CHECK(opt.options(1).weight_decay == 1e-2);
+  CHECK(opt.options(1).lr == 0.2);
+  TG_CHECK_ERROR(opt.add_param_group({.params = {param({1.0})}, .options = {.eps = -1}}),
+                 "AdamW: invalid eps -1");
+  set_grad(b, {2.0});
+  opt.step();
+  // w1 = (1 − 0.2·0.01)·1 − 0.2·2/(2 + 1e-8), as in the AdamW case above with lr 0.2
+  CHECK(b.item() == exact(0.998 - 0.2 * 2 / (2 + 1e-8)));
+}
