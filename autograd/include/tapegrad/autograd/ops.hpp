@@ -1,13 +1,15 @@
 // The differentiable operations on tensors (and the comparisons, which are not).
 #pragma once
 
+#include <concepts>
 #include <vector>
 
 #include "tapegrad/autograd/tensor.hpp"
 
 namespace tg {
 
-// Elementwise arithmetic with NumPy broadcasting; f32 with f64 gives f64.
+// Elementwise arithmetic with NumPy broadcasting; f32 with f64 gives f64, i64 with a floating
+// tensor gives the floating dtype.
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor sub(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
@@ -26,6 +28,41 @@ Tensor operator-(double a, const Tensor& b);
 Tensor operator*(double a, const Tensor& b);
 Tensor operator/(double a, const Tensor& b);
 Tensor operator-(const Tensor& a);
+// An integer scalar (any integral type, so `t * 2` is not ambiguous) takes the tensor's dtype:
+// an i64 tensor stays i64, as PyTorch's arange(3) * 2; `/` still divides as floats. A double
+// with an i64 tensor gives f32, whatever its value.
+template <std::integral I>
+Tensor operator+(const Tensor& a, I b) {
+  return add(a, detail::integer_operand(a, static_cast<int64_t>(b)));
+}
+template <std::integral I>
+Tensor operator-(const Tensor& a, I b) {
+  return sub(a, detail::integer_operand(a, static_cast<int64_t>(b)));
+}
+template <std::integral I>
+Tensor operator*(const Tensor& a, I b) {
+  return mul(a, detail::integer_operand(a, static_cast<int64_t>(b)));
+}
+template <std::integral I>
+Tensor operator/(const Tensor& a, I b) {
+  return div(a, detail::integer_operand(a, static_cast<int64_t>(b)));
+}
+template <std::integral I>
+Tensor operator+(I a, const Tensor& b) {
+  return add(detail::integer_operand(b, static_cast<int64_t>(a)), b);
+}
+template <std::integral I>
+Tensor operator-(I a, const Tensor& b) {
+  return sub(detail::integer_operand(b, static_cast<int64_t>(a)), b);
+}
+template <std::integral I>
+Tensor operator*(I a, const Tensor& b) {
+  return mul(detail::integer_operand(b, static_cast<int64_t>(a)), b);
+}
+template <std::integral I>
+Tensor operator/(I a, const Tensor& b) {
+  return div(detail::integer_operand(b, static_cast<int64_t>(a)), b);
+}
 
 // Elementwise functions.
 /// a^exponent; d/da = exponent * a^(exponent-1).
