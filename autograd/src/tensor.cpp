@@ -18,13 +18,13 @@ namespace detail {
 
 Tensor empty(const Shape& shape, DType dtype) {
   for (int64_t s : shape)
-    if (s < 0) throw Error(fmt::format("empty: negative size in shape {}", format_shape(shape)));
+    if (s < 0) throw Error(fmt::format("negative size in shape {}", format_shape(shape)));
   auto impl = std::make_shared<TensorImpl>();
   impl->shape = shape;
   impl->numel = shape_numel(shape);
   if (impl->numel > std::numeric_limits<int64_t>::max() / element_size(dtype))
-    throw Error(fmt::format("empty: shape {} needs more bytes than an int64 can count",
-                            format_shape(shape)));
+    throw Error(
+        fmt::format("shape {} needs more bytes than an int64 can count", format_shape(shape)));
   impl->dtype = dtype;
   Storage storage = allocate_storage(static_cast<size_t>(impl->numel * element_size(dtype)));
   impl->storage = std::move(storage.owner);
