@@ -39,8 +39,12 @@ namespace detail {
 // tensor, as in PyTorch, where it would otherwise find no path to the input at all.
 Tensor times_mask(const char* name, const Tensor& g, const Tensor& mask,
                   const std::vector<Tensor>& sources) {
-  Tensor out = g * mask;
-  if (!is_grad_enabled()) return out;
+  if (!is_grad_enabled()) return g * mask;
+  Tensor out;
+  {
+    NoGradGuard no_grad;  // recorded once below, as this op, not also as a mul
+    out = g * mask;
+  }
   std::vector<Tensor> inputs{g};
   inputs.insert(inputs.end(), sources.begin(), sources.end());
   return record(name, out, inputs, [name, mask, sources](const Tensor& gg) -> Gradients {
