@@ -33,9 +33,22 @@ Tensor accumulate(const Tensor& sum, const Tensor& term) {
   return sum.defined() ? add(sum, term) : term;
 }
 
-// A gradient turned back into its input's shape (undoing broadcasting) and dtype.
-Tensor to_input_form(Tensor g, const Edge& edge) {
-  if (g.shape() != edge.shape) g = sum_to(g, edge.shape);
+// A gradient turned back into its input's shape (undoing broadcasting) and dtype. A shape that
+// no broadcasting explains is the backward's bug (a custom Function's, typically): say whose.
+Tensor to_input_form(Tensor g, const Edge& edge, const Node& n, size_t input) {
+  if (g.shape() != edge.shape) {
+    bool reducible = g.dim() >= static_cast<int64_t>(edge.shape.size());
+    for (size_t i = 0; reducible && i < edge.shape.size(); ++i) {
+      const int64_t have = g.shape()[g.shape().size() - edge.shape.size() + i];
+      reducible = have == edge.shape[i] || edge.shape[i] == 1;
+    }
+    if (!reducible)
+      throw Error(fmt::format(
+          "backward of '{}' (record #{}) returned a gradient of shape {} for input {}, which has "
+          "shape {}: a gradient must have its input's shape (or broadcast to it)",
+          n.name, n.sequence_nr, format_shape(g.shape()), input, format_shape(edge.shape)));
+    g = sum_to(g, edge.shape);
+  }
   if (g.dtype() != edge.dtype) g = g.to(edge.dtype);
   return g;
 }
@@ -124,8 +137,12 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& r
   set_grad_enabled(create_graph);
   struct BackwardScope {
     bool previous = detail::in_backward();
+    const Node* previous_record = detail::running_record();
     BackwardScope() { detail::set_in_backward(true); }
-    ~BackwardScope() { detail::set_in_backward(previous); }
+    ~BackwardScope() {
+      detail::set_in_backward(previous);
+      detail::set_running_record(previous_record);
+    }
   } backward_scope;
 
   auto deliver_to_leaf = [&](const std::shared_ptr<TensorImpl>& leaf, const Tensor& g) {
@@ -152,7 +169,9 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& r
       if (auto it = capture->node_slot.find(n); it != capture->node_slot.end())
         capture->gradients[it->second] = grad_output;
     if (autograd::is_inspecting_tape()) n->grad_seen = grad_output.detach();
+    detail::set_running_record(n);
     Gradients grads = n->apply(grad_output);
+    detail::set_running_record(nullptr);
     if (grads.size() != n->edges.size())
       throw Error(fmt::format("backward of '{}' returned {} gradients for {} inputs", n->name,
                               grads.size(), n->edges.size()));
@@ -160,7 +179,7 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& r
     for (size_t k = 0; k < grads.size(); ++k) {
       const Edge& edge = n->edges[k];
       if (!grads[k].defined() || (!edge.node && !edge.leaf)) continue;
-      Tensor g = to_input_form(std::move(grads[k]), edge);
+      Tensor g = to_input_form(std::move(grads[k]), edge, *n, k);
       if (edge.node)
         edge.node->pending_grad = accumulate(edge.node->pending_grad, g);
       else
@@ -185,8 +204,9 @@ std::vector<Tensor> seed_gradients(const char* op, const std::vector<Tensor>& ou
     if (!out.defined()) throw Error(fmt::format("{}: output {} is undefined", op, i));
     if (!out.requires_grad())
       throw Error(fmt::format(
-          "{}: output {} (shape {}) does not require grad: no input of the computation had "
-          "requires_grad set, or it ran under NoGradGuard",
+          "{}: output {} (shape {}) does not require grad: no recorded op leads to it from a "
+          "tensor that requires grad (none was an input, or it ran under NoGradGuard, or it is a "
+          "gradient computed without create_graph=true)",
           op, i, format_shape(out.shape())));
     const Tensor given = grad_outputs.empty() ? Tensor() : grad_outputs[i];
     if (given.defined()) {

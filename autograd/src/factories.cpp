@@ -16,21 +16,33 @@ void check_integral(const char* op, double value, DType dtype) {
     throw Error(fmt::format("{}: {} cannot be converted to i64 without overflow", op, value));
 }
 
+// A fresh tensor for `op`, whose name a bad shape's error carries.
+Tensor fresh(const char* op, const Shape& shape, DType dtype) {
+  for (int64_t size : shape)
+    if (size < 0)
+      throw Error(fmt::format("{}: negative size in shape {}", op, format_shape(shape)));
+  return detail::empty(shape, dtype);
+}
+
 Tensor finish(Tensor t, const TensorOptions& options) {
   if (options.requires_grad) t.set_requires_grad(true);
   return t;
 }
 
-Tensor filled(const Shape& shape, double value, const TensorOptions& options) {
-  check_integral("full", value, options.dtype);
-  Tensor t = detail::empty(shape, options.dtype);
-  t.fill_(value);
+Tensor filled(const char* op, const Shape& shape, double value, const TensorOptions& options) {
+  check_integral(op, value, options.dtype);
+  Tensor t = fresh(op, shape, options.dtype);
+  detail::dispatch(options.dtype, [&]<class T>() {  // not fill_: a new tensor is at version 0
+    T* x = detail::data_of<T>(t);
+    const T v = static_cast<T>(value);
+    for (int64_t i = 0, end = t.numel(); i < end; ++i) x[i] = v;
+  });
   return finish(std::move(t), options);
 }
 
 template <class Sample>
-Tensor sampled(const Shape& shape, const TensorOptions& options, Sample sample) {
-  Tensor t = detail::empty(shape, options.dtype);
+Tensor sampled(const char* op, const Shape& shape, const TensorOptions& options, Sample sample) {
+  Tensor t = fresh(op, shape, options.dtype);
   random::GeneratorLock lock;  // one lock for the whole fill, not one per draw
   detail::dispatch(options.dtype, [&]<class T>() {
     T* x = detail::data_of<T>(t);
@@ -46,7 +58,7 @@ Tensor tensor(std::vector<double> values, Shape shape, TensorOptions options) {
     throw Error(fmt::format("tensor: {} values do not fill shape {} ({} elements)", values.size(),
                             format_shape(shape), shape_numel(shape)));
   for (double value : values) check_integral("tensor", value, options.dtype);
-  Tensor t = detail::empty(shape, options.dtype);
+  Tensor t = fresh("tensor", shape, options.dtype);
   detail::dispatch(options.dtype, [&]<class T>() {
     T* x = detail::data_of<T>(t);
     for (size_t i = 0; i < values.size(); ++i) x[i] = static_cast<T>(values[i]);
@@ -58,11 +70,11 @@ Tensor tensor(std::initializer_list<double> values, TensorOptions options) {
   return tensor(std::vector<double>(values), {static_cast<int64_t>(values.size())}, options);
 }
 
-Tensor scalar(double value, TensorOptions options) { return filled({}, value, options); }
-Tensor zeros(Shape shape, TensorOptions options) { return filled(shape, 0.0, options); }
-Tensor ones(Shape shape, TensorOptions options) { return filled(shape, 1.0, options); }
+Tensor scalar(double value, TensorOptions options) { return filled("scalar", {}, value, options); }
+Tensor zeros(Shape shape, TensorOptions options) { return filled("zeros", shape, 0.0, options); }
+Tensor ones(Shape shape, TensorOptions options) { return filled("ones", shape, 1.0, options); }
 Tensor full(Shape shape, double value, TensorOptions options) {
-  return filled(shape, value, options);
+  return filled("full", shape, value, options);
 }
 Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), {.dtype = t.dtype()}); }
 Tensor ones_like(const Tensor& t) { return ones(t.shape(), {.dtype = t.dtype()}); }
@@ -70,23 +82,23 @@ Tensor ones_like(const Tensor& t) { return ones(t.shape(), {.dtype = t.dtype()})
 Tensor arange(int64_t n, TensorOptions options) {
   if (n < 0) throw Error(fmt::format("arange: n must be >= 0, got {}", n));
   int64_t next = 0;
-  return sampled({n}, options, [&] { return next++; });
+  return sampled("arange", {n}, options, [&] { return next++; });
 }
 
 Tensor randn(Shape shape, TensorOptions options) {
   detail::dispatch_floating("randn", options.dtype, []<class T>() {});
-  return sampled(shape, options, [] { return random::normal(); });
+  return sampled("randn", shape, options, [] { return random::normal(); });
 }
 
 Tensor rand(Shape shape, TensorOptions options) {
   detail::dispatch_floating("rand", options.dtype, []<class T>() {});
-  return sampled(shape, options, [] { return random::uniform(); });
+  return sampled("rand", shape, options, [] { return random::uniform(); });
 }
 
 Tensor randint(int64_t low, int64_t high, Shape shape) {
   if (high <= low) throw Error(fmt::format("randint: empty range [{}, {})", low, high));
   const auto span = static_cast<uint64_t>(high - low);
-  return sampled(shape, {.dtype = DType::i64},
+  return sampled("randint", shape, {.dtype = DType::i64},
                  [&] { return low + static_cast<int64_t>(random::below(span)); });
 }
 

@@ -7,7 +7,22 @@
 
 #include "record.hpp"
 
-namespace tg::autograd::detail {
+namespace tg::autograd {
+
+void AutogradContext::save_for_backward(std::vector<Tensor> tensors) {
+  saved_ = std::move(tensors);
+  versions_.clear();
+  for (const Tensor& t : saved_) versions_.push_back(t.defined() ? t.version() : 0);
+}
+
+std::vector<Tensor> AutogradContext::get_saved_variables() const {
+  for (size_t i = 0; i < saved_.size(); ++i)
+    if (saved_[i].defined() && saved_[i].version() != versions_[i])
+      tg::detail::throw_modified(saved_[i], versions_[i]);
+  return saved_;
+}
+
+namespace detail {
 
 std::string demangle(const char* mangled) {
   int status = 0;
@@ -27,4 +42,5 @@ Tensor record_custom(const char* name, Tensor output, const std::vector<Tensor>&
                             });
 }
 
-}  // namespace tg::autograd::detail
+}  // namespace detail
+}  // namespace tg::autograd

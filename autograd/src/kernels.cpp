@@ -59,6 +59,12 @@ int64_t canonical_dim(const char* op, int64_t dim, int64_t ndim, const Shape& sh
   return dim < 0 ? dim + ndim : dim;
 }
 
+bool is_scalar_dim(const char* op, int64_t dim, const Tensor& a) {
+  if (a.dim() != 0) return false;
+  if (dim == 0 || dim == -1) return true;
+  throw Error(fmt::format("{}: dim {} is out of range for a 0-D tensor (valid: -1 to 0)", op, dim));
+}
+
 DimSplit split_at(const Shape& shape, int64_t dim) {
   DimSplit split;
   for (size_t i = 0; i < shape.size(); ++i) {

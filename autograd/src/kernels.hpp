@@ -54,6 +54,11 @@ Tensor as_dtype(const Tensor& t, DType dtype);
 /// `dim` made non-negative, or an Error naming `op` and the shape.
 int64_t canonical_dim(const char* op, int64_t dim, int64_t ndim, const Shape& shape);
 
+/// True when `a` is 0-D and `dim` is 0 or -1, which PyTorch's dim-taking ops (reductions,
+/// softmax family, squeeze, transpose) accept there and answer with a 0-D result; false for a
+/// tensor with dims; an Error naming `op` for any other dim of a 0-D tensor.
+bool is_scalar_dim(const char* op, int64_t dim, const Tensor& a);
+
 /// Sizes before, along and after `dim`: the loops of every op that works along one dim.
 struct DimSplit {
   int64_t outer = 1, size = 1, inner = 1;
@@ -143,10 +148,5 @@ Tensor unary_kernel(const Tensor& a, F f) {
   for (int64_t i = 0; i < n; ++i) o[i] = f(x[i]);
   return out;
 }
-
-/// The gradient of an op's output as the op's backward saved it: the result without history.
-/// When the backward is itself being recorded (create_graph), ops recompute it from their inputs
-/// instead, so that second derivatives flow.
-Tensor saved_output(const Tensor& out);
 
 }  // namespace tg::detail

@@ -1,6 +1,9 @@
 // Records on the tape: attaching them to outputs, numbering them, and freeing long chains.
 #include "node.hpp"
 
+#include <fmt/format.h>
+
+#include <string>
 #include <vector>
 
 #include "kernels.hpp"
@@ -75,8 +78,33 @@ void attach(const char* name, Tensor& out, std::shared_ptr<Node> node, const Ten
       edge.leaf = input.impl_ptr();
   }
   node->sequence_nr = sequence_nr_after(node->edges);
-  if (autograd::is_inspecting_tape()) node->value_seen = saved_output(out);
+  if (autograd::is_inspecting_tape()) node->value_seen = alias_with_shape(out, out.shape());
   out.impl()->grad_fn = std::move(node);
+}
+
+}  // namespace tg::detail
+
+namespace tg::detail {
+namespace {
+thread_local const Node* running = nullptr;
+}  // namespace
+
+const Node* running_record() { return running; }
+void set_running_record(const Node* node) { running = node; }
+
+void throw_modified(const Tensor& saved, uint64_t saved_version, const char* owner) {
+  const Node* node = running_record();
+  const std::string who = owner != nullptr ? fmt::format("'{}'", owner)
+                          : node != nullptr
+                              ? fmt::format("'{}' (record #{})", node->name, node->sequence_nr)
+                              : std::string("an op");
+  throw Error(fmt::format(
+      "backward of {}: one of the variables needed for gradient computation has been modified "
+      "by an inplace operation: the {} tensor of shape {} it saved is now at version {}, but was "
+      "at version {} when saved (an in-place write such as copy_, fill_, add_ or an optimizer "
+      "step came between the forward and backward; write into a clone() instead, or run "
+      "backward first)",
+      who, dtype_name(saved.dtype()), format_shape(saved.shape()), saved.version(), saved_version));
 }
 
 }  // namespace tg::detail

@@ -86,19 +86,33 @@ BufferCache& cache() {
 
 }  // namespace
 
-std::shared_ptr<void> allocate_storage(size_t bytes) {
-  const size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
-  if (rounded < kRecycleFrom) {  // one allocation holds both the buffer and its use count
+namespace {
+// The version counter takes the first max_align_t of a small buffer and the first 64 bytes of a
+// large one, so the data keeps the buffer's alignment.
+static_assert(sizeof(VersionCounter) <= sizeof(std::max_align_t));
+
+Storage with_counter(std::shared_ptr<void> owner, size_t header) {
+  new (owner.get()) VersionCounter(0);
+  void* data = static_cast<std::byte*>(owner.get()) + header;
+  return {std::move(owner), data};
+}
+}  // namespace
+
+Storage allocate_storage(size_t bytes) {
+  const size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment + kAlignment;
+  if (rounded < kRecycleFrom) {  // one allocation holds the counter, the buffer and its use count
     const size_t words = (bytes + sizeof(std::max_align_t) - 1) / sizeof(std::max_align_t);
-    return std::make_shared_for_overwrite<std::max_align_t[]>(words == 0 ? 1 : words);
+    return with_counter(std::make_shared_for_overwrite<std::max_align_t[]>(words + 1),
+                        sizeof(std::max_align_t));
   }
   if (!kRecycle) {
     void* buffer = std::aligned_alloc(kAlignment, rounded);
     if (buffer == nullptr) throw std::bad_alloc();
-    return std::shared_ptr<void>(buffer, [](void* p) { std::free(p); });
+    return with_counter(std::shared_ptr<void>(buffer, [](void* p) { std::free(p); }), kAlignment);
   }
-  return std::shared_ptr<void>(cache().take(rounded),
-                               [rounded](void* p) { cache().give_back(p, rounded); });
+  return with_counter(std::shared_ptr<void>(cache().take(rounded),
+                                            [rounded](void* p) { cache().give_back(p, rounded); }),
+                      kAlignment);
 }
 
 size_t cached_storage_bytes() { return cache().cached_bytes(); }

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -17,16 +18,17 @@ namespace detail {
 
 Tensor empty(const Shape& shape, DType dtype) {
   for (int64_t s : shape)
-    if (s < 0) throw Error(fmt::format("empty: negative size in shape {}", format_shape(shape)));
+    if (s < 0) throw Error(fmt::format("negative size in shape {}", format_shape(shape)));
   auto impl = std::make_shared<TensorImpl>();
   impl->shape = shape;
   impl->numel = shape_numel(shape);
   if (impl->numel > std::numeric_limits<int64_t>::max() / element_size(dtype))
-    throw Error(fmt::format("empty: shape {} needs more bytes than an int64 can count",
-                            format_shape(shape)));
+    throw Error(
+        fmt::format("shape {} needs more bytes than an int64 can count", format_shape(shape)));
   impl->dtype = dtype;
-  impl->storage = allocate_storage(static_cast<size_t>(impl->numel * element_size(dtype)));
-  impl->data = impl->storage.get();
+  Storage storage = allocate_storage(static_cast<size_t>(impl->numel * element_size(dtype)));
+  impl->storage = std::move(storage.owner);
+  impl->data = storage.data;
   return Tensor(std::move(impl));
 }
 
@@ -40,15 +42,29 @@ Tensor alias_with_shape(const Tensor& source, const Shape& shape) {
   return Tensor(std::move(impl));
 }
 
-Tensor saved_output(const Tensor& out) { return alias_with_shape(out, out.shape()); }
-
 }  // namespace detail
 
 namespace {
 
 const detail::TensorImpl& checked(const detail::TensorImpl* impl, const char* what) {
-  if (impl == nullptr) throw Error(fmt::format("{}: the tensor is undefined", what));
+  if (impl == nullptr)
+    throw Error(fmt::format(
+        "{}: undefined tensor (a default-constructed Tensor, or the grad() of a tensor that no "
+        "backward has reached yet: is requires_grad set on it, and has backward() run?)",
+        what));
   return *impl;
+}
+
+const char* cpp_type_name(DType dtype) {
+  switch (dtype) {
+    case DType::f32:
+      return "float";
+    case DType::f64:
+      return "double";
+    case DType::i64:
+      break;
+  }
+  return "int64_t";
 }
 
 template <class T>
@@ -73,6 +89,7 @@ int64_t Tensor::size(int64_t d) const {
 }
 
 double Tensor::item() const {
+  checked(impl_.get(), "item");
   if (numel() != 1)
     throw Error(fmt::format("item: a tensor of shape {} has {} elements, not 1",
                             format_shape(shape()), numel()));
@@ -81,6 +98,7 @@ double Tensor::item() const {
 }
 
 std::vector<double> Tensor::to_vector() const {
+  checked(impl_.get(), "to_vector");
   std::vector<double> values(static_cast<size_t>(numel()));
   detail::dispatch(dtype(), [&]<class T>() {
     const T* x = static_cast<const T*>(impl_->data);
@@ -91,9 +109,12 @@ std::vector<double> Tensor::to_vector() const {
 
 template <class T>
 T* Tensor::data() {
+  checked(impl_.get(), "data");
   if (dtype() != dtype_of<T>())
-    throw Error(fmt::format("data: the tensor is {}, not {}", dtype_name(dtype()),
-                            dtype_name(dtype_of<T>())));
+    throw Error(fmt::format("data<{}>(): the tensor of shape {} is {}, not {} (use data<{}>())",
+                            cpp_type_name(dtype_of<T>()), format_shape(shape()),
+                            dtype_name(dtype()), dtype_name(dtype_of<T>()),
+                            cpp_type_name(dtype())));
   return static_cast<T*>(impl_->data);
 }
 
@@ -151,6 +172,7 @@ Tensor& Tensor::copy_(const Tensor& source) {
   const Tensor converted = detail::as_dtype(source, dtype());
   std::memcpy(impl_->data, converted.impl()->data,
               static_cast<size_t>(numel() * element_size(dtype())));
+  mark_modified();
   return *this;
 }
 
@@ -162,6 +184,7 @@ Tensor& Tensor::fill_(double value) {
     const T v = static_cast<T>(value);
     for (int64_t i = 0; i < impl_->numel; ++i) x[i] = v;
   });
+  mark_modified();
   return *this;
 }
 
@@ -170,12 +193,30 @@ void Tensor::set_data(const Tensor& source) {
   checked(source.impl(), "set_data");
   if (impl_->requires_grad && source.dtype() == DType::i64)
     throw Error("set_data: a tensor that requires grad cannot take i64 data");
+  // Tensors saved from the old storage hold this impl: its new version must exceed every
+  // version they saw, so the counter jumps past the old one.
+  const uint64_t old_version = version();
   impl_->storage = source.impl()->storage;
   impl_->data = source.impl()->data;
   impl_->shape = source.shape();
   impl_->numel = source.numel();
   impl_->dtype = source.dtype();
   impl_->grad = Tensor();
+  detail::VersionCounter& counter = detail::version_counter(impl_->storage);
+  uint64_t current = counter.load(std::memory_order_relaxed);
+  while (!counter.compare_exchange_weak(current, std::max(current, old_version) + 1,
+                                        std::memory_order_relaxed)) {
+  }
+}
+
+uint64_t Tensor::version() const {
+  return detail::version_counter(checked(impl_.get(), "version").storage)
+      .load(std::memory_order_relaxed);
+}
+
+void Tensor::mark_modified() {
+  detail::version_counter(checked(impl_.get(), "mark_modified").storage)
+      .fetch_add(1, std::memory_order_relaxed);
 }
 
 Tensor Tensor::sum() const { return tg::sum(*this); }

@@ -29,6 +29,7 @@ void fill_with(Tensor& tensor, Sample sample) {
     double* values = tensor.data<double>();
     for (int64_t i = 0, n = tensor.numel(); i < n; ++i) values[i] = sample();
   }
+  tensor.mark_modified();
 }
 
 struct Fans {

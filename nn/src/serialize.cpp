@@ -387,6 +387,7 @@ void load(Module& module, const std::string& path) {
     if (entry.end > entry.begin)
       std::memcpy(raw_data(tensor), data.data() + entry.begin,
                   static_cast<size_t>(entry.end - entry.begin));
+    tensor.mark_modified();  // a graph recorded before the load must not use the new values
   }
 }
 

@@ -12,18 +12,21 @@ Tensor broadcast_op(const char* op, const Tensor& a, const Tensor& b, F f) {
                           [&]<class T>() { return detail::binary_kernel<T>(op, a, b, f); });
 }
 
-Tensor constant_like(const Tensor& t, double value) {
+// A double beside a tensor: the tensor's dtype when floating, else f32 (the default float
+// dtype). By type, never by value: arange(3) * 2.0 is f32 like arange(3) * 0.5, as PyTorch.
+Tensor double_operand(const Tensor& t, double value) {
   return scalar(value, {.dtype = t.dtype() == DType::i64 ? DType::f32 : t.dtype()});
 }
 
-Tensor constant_for(const Tensor& t, double value) {
-  // An integer tensor stays integer with an integral constant, as PyTorch does.
-  if (t.dtype() == DType::i64 && value == static_cast<double>(static_cast<int64_t>(value)))
-    return scalar(value, {.dtype = DType::i64});
-  return constant_like(t, value);
-}
-
 }  // namespace
+
+namespace detail {
+Tensor integer_operand(const Tensor& like, int64_t value) {
+  Tensor out = empty({}, like.dtype());
+  dispatch(like.dtype(), [&]<class T>() { *data_of<T>(out) = static_cast<T>(value); });
+  return out;
+}
+}  // namespace detail
 
 // d(a+b)/da = 1, d(a+b)/db = 1 (the engine sums each gradient back to its input's shape)
 Tensor add(const Tensor& a, const Tensor& b) {
@@ -43,10 +46,12 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 Tensor mul(const Tensor& a, const Tensor& b) {
   Tensor out = broadcast_op("mul", a, b, [](auto x, auto y) { return x * y; });
   const bool a_needs = a.requires_grad(), b_needs = b.requires_grad();
-  return detail::record("mul", out, {&a, &b},
-                        [a, b, a_needs, b_needs](const Tensor& g) -> Gradients {
-                          return {a_needs ? g * b : Tensor(), b_needs ? g * a : Tensor()};
-                        });
+  return detail::record(
+      "mul", out, {&a, &b},
+      [a = detail::SavedTensor(a), b = detail::SavedTensor(b), a_needs,
+       b_needs](const Tensor& g) -> Gradients {
+        return {a_needs ? g * b.unpack() : Tensor(), b_needs ? g * a.unpack() : Tensor()};
+      });
 }
 
 // d(a/b)/da = 1/b, d(a/b)/db = -a/b²
@@ -57,8 +62,11 @@ Tensor div(const Tensor& a, const Tensor& b) {
   Tensor out = broadcast_op("div", x, b, [](auto p, auto q) { return p / q; });
   const bool a_needs = a.requires_grad(), b_needs = b.requires_grad();
   return detail::record(
-      "div", out, {&a, &b}, [a, b, a_needs, b_needs](const Tensor& g) -> Gradients {
-        return {a_needs ? g / b : Tensor(), b_needs ? neg(g) * a / (b * b) : Tensor()};
+      "div", out, {&a, &b},
+      [a = detail::SavedTensor(a), b = detail::SavedTensor(b), a_needs,
+       b_needs](const Tensor& g) -> Gradients {
+        const Tensor& y = b.unpack();
+        return {a_needs ? g / y : Tensor(), b_needs ? neg(g) * a.unpack() / (y * y) : Tensor()};
       });
 }
 
@@ -73,14 +81,14 @@ Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
 Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
 Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
 Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
-Tensor operator+(const Tensor& a, double b) { return add(a, constant_for(a, b)); }
-Tensor operator-(const Tensor& a, double b) { return sub(a, constant_for(a, b)); }
-Tensor operator*(const Tensor& a, double b) { return mul(a, constant_for(a, b)); }
-Tensor operator/(const Tensor& a, double b) { return div(a, constant_like(a, b)); }
-Tensor operator+(double a, const Tensor& b) { return add(constant_for(b, a), b); }
-Tensor operator-(double a, const Tensor& b) { return sub(constant_for(b, a), b); }
-Tensor operator*(double a, const Tensor& b) { return mul(constant_for(b, a), b); }
-Tensor operator/(double a, const Tensor& b) { return div(constant_like(b, a), b); }
+Tensor operator+(const Tensor& a, double b) { return add(a, double_operand(a, b)); }
+Tensor operator-(const Tensor& a, double b) { return sub(a, double_operand(a, b)); }
+Tensor operator*(const Tensor& a, double b) { return mul(a, double_operand(a, b)); }
+Tensor operator/(const Tensor& a, double b) { return div(a, double_operand(a, b)); }
+Tensor operator+(double a, const Tensor& b) { return add(double_operand(b, a), b); }
+Tensor operator-(double a, const Tensor& b) { return sub(double_operand(b, a), b); }
+Tensor operator*(double a, const Tensor& b) { return mul(double_operand(b, a), b); }
+Tensor operator/(double a, const Tensor& b) { return div(double_operand(b, a), b); }
 Tensor operator-(const Tensor& a) { return neg(a); }
 
 }  // namespace tg

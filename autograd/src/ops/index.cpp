@@ -50,10 +50,11 @@ Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index) {
         for (int64_t i = 0; i < s.inner; ++i) to[i] = from[i];
       }
   });
-  return detail::record("index_select", out, {&a},
-                        [shape = a.shape(), d, index](const Tensor& g) -> Gradients {
-                          return {index_add(zeros(shape, {.dtype = g.dtype()}), d, index, g)};
-                        });
+  return detail::record(
+      "index_select", out, {&a},
+      [shape = a.shape(), d, index = detail::SavedTensor(index)](const Tensor& g) -> Gradients {
+        return {index_add(zeros(shape, {.dtype = g.dtype()}), d, index.unpack(), g)};
+      });
 }
 
 namespace {
@@ -76,8 +77,8 @@ Tensor index_add(const Tensor& base, int64_t d, const Tensor& index, const Tenso
       }
   });
   return detail::record("index_add", out, {&base, &source},
-                        [d, index](const Tensor& g) -> Gradients {
-                          return {g, index_select(g, d, index)};
+                        [d, index = detail::SavedTensor(index)](const Tensor& g) -> Gradients {
+                          return {g, index_select(g, d, index.unpack())};
                         });
 }
 
@@ -130,10 +131,11 @@ Tensor gather(const Tensor& a, int64_t dim, const Tensor& index) {
     T* o = detail::data_of<T>(out);
     for_each_gathered(a.shape(), d, index, [&](int64_t i, int64_t from) { o[i] = x[from]; });
   });
-  return detail::record("gather", out, {&a},
-                        [shape = a.shape(), d, index](const Tensor& g) -> Gradients {
-                          return {scatter_add(zeros(shape, {.dtype = g.dtype()}), d, index, g)};
-                        });
+  return detail::record(
+      "gather", out, {&a},
+      [shape = a.shape(), d, index = detail::SavedTensor(index)](const Tensor& g) -> Gradients {
+        return {scatter_add(zeros(shape, {.dtype = g.dtype()}), d, index.unpack(), g)};
+      });
 }
 
 // d scatter_add/da = 1, d scatter_add/dsource: the gradient gathered at `index`
@@ -151,8 +153,8 @@ Tensor scatter_add(const Tensor& a, int64_t dim, const Tensor& index, const Tens
     for_each_gathered(a.shape(), d, index, [&](int64_t i, int64_t to) { o[to] += x[i]; });
   });
   return detail::record("scatter_add", out, {&a, &source},
-                        [d, index](const Tensor& g) -> Gradients {
-                          return {g, gather(g, d, index)};
+                        [d, index = detail::SavedTensor(index)](const Tensor& g) -> Gradients {
+                          return {g, gather(g, d, index.unpack())};
                         });
 }
 

@@ -1,4 +1,4 @@
-// Matrix products on GEMM: matmul (1-D, 2-D, batched 3-D) and the fused linear layer op.
+// Matrix products on GEMM: matmul (1-D, 2-D, broadcast batches) and the fused linear layer op.
 // Backward passes use GEMM's transpose flags instead of materialising transposes.
 #include <fmt/format.h>
 
@@ -10,11 +10,22 @@
 namespace tg {
 namespace {
 
+// Products run in one floating dtype; mixing f32 and f64 is refused (as PyTorch) rather than
+// converting a whole weight matrix per call, and the message says how to make them agree.
 DType floating_operands(const char* op, const Tensor& a, const Tensor& b) {
-  if (a.dtype() != b.dtype() || a.dtype() == DType::i64)
-    throw Error(fmt::format("{}: operands must both be f32 or both f64, got {} {} and {} {}", op,
-                            dtype_name(a.dtype()), format_shape(a.shape()), dtype_name(b.dtype()),
-                            format_shape(b.shape())));
+  if (a.dtype() == DType::i64 || b.dtype() == DType::i64)
+    throw Error(fmt::format(
+        "{}: operands must both be f32 or both f64, got {} {} and {} {}; convert the i64 one "
+        "with .to(tg::f32)",
+        op, dtype_name(a.dtype()), format_shape(a.shape()), dtype_name(b.dtype()),
+        format_shape(b.shape())));
+  if (a.dtype() != b.dtype())
+    throw Error(fmt::format(
+        "{}: operands must both be f32 or both f64, got {} {} and {} {}; convert the input with "
+        ".to(tg::f32), or the model with model.to(tg::f64) (read_csv and friends can give f64 "
+        "data while modules start in f32)",
+        op, dtype_name(a.dtype()), format_shape(a.shape()), dtype_name(b.dtype()),
+        format_shape(b.shape())));
   return a.dtype();
 }
 
@@ -43,13 +54,20 @@ Tensor product(const Tensor& a, const Tensor& b, bool ta, bool tb) {
     for (int64_t i = 0; i < batch; ++i)
       detail::gemm<T>(ta, tb, m, n, k, T(1), x + i * m * k, y + i * k * n, T(0), o + i * m * n);
   });
-  return detail::record("matmul", out, {&a, &b}, [a, b, ta, tb](const Tensor& g) -> Gradients {
-    const Tensor da =
-        a.requires_grad() ? (ta ? product(b, g, tb, true) : product(g, b, false, !tb)) : Tensor();
-    const Tensor db =
-        b.requires_grad() ? (tb ? product(g, a, true, ta) : product(a, g, !ta, false)) : Tensor();
-    return {da, db};
-  });
+  return detail::record(
+      "matmul", out, {&a, &b},
+      [a_saved = detail::SavedTensor(a), b_saved = detail::SavedTensor(b), ta,
+       tb](const Tensor& g) -> Gradients {
+        const Tensor& x = a_saved.unpack();
+        const Tensor& y = b_saved.unpack();
+        const Tensor da = x.requires_grad()
+                              ? (ta ? product(y, g, tb, true) : product(g, y, false, !tb))
+                              : Tensor();
+        const Tensor db = y.requires_grad()
+                              ? (tb ? product(g, x, true, ta) : product(x, g, !ta, false))
+                              : Tensor();
+        return {da, db};
+      });
 }
 
 [[noreturn]] void inner_mismatch(const Tensor& a, const Tensor& b, int64_t ka, int64_t kb) {
@@ -59,10 +77,14 @@ Tensor product(const Tensor& a, const Tensor& b, bool ta, bool tb) {
 
 }  // namespace
 
+// torch.matmul's rules: 1-D operands become a row (left) or a column (right) and that dim is
+// dropped from the result; dims before the last two are batch dims and broadcast. Broadcast
+// operands are materialised by broadcast_to, whose backward sums each gradient back to its
+// input's batch shape.
 Tensor matmul(const Tensor& a, const Tensor& b) {
   const int64_t da = a.dim(), db = b.dim();
-  if (da == 0 || db == 0 || da > 3 || db > 3)
-    throw Error(fmt::format("matmul: {} @ {}: operands must be 1-D, 2-D or 3-D",
+  if (da == 0 || db == 0)
+    throw Error(fmt::format("matmul: {} @ {}: operands must have at least one dim, not be 0-D",
                             format_shape(a.shape()), format_shape(b.shape())));
   floating_operands("matmul", a, b);
   const int64_t ka = a.shape().back();
@@ -73,16 +95,33 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   if (da == 1) return squeeze(matmul(unsqueeze(a, 0), b), -2);
   if (db == 1) return squeeze(matmul(a, unsqueeze(b, 1)), -1);
   if (da == 2 && db == 2) return product(a, b, false, false);
-  if (da == 3 && db == 2) {  // one GEMM over all rows of the batch
-    const Tensor flat = reshape(a, {a.shape()[0] * a.shape()[1], ka});
-    return reshape(product(flat, b, false, false), {a.shape()[0], a.shape()[1], b.shape()[1]});
+  const int64_t m = a.shape()[static_cast<size_t>(da - 2)], n = b.shape().back();
+  if (db == 2) {  // one GEMM over all rows of a's batch
+    Shape out_shape(a.shape().begin(), a.shape().end() - 1);
+    out_shape.push_back(n);
+    return reshape(product(reshape(a, {-1, ka}), b, false, false), out_shape);
   }
-  if (da == 2) return matmul(broadcast_to(a, {b.shape()[0], a.shape()[0], ka}), b);
-  if (a.shape()[0] != b.shape()[0])
-    throw Error(fmt::format("matmul: {} @ {}: batch sizes {} and {} differ",
-                            format_shape(a.shape()), format_shape(b.shape()), a.shape()[0],
-                            b.shape()[0]));
-  return product(a, b, false, false);
+  const Shape batch_a(a.shape().begin(), a.shape().end() - 2);
+  const Shape batch_b(b.shape().begin(), b.shape().end() - 2);
+  Shape batch;
+  try {
+    batch = detail::broadcast_shapes("matmul", batch_a, batch_b);
+  } catch (const Error&) {
+    throw Error(fmt::format("matmul: {} @ {}: batch dims {} and {} do not broadcast",
+                            format_shape(a.shape()), format_shape(b.shape()), format_shape(batch_a),
+                            format_shape(batch_b)));
+  }
+  const int64_t count = shape_numel(batch);
+  auto batched = [&](const Tensor& t, int64_t rows, int64_t cols) {
+    Shape full = batch;
+    full.push_back(rows);
+    full.push_back(cols);
+    return reshape(broadcast_to(t, full), {count, rows, cols});
+  };
+  Shape out_shape = batch;
+  out_shape.push_back(m);
+  out_shape.push_back(n);
+  return reshape(product(batched(a, m, ka), batched(b, kb, n), false, false), out_shape);
 }
 
 // y = x Wᵀ + b:  dx = G W,  dW = Gᵀ x,  db = Σ_rows G
@@ -115,12 +154,14 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     detail::gemm<T>(false, true, rows_n, out_n, in, T(1), detail::data_of<T>(x),
                     detail::data_of<T>(weight), beta, o);
   });
-  return detail::record("linear", out, {&x, &weight, &bias},
-                        [x, weight, has_bias = bias.defined()](const Tensor& g) -> Gradients {
-                          return {x.requires_grad() ? product(g, weight, false, false) : Tensor(),
-                                  weight.requires_grad() ? product(g, x, true, false) : Tensor(),
-                                  has_bias ? sum(g, 0) : Tensor()};
-                        });
+  return detail::record(
+      "linear", out, {&x, &weight, &bias},
+      [x_saved = detail::SavedTensor(x), w_saved = detail::SavedTensor(weight),
+       has_bias = bias.defined()](const Tensor& g) -> Gradients {
+        return {x_saved.requires_grad() ? product(g, w_saved.unpack(), false, false) : Tensor(),
+                w_saved.requires_grad() ? product(g, x_saved.unpack(), true, false) : Tensor(),
+                has_bias ? sum(g, 0) : Tensor()};
+      });
 }
 
 }  // namespace tg

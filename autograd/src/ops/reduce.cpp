@@ -70,7 +70,9 @@ Tensor sum(const Tensor& a) {
 }
 
 // d sum(a, dim)/da = 1 along dim
+// A 0-D tensor takes dim 0 or -1 and gives a 0-D result, as PyTorch.
 Tensor sum(const Tensor& a, int64_t dim, bool keepdim) {
+  if (detail::is_scalar_dim("sum", dim, a)) return sum(a);
   const int64_t d = checked_dim("sum", a, dim);
   Tensor out = sum_dim_kernel(a, d, keepdim);
   return detail::record("sum", out, {&a},
@@ -98,6 +100,7 @@ Tensor mean(const Tensor& a) {
 Tensor mean(const Tensor& a, int64_t dim, bool keepdim) {
   if (!is_floating(a.dtype()))
     throw Error("mean: expects a floating tensor, got i64 (convert with .to(tg::f32))");
+  if (detail::is_scalar_dim("mean", dim, a)) return mean(a);
   const int64_t d = checked_dim("mean", a, dim);
   const double n = static_cast<double>(a.shape()[static_cast<size_t>(d)]);
   Tensor out = sum_dim_kernel(a, d, keepdim);
@@ -136,6 +139,7 @@ Tensor max(const Tensor& a) {
 }
 
 Tensor argmax(const Tensor& a, int64_t dim, bool keepdim) {
+  if (detail::is_scalar_dim("argmax", dim, a)) return zeros({}, {.dtype = DType::i64});
   const int64_t d = checked_dim("argmax", a, dim);
   const detail::DimSplit s = detail::split_at(a.shape(), d);
   if (s.size == 0)
@@ -161,6 +165,7 @@ Tensor argmax(const Tensor& a, int64_t dim, bool keepdim) {
 
 // d max(a, dim)/da = 1 at the first maximum of each slice, else 0
 Tensor max(const Tensor& a, int64_t dim, bool keepdim) {
+  if (detail::is_scalar_dim("max", dim, a)) return max(a);
   const int64_t d = checked_dim("max", a, dim);
   const Tensor index = argmax(a, d, /*keepdim=*/true);
   Tensor out = detail::dispatch(a.dtype(), [&]<class T>() {

@@ -85,6 +85,7 @@ Tensor unsqueeze(const Tensor& a, int64_t dim) {
 }
 
 Tensor squeeze(const Tensor& a, int64_t dim) {
+  if (detail::is_scalar_dim("squeeze", dim, a)) return a;  // as PyTorch: nothing to squeeze
   const int64_t d = detail::canonical_dim("squeeze", dim, a.dim(), a.shape());
   if (a.shape()[static_cast<size_t>(d)] != 1) return a;  // as PyTorch: a no-op unless size 1
   Shape shape = a.shape();
@@ -94,6 +95,9 @@ Tensor squeeze(const Tensor& a, int64_t dim) {
 
 // d transpose(a)/da: the gradient transposed back
 Tensor transpose(const Tensor& a, int64_t dim0, int64_t dim1) {
+  // PyTorch accepts dims 0 and -1 of a 0-D tensor; the result is the tensor itself.
+  if (detail::is_scalar_dim("transpose", dim0, a) && detail::is_scalar_dim("transpose", dim1, a))
+    return a;
   const int64_t d0 = detail::canonical_dim("transpose", dim0, a.dim(), a.shape());
   const int64_t d1 = detail::canonical_dim("transpose", dim1, a.dim(), a.shape());
   Shape shape = a.shape();

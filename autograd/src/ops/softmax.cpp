@@ -49,29 +49,42 @@ Tensor softmax_kernel(const char* op, const Tensor& a_in, int64_t dim, Result re
 }  // namespace
 
 // d softmax_i/dx_j = y_i (δ_ij - y_j)  ⇒  dx = y ⊙ (g - Σ g⊙y)
+// A 0-D tensor is one slice of one element (dims 0 and -1, as PyTorch).
 Tensor softmax(const Tensor& a, int64_t dim) {
-  const int64_t d = detail::canonical_dim("softmax", dim, a.dim(), a.shape());
+  const int64_t d = detail::is_scalar_dim("softmax", dim, a)
+                        ? 0
+                        : detail::canonical_dim("softmax", dim, a.dim(), a.shape());
   Tensor out = softmax_kernel("softmax", a, d, Result::softmax);
   return detail::record("softmax", out, {&a},
-                        [a, d, y_saved = detail::saved_output(out)](const Tensor& g) -> Gradients {
-                          const Tensor y = is_grad_enabled() ? softmax(a, d) : y_saved;
+                        [a = detail::SavedTensor(a), d,
+                         y_saved = detail::SavedOutput(out)](const Tensor& g) -> Gradients {
+                          const Tensor y = y_saved.value([&] { return softmax(a.unpack(), d); });
                           return {y * (g - sum(g * y, d, /*keepdim=*/true))};
                         });
 }
 
 // d log_softmax_i/dx_j = δ_ij - softmax_j  ⇒  dx = g - softmax ⊙ Σ g
 Tensor log_softmax(const Tensor& a, int64_t dim) {
-  const int64_t d = detail::canonical_dim("log_softmax", dim, a.dim(), a.shape());
+  const int64_t d = detail::is_scalar_dim("log_softmax", dim, a)
+                        ? 0
+                        : detail::canonical_dim("log_softmax", dim, a.dim(), a.shape());
   Tensor out = softmax_kernel("log_softmax", a, d, Result::log_softmax);
   return detail::record("log_softmax", out, {&a},
-                        [a, d, y_saved = detail::saved_output(out)](const Tensor& g) -> Gradients {
-                          const Tensor p = is_grad_enabled() ? softmax(a, d) : exp(y_saved);
+                        [a = detail::SavedTensor(a), d,
+                         y_saved = detail::SavedOutput(out)](const Tensor& g) -> Gradients {
+                          const Tensor p =
+                              exp(y_saved.value([&] { return log_softmax(a.unpack(), d); }));
                           return {g - p * sum(g, d, /*keepdim=*/true)};
                         });
 }
 
 // d logsumexp/dx = softmax(x)
 Tensor logsumexp(const Tensor& a, int64_t dim, bool keepdim) {
+  if (detail::is_scalar_dim("logsumexp", dim, a)) {  // one element: logsumexp(s) = s
+    Tensor out =
+        detail::as_dtype(a, a.dtype() == DType::i64 ? DType::f32 : a.dtype()).detach().clone();
+    return detail::record("logsumexp", out, {&a}, [](const Tensor& g) -> Gradients { return {g}; });
+  }
   const int64_t d = detail::canonical_dim("logsumexp", dim, a.dim(), a.shape());
   Tensor out = softmax_kernel("logsumexp", a, d, Result::logsumexp);
   if (!keepdim)
@@ -80,9 +93,10 @@ Tensor logsumexp(const Tensor& a, int64_t dim, bool keepdim) {
       shape.erase(shape.begin() + d);
       return shape;
     }());
-  return detail::record("logsumexp", out, {&a}, [a, d, keepdim](const Tensor& g) -> Gradients {
-    return {(keepdim ? g : unsqueeze(g, d)) * softmax(a, d)};
-  });
+  return detail::record("logsumexp", out, {&a},
+                        [a = detail::SavedTensor(a), d, keepdim](const Tensor& g) -> Gradients {
+                          return {(keepdim ? g : unsqueeze(g, d)) * softmax(a.unpack(), d)};
+                        });
 }
 
 }  // namespace tg

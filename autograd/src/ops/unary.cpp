@@ -29,23 +29,49 @@ Tensor map_any(const Tensor& a, F f) {
   });
 }
 
-// 1 where a > 0, else `below`, in a's dtype; a constant for the backward.
-Tensor positive_mask(const Tensor& a, double below) {
-  return map_any(a, [below](auto x) { return x > 0 ? 1.0 : below; });
+}  // namespace
+
+namespace detail {
+
+// g · mask, recorded (when anything is) as an op of g and of `sources`, the tensors the mask was
+// computed from. The mask is piecewise constant in them, so their gradient is zero; but they are
+// inputs all the same, so a second derivative through relu, abs, clamp or maximum is a zero
+// tensor, as in PyTorch, where it would otherwise find no path to the input at all.
+Tensor times_mask(const char* name, const Tensor& g, const Tensor& mask,
+                  const std::vector<Tensor>& sources) {
+  if (!is_grad_enabled()) return g * mask;
+  Tensor out;
+  {
+    NoGradGuard no_grad;  // recorded once below, as this op, not also as a mul
+    out = g * mask;
+  }
+  std::vector<Tensor> inputs{g};
+  inputs.insert(inputs.end(), sources.begin(), sources.end());
+  return record(name, out, inputs, [name, mask, sources](const Tensor& gg) -> Gradients {
+    Gradients grads{times_mask(name, gg, mask, sources)};
+    for (const Tensor& source : sources) grads.push_back(zeros_like(source));
+    return grads;
+  });
 }
 
-// g · positive_mask(a, below). A plain backward takes it in one pass, without the mask tensor;
-// a recorded one (create_graph) goes through the ops so that g stays differentiable.
-Tensor times_positive_mask(const Tensor& g, const Tensor& a, double below) {
+}  // namespace detail
+
+namespace {
+
+// g · (1 where a > 0, else `below`), where a NaN counts as positive when `nan_positive` (relu,
+// whose gradient PyTorch zeroes only where a <= 0). A plain backward takes it in one pass.
+Tensor times_positive_mask(const char* name, const Tensor& g, const Tensor& a, double below,
+                           bool nan_positive) {
+  auto mask_of = [&](auto x) { return (x > 0 || (nan_positive && x != x)) ? 1.0 : below; };
   if (is_grad_enabled() || g.dtype() != a.dtype() || g.shape() != a.shape())
-    return g * positive_mask(a, below);
+    return detail::times_mask(name, g, map_any(a, mask_of), {a});
   return detail::dispatch(a.dtype(), [&]<class T>() {
     Tensor out = detail::empty(a.shape(), a.dtype());
     const T* x = detail::data_of<T>(a);
     const T* dy = detail::data_of<T>(g);
     T* dx = detail::data_of<T>(out);
-    const T slope = static_cast<T>(below);
-    for (int64_t i = 0, end = a.numel(); i < end; ++i) dx[i] = dy[i] * (x[i] > 0 ? T(1) : slope);
+    for (int64_t i = 0, end = a.numel(); i < end; ++i)
+      dx[i] = dy[i] * static_cast<T>(mask_of(x[i]));
     return out;
   });
 }
@@ -55,53 +81,63 @@ Tensor times_positive_mask(const Tensor& g, const Tensor& a, double below) {
 // d(a^p)/da = p * a^(p-1)   (0 for p = 0, as PyTorch)
 Tensor pow(const Tensor& a, double p) {
   Tensor out = map_floating(a, [p](auto x) { return std::pow(x, static_cast<decltype(x)>(p)); });
-  return detail::record("pow", out, {&a}, [a, p](const Tensor& g) -> Gradients {
-    if (p == 0.0) return {zeros_like(g)};
-    if (p == 1.0) return {g};
-    return {g * p * pow(a, p - 1.0)};
-  });
+  return detail::record("pow", out, {&a},
+                        [a = detail::SavedTensor(a), p](const Tensor& g) -> Gradients {
+                          if (p == 0.0) return {zeros_like(g)};
+                          if (p == 1.0) return {g};
+                          return {g * p * pow(a.unpack(), p - 1.0)};
+                        });
 }
 
 // d(e^a)/da = e^a
 Tensor exp(const Tensor& a) {
   Tensor out = map_floating(a, [](auto x) { return std::exp(x); });
-  return detail::record("exp", out, {&a},
-                        [a, y = detail::saved_output(out)](const Tensor& g) -> Gradients {
-                          return {g * (is_grad_enabled() ? exp(a) : y)};
-                        });
+  return detail::record(
+      "exp", out, {&a},
+      [a = detail::SavedTensor(a), y = detail::SavedOutput(out)](const Tensor& g) -> Gradients {
+        return {g * y.value([&] { return exp(a.unpack()); })};
+      });
 }
 
 // d(log a)/da = 1/a
 Tensor log(const Tensor& a) {
   Tensor out = map_floating(a, [](auto x) { return std::log(x); });
-  return detail::record("log", out, {&a}, [a](const Tensor& g) -> Gradients { return {g / a}; });
+  return detail::record(
+      "log", out, {&a},
+      [a = detail::SavedTensor(a)](const Tensor& g) -> Gradients { return {g / a.unpack()}; });
 }
 
 // d(√a)/da = 1 / (2√a)
 Tensor sqrt(const Tensor& a) {
   Tensor out = map_floating(a, [](auto x) { return std::sqrt(x); });
-  return detail::record("sqrt", out, {&a},
-                        [a, y = detail::saved_output(out)](const Tensor& g) -> Gradients {
-                          return {g / ((is_grad_enabled() ? sqrt(a) : y) * 2.0)};
-                        });
+  return detail::record(
+      "sqrt", out, {&a},
+      [a = detail::SavedTensor(a), y = detail::SavedOutput(out)](const Tensor& g) -> Gradients {
+        return {g / (y.value([&] { return sqrt(a.unpack()); }) * 2.0)};
+      });
 }
 
 // d|a|/da = sign(a)   (0 at 0)
 Tensor abs(const Tensor& a) {
   Tensor out = map_any(a, [](auto x) { return x < 0 ? -x : x; });
-  return detail::record("abs", out, {&a}, [a](const Tensor& g) -> Gradients {
-    return {g * map_any(a, [](auto x) { return x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0); })};
-  });
+  return detail::record(
+      "abs", out, {&a}, [a = detail::SavedTensor(a)](const Tensor& g) -> Gradients {
+        const Tensor& x = a.unpack();
+        return {detail::times_mask(
+            "abs_backward", g,
+            map_any(x, [](auto v) { return v > 0 ? 1.0 : (v < 0 ? -1.0 : 0.0); }), {x})};
+      });
 }
 
 // d(tanh a)/da = 1 - tanh²(a)
 Tensor tanh(const Tensor& a) {
   Tensor out = map_floating(a, [](auto x) { return std::tanh(x); });
-  return detail::record("tanh", out, {&a},
-                        [a, y = detail::saved_output(out)](const Tensor& g) -> Gradients {
-                          const Tensor t = is_grad_enabled() ? tanh(a) : y;
-                          return {g * (1.0 - t * t)};
-                        });
+  return detail::record(
+      "tanh", out, {&a},
+      [a = detail::SavedTensor(a), y = detail::SavedOutput(out)](const Tensor& g) -> Gradients {
+        const Tensor t = y.value([&] { return tanh(a.unpack()); });
+        return {g * (1.0 - t * t)};
+      });
 }
 
 // dσ(a)/da = σ(a)(1 - σ(a))
@@ -113,44 +149,54 @@ Tensor sigmoid(const Tensor& a) {
     const T e = std::exp(x);
     return e / (T(1) + e);
   });
-  return detail::record("sigmoid", out, {&a},
-                        [a, y = detail::saved_output(out)](const Tensor& g) -> Gradients {
-                          const Tensor s = is_grad_enabled() ? sigmoid(a) : y;
-                          return {g * s * (1.0 - s)};
-                        });
+  return detail::record(
+      "sigmoid", out, {&a},
+      [a = detail::SavedTensor(a), y = detail::SavedOutput(out)](const Tensor& g) -> Gradients {
+        const Tensor s = y.value([&] { return sigmoid(a.unpack()); });
+        return {g * s * (1.0 - s)};
+      });
 }
 
-// d relu(a)/da = 1 where a > 0, else 0
+// d relu(a)/da = 1 where a > 0 (and at NaN, as PyTorch), else 0;  relu(NaN) = NaN
 Tensor relu(const Tensor& a) {
-  Tensor out = map_any(a, [](auto x) { return x > 0 ? x : decltype(x)(0); });
-  return detail::record("relu", out, {&a}, [a](const Tensor& g) -> Gradients {
-    return {times_positive_mask(g, a, 0.0)};
-  });
+  Tensor out = map_any(a, [](auto x) { return x <= 0 ? decltype(x)(0) : x; });
+  return detail::record(
+      "relu", out, {&a}, [a = detail::SavedTensor(a)](const Tensor& g) -> Gradients {
+        return {times_positive_mask("relu_backward", g, a.unpack(), 0.0, /*nan_positive=*/true)};
+      });
 }
 
-// d leaky_relu(a)/da = 1 where a > 0, else slope
+// d leaky_relu(a)/da = 1 where a > 0, else slope (NaN included, as PyTorch)
 Tensor leaky_relu(const Tensor& a, double slope) {
   Tensor out =
       map_floating(a, [slope](auto x) { return x > 0 ? x : static_cast<decltype(x)>(slope) * x; });
-  return detail::record("leaky_relu", out, {&a}, [a, slope](const Tensor& g) -> Gradients {
-    return {times_positive_mask(g, a, slope)};
-  });
+  return detail::record("leaky_relu", out, {&a},
+                        [a = detail::SavedTensor(a), slope](const Tensor& g) -> Gradients {
+                          return {times_positive_mask("leaky_relu_backward", g, a.unpack(), slope,
+                                                      /*nan_positive=*/false)};
+                        });
 }
 
-// d clamp(a, lo, hi)/da = 1 where lo <= a <= hi, else 0
+// d clamp(a, lo, hi)/da = 1 where lo <= a <= hi, else 0 (so 0 at NaN, which stays NaN).
+// With lo > hi every element is hi and every gradient 0, as PyTorch (min(max(a, lo), hi)).
 Tensor clamp(const Tensor& a, double lo, double hi) {
-  if (lo > hi) throw Error("clamp: lo " + std::to_string(lo) + " > hi " + std::to_string(hi));
   Tensor out = map_any(a, [lo, hi](auto x) {
     using T = decltype(x);
-    return x < static_cast<T>(lo) ? static_cast<T>(lo)
-                                  : (x > static_cast<T>(hi) ? static_cast<T>(hi) : x);
+    if (x != x) return x;
+    const T low = x < static_cast<T>(lo) ? static_cast<T>(lo) : x;
+    return low > static_cast<T>(hi) ? static_cast<T>(hi) : low;
   });
-  return detail::record("clamp", out, {&a}, [a, lo, hi](const Tensor& g) -> Gradients {
-    return {g * map_any(a, [lo, hi](auto x) {
-              const auto v = static_cast<double>(x);
-              return (v >= lo && v <= hi) ? 1.0 : 0.0;
-            })};
-  });
+  return detail::record(
+      "clamp", out, {&a}, [a = detail::SavedTensor(a), lo, hi](const Tensor& g) -> Gradients {
+        const Tensor& x = a.unpack();
+        return {detail::times_mask("clamp_backward", g,
+                                   map_any(x,
+                                           [lo, hi](auto v) {
+                                             const auto d = static_cast<double>(v);
+                                             return (d >= lo && d <= hi) ? 1.0 : 0.0;
+                                           }),
+                                   {x})};
+      });
 }
 
 }  // namespace tg

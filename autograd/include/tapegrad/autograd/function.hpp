@@ -16,14 +16,17 @@ namespace tg::autograd {
 /// What a custom op's forward leaves for its backward.
 class AutogradContext {
  public:
-  /// Keeps tensors for backward (inputs, or outputs detached from the op).
-  void save_for_backward(std::vector<Tensor> tensors) { saved_ = std::move(tensors); }
-  std::vector<Tensor> get_saved_variables() const { return saved_; }
+  /// Keeps tensors for backward (inputs, or outputs detached from the op), noting each one's
+  /// version so that an in-place write before backward is caught.
+  void save_for_backward(std::vector<Tensor> tensors);
+  /// The saved tensors; throws tg::Error naming the Function if one was written in place since.
+  std::vector<Tensor> get_saved_variables() const;
   /// Non-tensor values for backward, by name.
   std::map<std::string, double> saved_data;
 
  private:
   std::vector<Tensor> saved_;
+  std::vector<uint64_t> versions_;
 };
 
 namespace detail {

@@ -1,13 +1,15 @@
 // The differentiable operations on tensors (and the comparisons, which are not).
 #pragma once
 
+#include <concepts>
 #include <vector>
 
 #include "tapegrad/autograd/tensor.hpp"
 
 namespace tg {
 
-// Elementwise arithmetic with NumPy broadcasting; f32 with f64 gives f64.
+// Elementwise arithmetic with NumPy broadcasting; f32 with f64 gives f64, i64 with a floating
+// tensor gives the floating dtype.
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor sub(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
@@ -26,6 +28,41 @@ Tensor operator-(double a, const Tensor& b);
 Tensor operator*(double a, const Tensor& b);
 Tensor operator/(double a, const Tensor& b);
 Tensor operator-(const Tensor& a);
+// An integer scalar (any integral type, so `t * 2` is not ambiguous) takes the tensor's dtype:
+// an i64 tensor stays i64, as PyTorch's arange(3) * 2; `/` still divides as floats. A double
+// with an i64 tensor gives f32, whatever its value.
+template <std::integral I>
+Tensor operator+(const Tensor& a, I b) {
+  return add(a, detail::integer_operand(a, static_cast<int64_t>(b)));
+}
+template <std::integral I>
+Tensor operator-(const Tensor& a, I b) {
+  return sub(a, detail::integer_operand(a, static_cast<int64_t>(b)));
+}
+template <std::integral I>
+Tensor operator*(const Tensor& a, I b) {
+  return mul(a, detail::integer_operand(a, static_cast<int64_t>(b)));
+}
+template <std::integral I>
+Tensor operator/(const Tensor& a, I b) {
+  return div(a, detail::integer_operand(a, static_cast<int64_t>(b)));
+}
+template <std::integral I>
+Tensor operator+(I a, const Tensor& b) {
+  return add(detail::integer_operand(b, static_cast<int64_t>(a)), b);
+}
+template <std::integral I>
+Tensor operator-(I a, const Tensor& b) {
+  return sub(detail::integer_operand(b, static_cast<int64_t>(a)), b);
+}
+template <std::integral I>
+Tensor operator*(I a, const Tensor& b) {
+  return mul(detail::integer_operand(b, static_cast<int64_t>(a)), b);
+}
+template <std::integral I>
+Tensor operator/(I a, const Tensor& b) {
+  return div(detail::integer_operand(b, static_cast<int64_t>(a)), b);
+}
 
 // Elementwise functions.
 /// a^exponent; d/da = exponent * a^(exponent-1).
@@ -37,12 +74,15 @@ Tensor sqrt(const Tensor& a);
 Tensor abs(const Tensor& a);
 Tensor tanh(const Tensor& a);
 Tensor sigmoid(const Tensor& a);
+/// max(a, 0); relu(NaN) = NaN, as PyTorch.
 Tensor relu(const Tensor& a);
 /// a where a > 0, slope * a elsewhere.
 Tensor leaky_relu(const Tensor& a, double slope = 0.01);
-/// a limited to [lo, hi]; the gradient passes where lo <= a <= hi.
+/// a limited to [lo, hi]; the gradient passes where lo <= a <= hi. NaN stays NaN; with lo > hi
+/// every element is hi (zero gradient), as PyTorch.
 Tensor clamp(const Tensor& a, double lo, double hi);
-/// Elementwise larger of a and b; a tie sends half the gradient to each, as in PyTorch.
+/// Elementwise larger of a and b; a tie sends half the gradient to each, and a NaN on either
+/// side gives NaN with the whole gradient to both, as in PyTorch.
 Tensor maximum(const Tensor& a, const Tensor& b);
 Tensor minimum(const Tensor& a, const Tensor& b);
 
@@ -54,7 +94,8 @@ Tensor le(const Tensor& a, const Tensor& b);
 Tensor gt(const Tensor& a, const Tensor& b);
 Tensor ge(const Tensor& a, const Tensor& b);
 
-// Reductions; a full reduction gives a 0-D tensor.
+// Reductions; a full reduction gives a 0-D tensor. On a 0-D tensor dims 0 and -1 are valid
+// (and give a 0-D result), as in PyTorch; so for softmax, squeeze and transpose.
 Tensor sum(const Tensor& a);
 Tensor sum(const Tensor& a, int64_t dim, bool keepdim = false);
 Tensor mean(const Tensor& a);
@@ -87,7 +128,8 @@ Tensor broadcast_to(const Tensor& a, const Shape& shape);
 Tensor sum_to(const Tensor& a, const Shape& shape);
 
 // Linear algebra.
-/// Matrix product for 1-D/2-D operands, and batched for 3-D (a 2-D side is broadcast).
+/// Matrix product with torch.matmul's rules: 1-D operands are a row (left) or column (right),
+/// dims before the last two are batch dims that broadcast ([1, 2, 3] @ [4, 3, 2] is [4, 2, 2]).
 Tensor matmul(const Tensor& a, const Tensor& b);
 /// x W^T + b in one fused GEMM (b may be undefined): the Linear layer's op.
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = {});

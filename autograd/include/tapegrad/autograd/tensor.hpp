@@ -1,6 +1,7 @@
 // tg::Tensor, a cheap shared handle to an n-dimensional array that can record its history.
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
@@ -11,9 +12,14 @@
 
 namespace tg {
 
+class Tensor;
+
 namespace detail {
 struct TensorImpl;
-}
+/// A 0-D tensor holding `value` in `like`'s dtype: the operand an integer scalar becomes, so
+/// that an i64 tensor stays i64 and a floating one keeps its precision.
+Tensor integer_operand(const Tensor& like, int64_t value);
+}  // namespace detail
 
 /// How backward() treats the graph it walks.
 struct BackwardOptions {
@@ -71,12 +77,66 @@ class Tensor {
   /// Backpropagates with `grad_output` as d(something)/d(this), for non-scalar outputs.
   void backward(const Tensor& grad_output, const BackwardOptions& options = {}) const;
 
-  /// Copies `source`'s values into this tensor's storage (same numel, any dtype); not recorded.
+  /// How many in-place writes this tensor's storage has had (PyTorch's `_version`). A backward
+  /// that needs a tensor saved at an older version throws instead of using the new values.
+  uint64_t version() const;
+  /// Records an in-place write made through data<T>() (an optimizer step, a loader filling a
+  /// tensor), so that backward refuses tensors saved before it. Every in-place member below
+  /// calls it already.
+  void mark_modified();
+
+  // In-place writes: never recorded, each bumps version(). copy_ and fill_ are plain setters
+  // that work on any tensor (parameters are set with them). The arithmetic ones, clamp_, zero_,
+  // uniform_ and normal_ follow PyTorch: a leaf that requires grad refuses them unless a
+  // NoGradGuard is alive. A tensor computed by a recorded op refuses them always (PyTorch would
+  // record the write instead; tapegrad keeps the simpler rule that a recorded value never
+  // changes). The other operand broadcasts into this tensor's shape, and the result must fit
+  // its dtype (an i64 tensor takes integers only).
+
+  /// Copies `source`'s values into this tensor's storage (same numel, any dtype).
   Tensor& copy_(const Tensor& source);
-  /// Sets every element to `value`; not recorded.
+  /// Sets every element to `value`.
   Tensor& fill_(double value);
+  /// Sets every element to 0.
+  Tensor& zero_();
+  /// this += other (broadcast into this tensor's shape).
+  Tensor& add_(const Tensor& other);
+  Tensor& add_(double value);
+  /// this -= other.
+  Tensor& sub_(const Tensor& other);
+  Tensor& sub_(double value);
+  /// this *= other.
+  Tensor& mul_(const Tensor& other);
+  Tensor& mul_(double value);
+  /// this /= other (true division: a floating tensor only).
+  Tensor& div_(const Tensor& other);
+  Tensor& div_(double value);
+  /// An integer scalar keeps an i64 tensor i64, as `t.add_(1)` in PyTorch.
+  template <std::integral I>
+  Tensor& add_(I value) {
+    return add_(detail::integer_operand(*this, static_cast<int64_t>(value)));
+  }
+  template <std::integral I>
+  Tensor& sub_(I value) {
+    return sub_(detail::integer_operand(*this, static_cast<int64_t>(value)));
+  }
+  template <std::integral I>
+  Tensor& mul_(I value) {
+    return mul_(detail::integer_operand(*this, static_cast<int64_t>(value)));
+  }
+  template <std::integral I>
+  Tensor& div_(I value) {
+    return div_(detail::integer_operand(*this, static_cast<int64_t>(value)));
+  }
+  /// Limits every element to [lo, hi] (every element becomes hi when lo > hi, as clamp).
+  Tensor& clamp_(double lo, double hi);
+  /// Fills with samples of U[from, to) from the global generator (the draws of rand).
+  Tensor& uniform_(double from = 0.0, double to = 1.0);
+  /// Fills with samples of N(mean, std²) from the global generator (the draws of randn).
+  Tensor& normal_(double mean = 0.0, double std = 1.0);
   /// Makes this handle (and every handle sharing it) hold `source`'s storage, shape and dtype,
-  /// keeping its own requires_grad; used to convert or load parameters in place. Not recorded.
+  /// keeping its own requires_grad; used to convert or load parameters in place. Counts as an
+  /// in-place write: tensors saved before it are refused by backward.
   void set_data(const Tensor& source);
 
   // Member forms of the common ops (see ops.hpp for each one's meaning).
