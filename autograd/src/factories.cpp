@@ -115,7 +115,7 @@ Tensor linspace(double start, double end, int64_t steps, TensorOptions options) 
   return sampled({steps}, options, [&] {
     const int64_t k = i++;
     return k < steps / 2 || steps == 1 ? start + step * static_cast<double>(k)
-                         : end - step * static_cast<double>(steps - 1 - k);
+                                       : end - step * static_cast<double>(steps - 1 - k);
   });
 }
 

@@ -15,8 +15,7 @@ TEST_CASE("floats print with 4 decimals, f64 and gradients say so") {
 TEST_CASE("integral floats print with a trailing point, i64 as integers, 0-D bare") {
   CHECK(tg::to_string(tg::tensor({1, 2, 3})) == "tensor([1., 2., 3.])");
   CHECK(tg::to_string(tg::zeros({2})) == "tensor([0., 0.])");
-  CHECK(tg::to_string(tg::tensor({1, -20, 300}, {.dtype = tg::i64})) ==
-        "tensor([  1, -20, 300])");
+  CHECK(tg::to_string(tg::tensor({1, -20, 300}, {.dtype = tg::i64})) == "tensor([  1, -20, 300])");
   CHECK(tg::to_string(tg::scalar(3.5)) == "tensor(3.5000)");
   CHECK(tg::to_string(tg::scalar(7, {.dtype = tg::i64})) == "tensor(7)");
   CHECK(tg::to_string(tg::zeros({0, 3})) == "tensor([], size=[0, 3])");
