@@ -78,11 +78,67 @@ Tensor full(Shape shape, double value, TensorOptions options) {
 }
 Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), {.dtype = t.dtype()}); }
 Tensor ones_like(const Tensor& t) { return ones(t.shape(), {.dtype = t.dtype()}); }
+Tensor full_like(const Tensor& t, double value) {
+  return full(t.shape(), value, {.dtype = t.dtype()});
+}
+Tensor rand_like(const Tensor& t) {
+  detail::dispatch_floating("rand_like", t.dtype(), []<class T>() {});
+  return rand(t.shape(), {.dtype = t.dtype()});
+}
+Tensor randn_like(const Tensor& t) {
+  detail::dispatch_floating("randn_like", t.dtype(), []<class T>() {});
+  return randn(t.shape(), {.dtype = t.dtype()});
+}
 
 Tensor arange(int64_t n, TensorOptions options) {
   if (n < 0) throw Error(fmt::format("arange: n must be >= 0, got {}", n));
   int64_t next = 0;
   return sampled("arange", {n}, options, [&] { return next++; });
+}
+
+Tensor arange(double start, double end, double step, TensorOptions options) {
+  if (!std::isfinite(start) || !std::isfinite(end) || !std::isfinite(step))
+    throw Error(
+        fmt::format("arange: start {}, end {} and step {} must be finite", start, end, step));
+  if (step == 0.0)
+    throw Error(fmt::format("arange: step must be nonzero (start {}, end {})", start, end));
+  if ((step > 0 && end < start) || (step < 0 && end > start))
+    throw Error(fmt::format("arange: step {} goes away from end {} (start {})", step, end, start));
+  // PyTorch's length rule: ceil((end - start) / step) values, each start + i·step.
+  const double count = std::ceil((end - start) / step);
+  if (!(count < 0x1p62))
+    throw Error(
+        fmt::format("arange: [{}, {}) in steps of {} has too many values", start, end, step));
+  check_integral("arange", start, options.dtype);
+  check_integral("arange", end, options.dtype);
+  int64_t i = 0;
+  return sampled("arange", {static_cast<int64_t>(count)}, options,
+                 [&] { return start + static_cast<double>(i++) * step; });
+}
+
+Tensor linspace(double start, double end, int64_t steps, TensorOptions options) {
+  if (steps < 0) throw Error(fmt::format("linspace: steps must be >= 0, got {}", steps));
+  if (!std::isfinite(start) || !std::isfinite(end))
+    throw Error(fmt::format("linspace: start {} and end {} must be finite", start, end));
+  // As PyTorch: the first half counts up from start and the second down from end, so both ends
+  // are exact.
+  const double step = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
+  int64_t i = 0;
+  return sampled("linspace", {steps}, options, [&] {
+    const int64_t k = i++;
+    return k < steps / 2 || steps == 1 ? start + step * static_cast<double>(k)
+                                       : end - step * static_cast<double>(steps - 1 - k);
+  });
+}
+
+Tensor eye(int64_t n, TensorOptions options) {
+  if (n < 0) throw Error(fmt::format("eye: n must be >= 0, got {}", n));
+  Tensor t = zeros({n, n}, {.dtype = options.dtype});
+  detail::dispatch(options.dtype, [&]<class T>() {
+    T* x = detail::data_of<T>(t);
+    for (int64_t i = 0; i < n; ++i) x[i * n + i] = T(1);
+  });
+  return finish(std::move(t), options);
 }
 
 Tensor randn(Shape shape, TensorOptions options) {

@@ -56,9 +56,30 @@ Graph walk(const Tensor& output) {
   return graph;
 }
 
+// The tape's compact form of values, one line whatever the size: "[[1, 2], [3, 4]]" with 6
+// significant digits (to_string's PyTorch layout spans lines and pads columns).
+void append_values(std::string& text, const std::vector<double>& values, const Shape& shape,
+                   size_t dim, int64_t& position, DType dtype) {
+  if (dim == shape.size()) {
+    const double v = values[static_cast<size_t>(position++)];
+    text +=
+        dtype == DType::i64 ? fmt::format("{}", static_cast<int64_t>(v)) : fmt::format("{:.6g}", v);
+    return;
+  }
+  text += '[';
+  for (int64_t i = 0; i < shape[dim]; ++i) {
+    if (i > 0) text += ", ";
+    append_values(text, values, shape, dim + 1, position, dtype);
+  }
+  text += ']';
+}
+
 std::string values(const Tensor& t) {
-  std::string text = to_string(t);  // "tensor(<values>, f64)"
-  return text.substr(7, text.rfind(',') - 7);
+  if (!t.defined()) return "undefined";
+  std::string text;
+  int64_t position = 0;
+  append_values(text, t.to_vector(), t.shape(), 0, position, t.dtype());
+  return text;
 }
 
 std::string input_name(const Graph& graph, const detail::Edge& e) {

@@ -97,6 +97,18 @@ double Tensor::item() const {
       dtype(), [&]<class T>() { return static_cast<double>(*static_cast<const T*>(impl_->data)); });
 }
 
+template <class T>
+T Tensor::item() const {
+  item();  // the same checks and message
+  return detail::dispatch(dtype(), [&]<class U>() {
+    return detail::convert_element<T>(*static_cast<const U*>(impl_->data));
+  });
+}
+
+template float Tensor::item<float>() const;
+template double Tensor::item<double>() const;
+template int64_t Tensor::item<int64_t>() const;
+
 std::vector<double> Tensor::to_vector() const {
   checked(impl_.get(), "to_vector");
   std::vector<double> values(static_cast<size_t>(numel()));
@@ -226,6 +238,32 @@ Tensor Tensor::mean(int64_t d, bool keepdim) const { return tg::mean(*this, d, k
 Tensor Tensor::max() const { return tg::max(*this); }
 Tensor Tensor::max(int64_t d, bool keepdim) const { return tg::max(*this, d, keepdim); }
 Tensor Tensor::argmax(int64_t d, bool keepdim) const { return tg::argmax(*this, d, keepdim); }
+Tensor Tensor::min() const { return tg::min(*this); }
+Tensor Tensor::min(int64_t d, bool keepdim) const { return tg::min(*this, d, keepdim); }
+Tensor Tensor::argmin(int64_t d, bool keepdim) const { return tg::argmin(*this, d, keepdim); }
+Tensor Tensor::prod() const { return tg::prod(*this); }
+Tensor Tensor::var() const { return tg::var(*this); }
+Tensor Tensor::var(int64_t d, bool unbiased, bool keepdim) const {
+  return tg::var(*this, d, unbiased, keepdim);
+}
+Tensor Tensor::std() const { return tg::std(*this); }
+Tensor Tensor::std(int64_t d, bool unbiased, bool keepdim) const {
+  return tg::std(*this, d, unbiased, keepdim);
+}
+Tensor Tensor::norm(double p) const { return tg::norm(*this, p); }
+Tensor Tensor::flatten(int64_t start_dim, int64_t end_dim) const {
+  return tg::flatten(*this, start_dim, end_dim);
+}
+Tensor Tensor::select(int64_t d, int64_t index) const { return tg::select(*this, d, index); }
+Tensor Tensor::operator[](int64_t index) const { return tg::select(*this, 0, index); }
+Tensor Tensor::narrow(int64_t d, int64_t start, int64_t length) const {
+  return tg::narrow(*this, d, start, length);
+}
+Tensor Tensor::slice(int64_t d, int64_t start, int64_t end, int64_t step) const {
+  return tg::slice(*this, d, start, end, step);
+}
+Tensor Tensor::permute(const Shape& dims) const { return tg::permute(*this, dims); }
+Tensor Tensor::expand(const Shape& s) const { return tg::expand(*this, s); }
 Tensor Tensor::reshape(const Shape& s) const { return tg::reshape(*this, s); }
 Tensor Tensor::transpose(int64_t d0, int64_t d1) const { return tg::transpose(*this, d0, d1); }
 Tensor Tensor::t() const {

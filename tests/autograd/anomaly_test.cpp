@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "support/testing.hpp"
+#include "unary_ops.hpp"
 
 using tg::testing::error_message;
 
@@ -49,4 +50,23 @@ TEST_CASE("the anomaly guard restores the previous setting") {
     CHECK(tg::autograd::is_anomaly_enabled());
   }
   CHECK_FALSE(tg::autograd::is_anomaly_enabled());
+}
+
+TEST_CASE("anomaly mode runs every unary op cleanly in its domain and names it for a NaN") {
+  tg::autograd::DetectAnomalyGuard anomaly;
+  tg::manual_seed(8);
+  for (const auto& op : tg::testing::unary_ops()) {
+    SUBCASE(op.label) {
+      const tg::Tensor x = op.kinked ? tg::testing::signed_away_from_zero({4})
+                                     : tg::testing::uniform({4}, op.lo, op.hi);
+      CHECK_NOTHROW(op.fn(x).sum().backward());
+      // A NaN reaching the op's backward is reported as the op's, under its recorded name.
+      const tg::Tensor y = op.fn(x);
+      const tg::Tensor nan_grad = tg::tensor({1.0, NAN, 1.0, 1.0}, {.dtype = tg::f64});
+      const std::string message = error_message([&] { y.backward(nan_grad); });
+      CAPTURE(message);
+      CHECK(message.find(std::string("anomaly: backward of '") + op.record + "'") !=
+            std::string::npos);
+    }
+  }
 }

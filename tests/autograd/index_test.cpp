@@ -1,4 +1,4 @@
-// Indexing ops: index_select, gather and scatter_add, with i64 indices.
+// Indexing ops: select and t[i], slice, index_select, gather and scatter_add.
 #include "support/testing.hpp"
 
 using tg::testing::leaf;
@@ -70,5 +70,46 @@ TEST_CASE("indexing ops pass gradcheck") {
           return tg::scatter_add(in[0], 1, indices({0, 0, 3, 1, 2, 2}, {3, 2}), in[1]);
         },
         {x, source});
+  }
+}
+
+TEST_CASE("select and t[i] drop a dim; negative indices count from the end") {
+  const tg::Tensor x = tg::arange(6, {.dtype = tg::f64}).reshape({3, 2});  // [[0,1],[2,3],[4,5]]
+  CHECK(x[1].shape() == tg::Shape{2});
+  TG_CHECK_VALUES(x[1], {2, 3});
+  TG_CHECK_VALUES(x[-1], {4, 5});
+  TG_CHECK_VALUES(x.select(1, 0), {0, 2, 4});
+  CHECK(x[2][1].shape() == tg::Shape{});
+  CHECK(x[2][1].item() == 5);
+  TG_CHECK_ERROR(x[3], "select", "index 3", "[3, 2]");
+  TG_CHECK_ERROR(x.select(1, -3), "select", "index -3");
+  TG_CHECK_ERROR(tg::scalar(1.0)[0], "select");
+  tg::manual_seed(31);
+  auto f = [](const std::vector<tg::Tensor>& in) { return tg::square(in[0][-1]) * in[0][0]; };
+  TG_CHECK_GRADCHECK(f, {uniform({3, 2}, -1, 1)});
+  CHECK(tg::gradgradcheck(f, {uniform({3, 2}, -1, 1)}).ok);
+}
+
+TEST_CASE("slice takes start:end:step with Python's clamping") {
+  const tg::Tensor x = tg::arange(10, {.dtype = tg::f64});
+  TG_CHECK_VALUES(x.slice(0, 2, 5), {2, 3, 4});
+  TG_CHECK_VALUES(x.slice(0, 1, 8, 3), {1, 4, 7});
+  TG_CHECK_VALUES(x.slice(0, -3, 100), {7, 8, 9});
+  TG_CHECK_VALUES(x.slice(0, 0, -8), {0, 1});
+  TG_CHECK_VALUES(x.slice(0, -100, 2), {0, 1});
+  CHECK(x.slice(0, 6, 3).numel() == 0);
+  CHECK(x.slice(0, 20, 30).numel() == 0);
+  const tg::Tensor m = tg::arange(12, {.dtype = tg::f64}).reshape({3, 4});
+  TG_CHECK_VALUES(m.slice(1, 0, 4, 2), {0, 2, 4, 6, 8, 10});
+  TG_CHECK_ERROR(x.slice(0, 0, 5, 0), "slice", "step must be positive");
+  TG_CHECK_ERROR(x.slice(1, 0, 5), "slice", "dim 1");
+  tg::manual_seed(32);
+  for (int64_t step : {1, 2, 3}) {
+    CAPTURE(step);
+    auto f = [step](const std::vector<tg::Tensor>& in) {
+      return tg::square(in[0].slice(1, -4, 100, step));
+    };
+    TG_CHECK_GRADCHECK(f, {uniform({2, 5}, -1, 1)});
+    CHECK(tg::gradgradcheck(f, {uniform({2, 5}, -1, 1)}).ok);
   }
 }

@@ -99,3 +99,58 @@ TEST_CASE("random tensors have the documented distributions") {
   std::iota(expected.begin(), expected.end(), 0.0);
   CHECK(perm == expected);
 }
+
+TEST_CASE("arange with start, end and step follows PyTorch's length rule") {
+  TG_CHECK_VALUES(tg::arange(0.0, 5.0), {0, 1, 2, 3, 4});
+  CHECK(tg::arange(0.0, 5.0).dtype() == tg::f32);
+  // ceil((1 − 0) / 0.3) = 4 values
+  TG_CHECK_VALUES_TOL(tg::arange(0.0, 1.0, 0.3, {.dtype = tg::f64}), 1e-15, {0, 0.3, 0.6, 0.9});
+  TG_CHECK_VALUES(tg::arange(5.0, 1.0, -2.0, {.dtype = tg::f64}), {5, 3});
+  CHECK(tg::arange(2.0, 2.0).numel() == 0);
+  TG_CHECK_VALUES(tg::arange(1.0, 4.0, 1.0, {.dtype = tg::i64}), {1, 2, 3});
+  CHECK(tg::arange(3).dtype() == tg::i64);  // arange(n) stays i64
+  TG_CHECK_ERROR(tg::arange(0.0, 1.0, 0.0), "arange", "step must be nonzero");
+  TG_CHECK_ERROR(tg::arange(0.0, 1.0, -1.0), "arange", "step -1", "end 1");
+}
+
+TEST_CASE("linspace includes both ends, eye is the identity") {
+  TG_CHECK_VALUES(tg::linspace(0.0, 1.0, 5, {.dtype = tg::f64}), {0, 0.25, 0.5, 0.75, 1});
+  TG_CHECK_VALUES(tg::linspace(-1.0, 1.0, 1, {.dtype = tg::f64}), {-1});
+  CHECK(tg::linspace(0.0, 1.0, 0).numel() == 0);
+  TG_CHECK_VALUES(tg::linspace(3.0, -3.0, 4, {.dtype = tg::f64}), {3, 1, -1, -3});
+  TG_CHECK_ERROR(tg::linspace(0.0, 1.0, -1), "linspace", "-1");
+  const tg::Tensor i = tg::eye(3, {.dtype = tg::f64});
+  CHECK(i.shape() == tg::Shape{3, 3});
+  TG_CHECK_VALUES(i, {1, 0, 0, 0, 1, 0, 0, 0, 1});
+  CHECK(tg::eye(2, {.requires_grad = true}).requires_grad());
+  TG_CHECK_ERROR(tg::eye(-2), "eye", "-2");
+}
+
+TEST_CASE("the *_like family takes the shape and dtype, never the history") {
+  const tg::Tensor t = tg::testing::leaf({1, 2, 3, 4, 5, 6}, {2, 3});
+  for (const tg::Tensor& made : {tg::zeros_like(t), tg::ones_like(t), tg::full_like(t, 2.5),
+                                 tg::rand_like(t), tg::randn_like(t)}) {
+    CHECK(made.shape() == t.shape());
+    CHECK(made.dtype() == tg::f64);
+    CHECK_FALSE(made.requires_grad());
+  }
+  TG_CHECK_VALUES(tg::full_like(t, 2.5), {2.5, 2.5, 2.5, 2.5, 2.5, 2.5});
+  SUBCASE("rand_like draws from the global generator as rand does") {
+    tg::manual_seed(3);
+    const tg::Tensor r = tg::rand_like(t);
+    tg::manual_seed(3);
+    TG_CHECK_VALUES(r, tg::rand({2, 3}, {.dtype = tg::f64}).to_vector());
+  }
+  TG_CHECK_ERROR(tg::rand_like(tg::arange(3)), "rand_like", "i64");
+  TG_CHECK_ERROR(tg::randn_like(tg::arange(3)), "randn_like", "i64");
+}
+
+TEST_CASE("item<T> gives the single element in T, exactly for large i64") {
+  tg::Tensor n = tg::zeros({1}, {.dtype = tg::i64});
+  n.data<int64_t>()[0] = (int64_t{1} << 60) + 1;  // not representable as a double
+  CHECK(n.item<int64_t>() == (int64_t{1} << 60) + 1);
+  CHECK(tg::scalar(2.5, {.dtype = tg::f64}).item<float>() == 2.5f);
+  CHECK(tg::scalar(-3.75).item<double>() == -3.75);
+  CHECK(tg::scalar(-3.75).item<int64_t>() == -3);
+  TG_CHECK_ERROR(tg::zeros({2}).item<double>(), "item", "[2]", "2 elements");
+}

@@ -1,28 +1,26 @@
-// Unary ops and elementwise maximum/minimum: values, gradients away from kinks, f32 against f64.
+// Unary ops, driven by the op table (unary_ops.hpp): values and derivatives, gradcheck, f32
+// against f64; and the elementwise maximum and minimum.
 #include <cmath>
 
 #include "support/testing.hpp"
+#include "unary_ops.hpp"
 
 using tg::testing::leaf;
 using tg::testing::signed_away_from_zero;
+using tg::testing::unary_ops;
 using tg::testing::uniform;
 
-TEST_CASE("exp, log, sqrt, abs and tanh match the scalar functions") {
-  const tg::Tensor x = tg::tensor({0.5, 1.0, 4.0}, {.dtype = tg::f64});
-  TG_CHECK_VALUES(tg::exp(x), {std::exp(0.5), std::exp(1.0), std::exp(4.0)});
-  TG_CHECK_VALUES(tg::log(x), {std::log(0.5), 0.0, std::log(4.0)});
-  TG_CHECK_VALUES(tg::sqrt(x), {std::sqrt(0.5), 1.0, 2.0});
-  TG_CHECK_VALUES(tg::tanh(x), {std::tanh(0.5), std::tanh(1.0), std::tanh(4.0)});
-  TG_CHECK_VALUES(tg::abs(tg::tensor({-2.0, 0.0, 3.0}, {.dtype = tg::f64})), {2, 0, 3});
-}
-
-TEST_CASE("sigmoid, relu, leaky_relu and clamp") {
-  const tg::Tensor x = tg::tensor({-2.0, 0.0, 3.0}, {.dtype = tg::f64});
-  // σ(x) = 1 / (1 + e^−x): σ(0) = 0.5
-  TG_CHECK_VALUES(tg::sigmoid(x), {1 / (1 + std::exp(2.0)), 0.5, 1 / (1 + std::exp(-3.0))});
-  TG_CHECK_VALUES(tg::relu(x), {0, 0, 3});
-  TG_CHECK_VALUES(tg::leaky_relu(x, 0.1), {-0.2, 0, 3});
-  TG_CHECK_VALUES(tg::clamp(x, -1.0, 2.0), {-1, 0, 2});
+TEST_CASE("every unary op gives its hand-computed values and derivatives") {
+  for (const auto& op : unary_ops()) {
+    SUBCASE(op.label) {
+      tg::Tensor x = leaf(op.at, {static_cast<int64_t>(op.at.size())});
+      const tg::Tensor y = op.fn(x);
+      CHECK(y.dtype() == tg::f64);
+      TG_CHECK_VALUES(y, op.values);
+      y.sum().backward();
+      TG_CHECK_VALUES(x.grad(), op.derivatives);
+    }
+  }
 }
 
 TEST_CASE("sigmoid stays finite and exact at the extremes") {
@@ -40,81 +38,30 @@ TEST_CASE("maximum and minimum pick elementwise and broadcast") {
   TG_CHECK_VALUES(tg::minimum(a, b), {1, 4, 2, 2});
 }
 
-TEST_CASE("the gradient of each unary op is its textbook derivative") {
-  tg::Tensor x = leaf({0.5, 2.0}, {2});
-  SUBCASE("exp") {
-    tg::exp(x).sum().backward();  // d(eˣ)/dx = eˣ
-    TG_CHECK_VALUES(x.grad(), {std::exp(0.5), std::exp(2.0)});
-  }
-  SUBCASE("log") {
-    tg::log(x).sum().backward();  // d(log x)/dx = 1/x
-    TG_CHECK_VALUES(x.grad(), {2.0, 0.5});
-  }
-  SUBCASE("sqrt") {
-    tg::sqrt(x).sum().backward();  // d(√x)/dx = 1/(2√x)
-    TG_CHECK_VALUES(x.grad(), {1 / (2 * std::sqrt(0.5)), 1 / (2 * std::sqrt(2.0))});
-  }
-  SUBCASE("tanh") {
-    tg::tanh(x).sum().backward();  // d(tanh x)/dx = 1 − tanh²x
-    const double t0 = std::tanh(0.5), t1 = std::tanh(2.0);
-    TG_CHECK_VALUES(x.grad(), {1 - t0 * t0, 1 - t1 * t1});
-  }
-  SUBCASE("sigmoid") {
-    tg::sigmoid(x).sum().backward();  // dσ/dx = σ(1 − σ)
-    const double s0 = 1 / (1 + std::exp(-0.5)), s1 = 1 / (1 + std::exp(-2.0));
-    TG_CHECK_VALUES(x.grad(), {s0 * (1 - s0), s1 * (1 - s1)});
-  }
-}
-
-TEST_CASE("piecewise ops route the gradient to the active piece") {
+TEST_CASE("maximum and minimum route the gradient to the chosen side") {
   tg::Tensor x = leaf({-2.0, 0.5, 3.0}, {3});
-  SUBCASE("relu") {
-    tg::relu(x).sum().backward();
-    TG_CHECK_VALUES(x.grad(), {0, 1, 1});
-  }
-  SUBCASE("leaky_relu") {
-    tg::leaky_relu(x, 0.2).sum().backward();
-    TG_CHECK_VALUES(x.grad(), {0.2, 1, 1});
-  }
-  SUBCASE("abs") {
-    tg::abs(x).sum().backward();
-    TG_CHECK_VALUES(x.grad(), {-1, 1, 1});
-  }
-  SUBCASE("clamp") {
-    tg::clamp(x, -1.0, 2.0).sum().backward();
-    TG_CHECK_VALUES(x.grad(), {0, 1, 0});
-  }
-  SUBCASE("maximum and minimum") {
-    tg::Tensor y = leaf({0.0, 1.0, 1.0}, {3});
-    (tg::maximum(x, y) + 10.0 * tg::minimum(x, y)).sum().backward();
-    // max picks y, y, x; min picks x, x, y
-    TG_CHECK_VALUES(x.grad(), {10, 10, 1});
-    TG_CHECK_VALUES(y.grad(), {1, 1, 10});
-  }
+  tg::Tensor y = leaf({0.0, 1.0, 1.0}, {3});
+  (tg::maximum(x, y) + 10.0 * tg::minimum(x, y)).sum().backward();
+  // max picks y, y, x; min picks x, x, y
+  TG_CHECK_VALUES(x.grad(), {10, 10, 1});
+  TG_CHECK_VALUES(y.grad(), {1, 1, 10});
 }
 
-TEST_CASE("unary ops pass gradcheck on several shapes") {
+TEST_CASE("every unary op passes gradcheck on several shapes") {
   tg::manual_seed(4);
   const tg::Shape shapes[] = {{}, {5}, {2, 3}, {2, 1, 3}};
-  for (const tg::Shape& shape : shapes) {
-    const auto rank = shape.size();
-    CAPTURE(rank);
-    const tg::Tensor positive = uniform(shape, 0.5, 2.0);
-    const tg::Tensor any = signed_away_from_zero(shape);
-    auto check = [](auto f, const tg::Tensor& input) {
-      TG_CHECK_GRADCHECK([&](const std::vector<tg::Tensor>& in) { return f(in[0]); }, {input});
-    };
-    check([](const tg::Tensor& t) { return tg::exp(t); }, any);
-    check([](const tg::Tensor& t) { return tg::log(t); }, positive);
-    check([](const tg::Tensor& t) { return tg::sqrt(t); }, positive);
-    check([](const tg::Tensor& t) { return tg::abs(t); }, any);
-    check([](const tg::Tensor& t) { return tg::tanh(t); }, any);
-    check([](const tg::Tensor& t) { return tg::sigmoid(t); }, any);
-    check([](const tg::Tensor& t) { return tg::relu(t); }, any);
-    check([](const tg::Tensor& t) { return tg::leaky_relu(t, 0.1); }, any);
-    // Bounds at ±0.1 avoid every sample (|x| >= 0.2).
-    check([](const tg::Tensor& t) { return tg::clamp(t, -0.1, 0.1); }, any);
-    check([](const tg::Tensor& t) { return tg::clamp(t, -5.0, 5.0); }, any);
+  for (const auto& op : unary_ops()) {
+    SUBCASE(op.label) {
+      for (const tg::Shape& shape : shapes) {
+        const auto rank = shape.size();
+        CAPTURE(rank);
+        // Kinked ops are sampled away from their kinks (|x| >= 0.2).
+        const tg::Tensor input =
+            op.kinked ? signed_away_from_zero(shape) : uniform(shape, op.lo, op.hi);
+        TG_CHECK_GRADCHECK([&](const std::vector<tg::Tensor>& in) { return op.fn(in[0]); },
+                           {input});
+      }
+    }
   }
 }
 
@@ -131,21 +78,56 @@ TEST_CASE("maximum and minimum pass gradcheck with broadcasting") {
                      {a_away, b});
 }
 
-TEST_CASE_TEMPLATE("f32 unary kernels agree with f64", T, float, double) {
+TEST_CASE("every unary op's f32 kernel agrees with its f64 one") {
   tg::manual_seed(6);
-  const tg::Tensor x64 = tg::rand({257}, {.dtype = tg::f64}) * 4.0 + 0.25;
-  const tg::DType dtype = std::is_same_v<T, float> ? tg::f32 : tg::f64;
-  const tg::Tensor x = x64.to(dtype);
-  const double tolerance = std::is_same_v<T, float> ? 1e-5 : 1e-15;
-  using Unary = tg::Tensor (*)(const tg::Tensor&);
-  const Unary ops[] = {tg::exp, tg::log, tg::sqrt, tg::abs, tg::tanh, tg::sigmoid, tg::relu};
-  for (Unary op : ops) {
-    const tg::Tensor out = op(x);
-    CHECK(out.dtype() == dtype);
-    // Relative comparison: exp reaches e^4.25 ≈ 70.
-    const std::vector<double> expected = op(x64).to_vector();
-    const std::vector<double> actual = out.to_vector();
-    for (size_t i = 0; i < expected.size(); ++i)
-      CHECK(std::abs(actual[i] - expected[i]) <= tolerance * (1 + std::abs(expected[i])));
+  for (const auto& op : unary_ops()) {
+    SUBCASE(op.label) {
+      const tg::Tensor x64 = tg::rand({257}, {.dtype = tg::f64}) * (op.hi - op.lo) + op.lo;
+      const tg::Tensor x32 = x64.to(tg::f32);
+      const tg::Tensor out = op.fn(x32);
+      CHECK(out.dtype() == tg::f32);
+      // The f64 op on the same (f32-rounded) inputs, compared relatively: exp reaches e^4.25.
+      const std::vector<double> expected = op.fn(x32.to(tg::f64)).to_vector();
+      const std::vector<double> actual = out.to_vector();
+      for (size_t i = 0; i < expected.size(); ++i)
+        CHECK(std::abs(actual[i] - expected[i]) <= 1e-5 * (1 + std::abs(expected[i])));
+    }
+  }
+}
+
+TEST_CASE("integer inputs of floating unary ops compute in f32") {
+  const tg::Tensor x = tg::tensor({1, 2}, {.dtype = tg::i64});
+  CHECK(tg::exp(x).dtype() == tg::f32);
+  CHECK(tg::gelu(x).dtype() == tg::f32);
+  CHECK(tg::softplus(x).dtype() == tg::f32);
+  CHECK(tg::square(x).dtype() == tg::i64);
+  TG_CHECK_VALUES(tg::square(x), {1, 4});
+}
+
+TEST_CASE("softplus, silu and elu stay finite and exact at the extremes") {
+  tg::Tensor x = tg::tensor({-1000.0, 1000.0}, {.dtype = tg::f64, .requires_grad = true});
+  SUBCASE("softplus") {
+    const tg::Tensor y = tg::softplus(x);
+    TG_CHECK_VALUES(y, {0, 1000});
+    y.sum().backward();
+    TG_CHECK_VALUES(x.grad(), {0, 1});
+  }
+  SUBCASE("silu") {
+    const tg::Tensor y = tg::silu(x);
+    TG_CHECK_VALUES(y, {0, 1000});
+    y.sum().backward();
+    TG_CHECK_VALUES(x.grad(), {0, 1});
+  }
+  SUBCASE("elu") {
+    const tg::Tensor y = tg::elu(x);
+    TG_CHECK_VALUES(y, {-1, 1000});
+    y.sum().backward();
+    TG_CHECK_VALUES(x.grad(), {0, 1});
+  }
+  SUBCASE("gelu") {
+    const tg::Tensor y = tg::gelu(x);
+    TG_CHECK_VALUES(y, {0, 1000});
+    y.sum().backward();
+    TG_CHECK_VALUES(x.grad(), {0, 1});
   }
 }

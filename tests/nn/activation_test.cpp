@@ -1,4 +1,4 @@
-// Activation layers: values, gradcheck in f64, and their PyTorch defaults.
+// Layers without parameters: values, gradcheck in f64, and their PyTorch defaults.
 #include <cmath>
 #include <tapegrad/autograd.hpp>
 #include <tapegrad/nn.hpp>
@@ -86,6 +86,57 @@ TEST_CASE("Identity returns its input") {
   CHECK(y.impl() == kInput.impl());
   check_gradcheck(layer);
   CHECK(layer.parameters().empty());
+}
+
+TEST_CASE("GELU, SiLU, ELU and Softplus give PyTorch's documented values") {
+  // kInput = [−2, −0.5, 0, 1.5]
+  SUBCASE("GELU: x·Φ(x)") {
+    tg::nn::GELU layer;
+    // Φ(−2) = 0.02275013194817921, Φ(−0.5) = 0.3085375387259869, Φ(1.5) = 0.9331927987311419
+    TG_CHECK_VALUES(layer(kInput), {-2 * 0.02275013194817921, -0.5 * 0.3085375387259869, 0,
+                                    1.5 * 0.9331927987311419});
+    check_gradcheck(layer);
+  }
+  SUBCASE("SiLU: x·σ(x)") {
+    tg::nn::SiLU layer;
+    TG_CHECK_VALUES(layer(kInput), {-2 / (1 + std::exp(2.0)), -0.5 / (1 + std::exp(0.5)), 0,
+                                    1.5 / (1 + std::exp(-1.5))});
+    check_gradcheck(layer);
+  }
+  SUBCASE("ELU: alpha 1 by default") {
+    tg::nn::ELU layer;
+    CHECK(layer.alpha() == 1.0);
+    TG_CHECK_VALUES(layer(kInput), {std::exp(-2.0) - 1, std::exp(-0.5) - 1, 0, 1.5});
+    tg::nn::ELU half(0.5);
+    TG_CHECK_VALUES(half(kInput), {0.5 * (std::exp(-2.0) - 1), 0.5 * (std::exp(-0.5) - 1), 0, 1.5});
+    check_gradcheck(half);
+  }
+  SUBCASE("Softplus: beta 1 and threshold 20 by default; ln 2 at 0") {
+    tg::nn::Softplus layer;
+    CHECK(layer.beta() == 1.0);
+    CHECK(layer.threshold() == 20.0);
+    TG_CHECK_VALUES(layer(kInput), {std::log1p(std::exp(-2.0)), std::log1p(std::exp(-0.5)),
+                                    std::log(2.0), std::log1p(std::exp(1.5))});
+    // beta 2, threshold 2: 2·1.5 = 3 > 2 gives x itself
+    tg::nn::Softplus sharp(2.0, 2.0);
+    TG_CHECK_VALUES(sharp(kInput), {std::log1p(std::exp(-4.0)) / 2, std::log1p(std::exp(-1.0)) / 2,
+                                    std::log(2.0) / 2, 1.5});
+    check_gradcheck(sharp);
+  }
+}
+
+TEST_CASE("Flatten keeps the batch dim by default") {
+  tg::nn::Flatten layer;
+  CHECK(layer.start_dim() == 1);
+  CHECK(layer.end_dim() == -1);
+  const tg::Tensor x = tg::arange(24, {.dtype = tg::f64}).reshape({2, 3, 4});
+  CHECK(layer(x).shape() == tg::Shape{2, 12});
+  TG_CHECK_VALUES(layer(x), x.to_vector());
+  tg::nn::Flatten middle(0, 1);
+  CHECK(middle(x).shape() == tg::Shape{6, 4});
+  check_gradcheck(layer);
+  CHECK(layer.parameters().empty());
+  TG_CHECK_ERROR(tg::nn::Flatten(2, 1)(x), "flatten", "start_dim 2");
 }
 
 TEST_CASE("activation layers pass bad dims on as tg::Error naming the op") {

@@ -1,4 +1,4 @@
-// tg::nn::Dropout: fraction dropped, 1/(1 − p) scaling, its gradient, eval identity, seeding.
+// Dropout and F::dropout: fraction dropped, 1/(1 − p) scaling, gradient, eval identity, seeding.
 #include <cmath>
 #include <tapegrad/autograd.hpp>
 #include <tapegrad/nn.hpp>
@@ -107,4 +107,35 @@ TEST_CASE("Dropout rejects p outside [0, 1] and integer inputs with tg::Error") 
   tg::nn::Dropout drop;
   CHECK(drop.p() == 0.5);
   TG_CHECK_ERROR(drop(tg::zeros({2}, {.dtype = tg::i64})), "Dropout", "i64");
+}
+
+TEST_CASE("F::dropout is the module's kernel: the same mask for the same seed") {
+  const tg::Tensor x = tg::ones({1000}, {.dtype = tg::f64});
+  tg::nn::Dropout drop(0.3);
+  tg::manual_seed(9);
+  const std::vector<double> from_module = drop(x).to_vector();
+  tg::manual_seed(9);
+  CHECK(tg::F::dropout(x, 0.3, true).to_vector() == from_module);
+  const Census c = census(tg::F::dropout(tg::full({kElements}, 2.0), 0.5), 4.0, 1e-5);
+  CHECK(std::abs(c.zero_fraction - 0.5) < 0.006);  // five binomial std's, as above
+  CHECK(c.others_equal_kept);
+}
+
+TEST_CASE("F::dropout with training false, or p = 0, returns its input") {
+  const tg::Tensor x = tg::randn({50});
+  CHECK(tg::F::dropout(x, 0.5, false).impl() == x.impl());
+  CHECK(tg::F::dropout(x, 0.0, true).impl() == x.impl());
+  TG_CHECK_VALUES(tg::F::dropout(x, 1.0, true), std::vector<double>(50, 0.0));
+}
+
+TEST_CASE("F::dropout passes gradcheck and names itself in its errors") {
+  const tg::Tensor x = tg::randn({3, 4}, {.dtype = tg::f64, .requires_grad = true});
+  TG_CHECK_GRADCHECK(
+      [&](const std::vector<tg::Tensor>& in) {
+        tg::manual_seed(8);
+        return tg::F::dropout(in[0], 0.4, true);
+      },
+      {x});
+  TG_CHECK_ERROR(tg::F::dropout(x, 1.5, true), "dropout", "1.5");
+  TG_CHECK_ERROR(tg::F::dropout(tg::zeros({2}, {.dtype = tg::i64}), 0.5, true), "dropout", "i64");
 }

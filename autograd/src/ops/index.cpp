@@ -1,4 +1,5 @@
-// Indexing ops: index_select and its adjoint index_add, gather and its adjoint scatter_add.
+// Indexing ops: select and slice, index_select and its adjoint index_add, gather and its adjoint
+// scatter_add.
 #include <fmt/format.h>
 
 #include "kernels.hpp"
@@ -156,6 +157,36 @@ Tensor scatter_add(const Tensor& a, int64_t dim, const Tensor& index, const Tens
                         [d, index = detail::SavedTensor(index)](const Tensor& g) -> Gradients {
                           return {g, gather(g, d, index.unpack())};
                         });
+}
+
+Tensor select(const Tensor& a, int64_t dim, int64_t index) {
+  const int64_t d = detail::canonical_dim("select", dim, a.dim(), a.shape());
+  const int64_t size = a.shape()[static_cast<size_t>(d)];
+  if (index < -size || index >= size)
+    throw Error(fmt::format("select: index {} is out of range for dim {} of shape {}", index, dim,
+                            format_shape(a.shape())));
+  return squeeze(narrow(a, d, index < 0 ? index + size : index, 1), d);
+}
+
+Tensor slice(const Tensor& a, int64_t dim, int64_t start, int64_t end, int64_t step) {
+  const int64_t d = detail::canonical_dim("slice", dim, a.dim(), a.shape());
+  if (step <= 0)
+    throw Error(fmt::format("slice: step must be positive, got {} (shape {})", step,
+                            format_shape(a.shape())));
+  const int64_t size = a.shape()[static_cast<size_t>(d)];
+  // Python's rule: negative bounds count from the end, then both are clamped to [0, size].
+  auto clamp_bound = [size](int64_t bound) {
+    if (bound < 0) bound = bound < -size ? 0 : bound + size;
+    return bound > size ? size : bound;
+  };
+  const int64_t first = clamp_bound(start);
+  const int64_t last = std::max(first, clamp_bound(end));
+  if (step == 1) return narrow(a, d, first, last - first);
+  const int64_t count = (last - first + step - 1) / step;
+  Tensor index = detail::empty({count}, DType::i64);
+  int64_t* idx = detail::data_of<int64_t>(index);
+  for (int64_t k = 0; k < count; ++k) idx[k] = first + k * step;
+  return index_select(a, d, index);
 }
 
 }  // namespace tg

@@ -1,4 +1,5 @@
-// Shape ops: reshape (a view), squeeze/unsqueeze, transpose, cat/narrow, broadcast_to/sum_to.
+// Shape ops: views (reshape and its kin), reorderings (transpose, permute), joins and splits
+// (cat, stack, narrow, split, chunk) and broadcasting (broadcast_to, expand, sum_to).
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -226,6 +227,116 @@ Tensor sum_to(const Tensor& a, const Shape& shape) {
                         [input_shape = a.shape()](const Tensor& g) -> Gradients {
                           return {broadcast_to(g, input_shape)};
                         });
+}
+
+// d flatten(a)/da: the gradient reshaped back
+Tensor flatten(const Tensor& a, int64_t start_dim, int64_t end_dim) {
+  if (a.dim() == 0) {  // as PyTorch: dims 0 and -1 of a 0-D tensor, giving shape [1]
+    detail::canonical_dim("flatten", start_dim, 1, a.shape());
+    detail::canonical_dim("flatten", end_dim, 1, a.shape());
+    return reshape(a, {1});
+  }
+  const int64_t first = detail::canonical_dim("flatten", start_dim, a.dim(), a.shape());
+  const int64_t last = detail::canonical_dim("flatten", end_dim, a.dim(), a.shape());
+  if (first > last)
+    throw Error(fmt::format("flatten: start_dim {} comes after end_dim {} for shape {}", start_dim,
+                            end_dim, format_shape(a.shape())));
+  Shape shape;
+  for (int64_t i = 0; i < a.dim(); ++i) {
+    const int64_t size = a.shape()[static_cast<size_t>(i)];
+    if (i > first && i <= last)
+      shape.back() *= size;
+    else
+      shape.push_back(size);
+  }
+  return reshape(a, shape);
+}
+
+// d permute(a, dims)/da: the gradient permuted by the inverse of dims
+Tensor permute(const Tensor& a, const Shape& dims) {
+  if (static_cast<int64_t>(dims.size()) != a.dim())
+    throw Error(fmt::format("permute: {} dims given for a tensor of shape {}", dims.size(),
+                            format_shape(a.shape())));
+  std::vector<int64_t> canonical(dims.size());
+  std::vector<bool> seen(dims.size(), false);
+  for (size_t i = 0; i < dims.size(); ++i) {
+    canonical[i] = detail::canonical_dim("permute", dims[i], a.dim(), a.shape());
+    if (seen[static_cast<size_t>(canonical[i])])
+      throw Error(fmt::format("permute: dims {} repeat dim {} (shape {})", format_shape(dims),
+                              canonical[i], format_shape(a.shape())));
+    seen[static_cast<size_t>(canonical[i])] = true;
+  }
+  const std::vector<int64_t> input_strides = contiguous_strides(a.shape());
+  Shape shape(dims.size()), inverse(dims.size());
+  std::vector<int64_t> strides(dims.size());
+  for (size_t i = 0; i < dims.size(); ++i) {
+    const auto from = static_cast<size_t>(canonical[i]);
+    shape[i] = a.shape()[from];
+    strides[i] = input_strides[from];
+    inverse[from] = static_cast<int64_t>(i);
+  }
+  Tensor out = strided_copy(a, shape, strides);
+  return detail::record("permute", out, {&a},
+                        [inverse](const Tensor& g) -> Gradients { return {permute(g, inverse)}; });
+}
+
+Tensor expand(const Tensor& a, const Shape& shape) {
+  if (shape.size() < a.shape().size())
+    throw Error(fmt::format("expand: cannot expand shape {} to fewer dims {}",
+                            format_shape(a.shape()), format_shape(shape)));
+  Shape target = shape;
+  const size_t lead = shape.size() - a.shape().size();
+  for (size_t i = 0; i < shape.size(); ++i) {
+    const int64_t own = i < lead ? -2 : a.shape()[i - lead];
+    if (shape[i] == -1 && own == -2)
+      throw Error(fmt::format("expand: -1 is not allowed for the new leading dim {} in {}", i,
+                              format_shape(shape)));
+    if (shape[i] == -1) target[i] = own;
+    if (target[i] < 0 || (own != -2 && own != 1 && own != target[i]))
+      throw Error(fmt::format("expand: cannot expand shape {} to {} (dim {})",
+                              format_shape(a.shape()), format_shape(shape), i));
+  }
+  return broadcast_to(a, target);  // whose backward sums the gradient back
+}
+
+Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
+  if (tensors.empty()) throw Error("stack: expects at least one tensor");
+  const Shape& first = tensors.front().shape();
+  const int64_t d = detail::canonical_dim("stack", dim, tensors.front().dim() + 1, first);
+  std::vector<Tensor> pieces;
+  for (const Tensor& t : tensors) {
+    if (t.shape() != first) {
+      std::vector<std::string> shapes;
+      for (const Tensor& u : tensors) shapes.push_back(format_shape(u.shape()));
+      throw Error(
+          fmt::format("stack: every tensor must have one shape, got {}", fmt::join(shapes, ", ")));
+    }
+    pieces.push_back(unsqueeze(t, d));
+  }
+  return cat(pieces, d);
+}
+
+std::vector<Tensor> split(const Tensor& a, int64_t size, int64_t dim) {
+  const int64_t d = detail::canonical_dim("split", dim, a.dim(), a.shape());
+  const int64_t length = a.shape()[static_cast<size_t>(d)];
+  if (size < 0 || (size == 0 && length != 0))
+    throw Error(fmt::format("split: size {} must be positive (dim {} of shape {})", size, dim,
+                            format_shape(a.shape())));
+  if (length == 0) return {a};  // as PyTorch: one empty piece
+  std::vector<Tensor> pieces;
+  for (int64_t start = 0; start < length; start += size)
+    pieces.push_back(narrow(a, d, start, std::min(size, length - start)));
+  return pieces;
+}
+
+std::vector<Tensor> chunk(const Tensor& a, int64_t chunks, int64_t dim) {
+  if (chunks <= 0)
+    throw Error(fmt::format("chunk: chunks must be positive, got {} (shape {})", chunks,
+                            format_shape(a.shape())));
+  const int64_t d = detail::canonical_dim("chunk", dim, a.dim(), a.shape());
+  const int64_t length = a.shape()[static_cast<size_t>(d)];
+  // PyTorch's rule: pieces of ceil(length / chunks), so there may be fewer than `chunks`.
+  return split(a, (length + chunks - 1) / chunks, d);
 }
 
 }  // namespace tg

@@ -1,5 +1,5 @@
-// Elementwise functions (pow, exp, log, sqrt, abs, tanh, sigmoid, relu, leaky_relu, clamp),
-// each forward beside its backward. Backwards are written with ops, so they are differentiable.
+// Elementwise functions of one tensor, each forward beside its backward. Backwards are written
+// with ops, so they are differentiable.
 #include <cmath>
 
 #include "kernels.hpp"
@@ -197,6 +197,41 @@ Tensor clamp(const Tensor& a, double lo, double hi) {
                                            }),
                                    {x})};
       });
+}
+
+// d sin(a)/da = cos(a)
+Tensor sin(const Tensor& a) {
+  Tensor out = map_floating(a, [](auto x) { return std::sin(x); });
+  return detail::record("sin", out, {&a},
+                        [a](const Tensor& g) -> Gradients { return {g * cos(a)}; });
+}
+
+// d cos(a)/da = -sin(a)
+Tensor cos(const Tensor& a) {
+  Tensor out = map_floating(a, [](auto x) { return std::cos(x); });
+  return detail::record("cos", out, {&a},
+                        [a](const Tensor& g) -> Gradients { return {neg(g * sin(a))}; });
+}
+
+// d log(1 + a)/da = 1 / (1 + a)
+Tensor log1p(const Tensor& a) {
+  Tensor out = map_floating(a, [](auto x) { return std::log1p(x); });
+  return detail::record("log1p", out, {&a},
+                        [a](const Tensor& g) -> Gradients { return {g / (a + 1.0)}; });
+}
+
+// d(e^a - 1)/da = e^a
+Tensor expm1(const Tensor& a) {
+  Tensor out = map_floating(a, [](auto x) { return std::expm1(x); });
+  return detail::record("expm1", out, {&a},
+                        [a](const Tensor& g) -> Gradients { return {g * exp(a)}; });
+}
+
+// d(a²)/da = 2a
+Tensor square(const Tensor& a) {
+  Tensor out = map_any(a, [](auto x) { return x * x; });
+  return detail::record("square", out, {&a},
+                        [a](const Tensor& g) -> Gradients { return {g * a * 2.0}; });
 }
 
 }  // namespace tg

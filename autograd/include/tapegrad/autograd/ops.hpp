@@ -1,4 +1,4 @@
-// The differentiable operations on tensors (and the comparisons, which are not).
+// The operations on tensors: free functions, differentiable unless said otherwise.
 #pragma once
 
 #include <concepts>
@@ -85,6 +85,24 @@ Tensor clamp(const Tensor& a, double lo, double hi);
 /// side gives NaN with the whole gradient to both, as in PyTorch.
 Tensor maximum(const Tensor& a, const Tensor& b);
 Tensor minimum(const Tensor& a, const Tensor& b);
+Tensor sin(const Tensor& a);
+Tensor cos(const Tensor& a);
+/// log(1 + a), accurate for small a.
+Tensor log1p(const Tensor& a);
+/// e^a - 1, accurate for small a.
+Tensor expm1(const Tensor& a);
+/// a * a.
+Tensor square(const Tensor& a);
+/// log(1 + e^(beta a)) / beta, and a itself where beta * a > threshold, as in PyTorch.
+Tensor softplus(const Tensor& a, double beta = 1.0, double threshold = 20.0);
+/// a * Phi(a) with Phi the standard normal CDF (the exact erf form, not the tanh one).
+Tensor gelu(const Tensor& a);
+/// a * sigmoid(a) (also called swish).
+Tensor silu(const Tensor& a);
+/// a where a > 0, alpha * (e^a - 1) elsewhere.
+Tensor elu(const Tensor& a, double alpha = 1.0);
+/// a where cond is nonzero, b elsewhere, all three broadcast; the gradient flows to a and b.
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
 
 // Comparisons with broadcasting: 0 or 1 in the inputs' (promoted) dtype, never recorded.
 Tensor eq(const Tensor& a, const Tensor& b);
@@ -93,6 +111,32 @@ Tensor lt(const Tensor& a, const Tensor& b);
 Tensor le(const Tensor& a, const Tensor& b);
 Tensor gt(const Tensor& a, const Tensor& b);
 Tensor ge(const Tensor& a, const Tensor& b);
+// With a double: 0 or 1 in a's dtype; the double is read in a's dtype, as PyTorch reads a scalar.
+Tensor eq(const Tensor& a, double b);
+Tensor ne(const Tensor& a, double b);
+Tensor lt(const Tensor& a, double b);
+Tensor le(const Tensor& a, double b);
+Tensor gt(const Tensor& a, double b);
+Tensor ge(const Tensor& a, double b);
+// The operators are the comparisons above (so `a == b` is a tensor, not a bool).
+Tensor operator==(const Tensor& a, const Tensor& b);
+Tensor operator!=(const Tensor& a, const Tensor& b);
+Tensor operator<(const Tensor& a, const Tensor& b);
+Tensor operator<=(const Tensor& a, const Tensor& b);
+Tensor operator>(const Tensor& a, const Tensor& b);
+Tensor operator>=(const Tensor& a, const Tensor& b);
+Tensor operator==(const Tensor& a, double b);
+Tensor operator!=(const Tensor& a, double b);
+Tensor operator<(const Tensor& a, double b);
+Tensor operator<=(const Tensor& a, double b);
+Tensor operator>(const Tensor& a, double b);
+Tensor operator>=(const Tensor& a, double b);
+Tensor operator==(double a, const Tensor& b);
+Tensor operator!=(double a, const Tensor& b);
+Tensor operator<(double a, const Tensor& b);
+Tensor operator<=(double a, const Tensor& b);
+Tensor operator>(double a, const Tensor& b);
+Tensor operator>=(double a, const Tensor& b);
 
 // Reductions; a full reduction gives a 0-D tensor. On a 0-D tensor dims 0 and -1 are valid
 // (and give a 0-D result), as in PyTorch; so for softmax, squeeze and transpose.
@@ -106,6 +150,25 @@ Tensor max(const Tensor& a);
 Tensor max(const Tensor& a, int64_t dim, bool keepdim = false);
 /// Index (i64) of the first largest value along `dim`; not differentiable.
 Tensor argmax(const Tensor& a, int64_t dim, bool keepdim = false);
+/// The smallest element; ties share the gradient evenly, as in PyTorch.
+Tensor min(const Tensor& a);
+/// The smallest values along `dim`; the gradient goes to the first smallest of each slice.
+Tensor min(const Tensor& a, int64_t dim, bool keepdim = false);
+/// Index (i64) of the first smallest value along `dim`; not differentiable.
+Tensor argmin(const Tensor& a, int64_t dim, bool keepdim = false);
+/// The product of every element; its gradient is exact when elements are zero.
+Tensor prod(const Tensor& a);
+/// The unbiased (n - 1) variance of every element.
+Tensor var(const Tensor& a);
+/// The variance along `dim`, dividing by n - 1 when `unbiased`, else by n.
+Tensor var(const Tensor& a, int64_t dim, bool unbiased = true, bool keepdim = false);
+/// sqrt(var(a)).
+Tensor std(const Tensor& a);
+Tensor std(const Tensor& a, int64_t dim, bool unbiased = true, bool keepdim = false);
+/// (sum |a|^p)^(1/p) over every element, p >= 1 or infinity; the gradient at a = 0 is 0.
+Tensor norm(const Tensor& a, double p = 2.0);
+/// Running sums along `dim`: out[i] = a[0] + ... + a[i].
+Tensor cumsum(const Tensor& a, int64_t dim);
 
 // Shapes. Every dim argument may be negative, counting from the end.
 /// Same data, new shape (one entry may be -1).
@@ -116,6 +179,23 @@ Tensor squeeze(const Tensor& a, int64_t dim);
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim);
 /// `length` entries of `dim` starting at `start`.
 Tensor narrow(const Tensor& a, int64_t dim, int64_t start, int64_t length);
+/// The tensors, all of one shape, joined along a new dimension `dim`.
+Tensor stack(const std::vector<Tensor>& tensors, int64_t dim);
+/// Entry `index` of `dim` (negative counts from the end), with `dim` removed.
+Tensor select(const Tensor& a, int64_t dim, int64_t index);
+/// Entries start, start + step, ... before `end` of `dim`; negative start/end count from the
+/// end and both are clamped to the size, as Python slicing.
+Tensor slice(const Tensor& a, int64_t dim, int64_t start, int64_t end, int64_t step = 1);
+/// Dimensions start_dim..end_dim merged into one.
+Tensor flatten(const Tensor& a, int64_t start_dim = 0, int64_t end_dim = -1);
+/// The dimensions reordered: out dim i is a's dim dims[i].
+Tensor permute(const Tensor& a, const Shape& dims);
+/// `a` repeated along size-1 (or new leading) dims to `shape`; -1 keeps a size.
+Tensor expand(const Tensor& a, const Shape& shape);
+/// Pieces of `size` entries along `dim`; the last is smaller when `size` does not divide.
+std::vector<Tensor> split(const Tensor& a, int64_t size, int64_t dim = 0);
+/// At most `chunks` pieces along `dim`, each ceil(size / chunks) entries but the last.
+std::vector<Tensor> chunk(const Tensor& a, int64_t chunks, int64_t dim = 0);
 /// Entries of `dim` at the i64 1-D `index`.
 Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index);
 /// out[i][j] = a[index[i][j]][j] for dim 0 (and likewise for other dims).

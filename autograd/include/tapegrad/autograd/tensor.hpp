@@ -4,6 +4,7 @@
 #include <concepts>
 #include <cstdint>
 #include <initializer_list>
+#include <iosfwd>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,6 +50,10 @@ class Tensor {
 
   /// The single element as a double; throws unless numel() == 1.
   double item() const;
+  /// The single element converted to T (float, double or int64_t), without a round trip through
+  /// double, so an i64 beyond 2^53 comes back exact.
+  template <class T>
+  T item() const;
   /// Every element, row-major, as doubles.
   std::vector<double> to_vector() const;
   /// The tensor's own storage; T must match dtype() (float, double or int64_t).
@@ -147,9 +152,25 @@ class Tensor {
   Tensor max() const;
   Tensor max(int64_t dim, bool keepdim = false) const;
   Tensor argmax(int64_t dim, bool keepdim = false) const;
+  Tensor min() const;
+  Tensor min(int64_t dim, bool keepdim = false) const;
+  Tensor argmin(int64_t dim, bool keepdim = false) const;
+  Tensor prod() const;
+  Tensor var() const;
+  Tensor var(int64_t dim, bool unbiased = true, bool keepdim = false) const;
+  Tensor std() const;
+  Tensor std(int64_t dim, bool unbiased = true, bool keepdim = false) const;
+  Tensor norm(double p = 2.0) const;
   Tensor reshape(const Shape& shape) const;
   Tensor view(const Shape& shape) const { return reshape(shape); }
-  Tensor flatten() const { return reshape({-1}); }
+  Tensor flatten(int64_t start_dim = 0, int64_t end_dim = -1) const;
+  Tensor select(int64_t dim, int64_t index) const;
+  /// select(0, index).
+  Tensor operator[](int64_t index) const;
+  Tensor narrow(int64_t dim, int64_t start, int64_t length) const;
+  Tensor slice(int64_t dim, int64_t start, int64_t end, int64_t step = 1) const;
+  Tensor permute(const Shape& dims) const;
+  Tensor expand(const Shape& shape) const;
   Tensor transpose(int64_t dim0, int64_t dim1) const;
   Tensor t() const;
   Tensor unsqueeze(int64_t dim) const;
@@ -200,8 +221,20 @@ Tensor rand(Shape shape, TensorOptions options = {});
 Tensor randint(int64_t low, int64_t high, Shape shape);
 /// A random permutation of 0..n-1, i64.
 Tensor randperm(int64_t n);
+/// start, start + step, ... before `end`: ceil((end - start) / step) values (f32 unless told).
+Tensor arange(double start, double end, double step = 1.0, TensorOptions options = {});
+/// `steps` values evenly spaced from `start` to `end`, both included.
+Tensor linspace(double start, double end, int64_t steps, TensorOptions options = {});
+/// The n x n identity matrix.
+Tensor eye(int64_t n, TensorOptions options = {});
+// Tensors of t's shape and dtype, without history.
 Tensor zeros_like(const Tensor& t);
 Tensor ones_like(const Tensor& t);
+Tensor full_like(const Tensor& t, double value);
+/// U[0, 1) samples; t must be floating.
+Tensor rand_like(const Tensor& t);
+/// N(0, 1) samples; t must be floating.
+Tensor randn_like(const Tensor& t);
 
 /// Seeds the global generator behind rand*, init, shuffling and dropout.
 void manual_seed(uint64_t seed);
@@ -210,7 +243,10 @@ void manual_seed(uint64_t seed);
 void set_num_threads(int n);
 int get_num_threads();
 
-/// The values with their shape and dtype, e.g. "tensor([[1, 2], [3, 4]], f32)".
+/// The values in PyTorch's layout, e.g. "tensor([[0.1000, 0.2000]], dtype=f64)": 4 decimals,
+/// scientific notation when the magnitudes demand it, `...` beyond 1000 elements.
 std::string to_string(const Tensor& t);
+/// Writes to_string(t).
+std::ostream& operator<<(std::ostream& out, const Tensor& t);
 
 }  // namespace tg

@@ -76,6 +76,26 @@ inline Tensor tanh(const Tensor& x) { return tg::tanh(x); }
 /// x where x > 0, slope·x elsewhere, as tg::leaky_relu.
 inline Tensor leaky_relu(const Tensor& x, double slope = 0.01) { return tg::leaky_relu(x, slope); }
 
+/// Inverted dropout: in training each element is zeroed with probability p and the rest scaled
+/// by 1/(1 − p); with training false (or p = 0) the input itself. The module Dropout calls it.
+///
+///     h = tg::F::dropout(h, 0.2, model.is_training());
+Tensor dropout(const Tensor& input, double p = 0.5, bool training = true);
+
+/// x·Φ(x), as tg::gelu.
+inline Tensor gelu(const Tensor& x) { return tg::gelu(x); }
+
+/// x·σ(x), as tg::silu.
+inline Tensor silu(const Tensor& x) { return tg::silu(x); }
+
+/// x where x > 0, alpha·(eˣ − 1) elsewhere, as tg::elu.
+inline Tensor elu(const Tensor& x, double alpha = 1.0) { return tg::elu(x, alpha); }
+
+/// log(1 + e^(beta·x)) / beta, x above the threshold, as tg::softplus.
+inline Tensor softplus(const Tensor& x, double beta = 1.0, double threshold = 20.0) {
+  return tg::softplus(x, beta, threshold);
+}
+
 /// Softmax along `dim`, as tg::softmax.
 inline Tensor softmax(const Tensor& x, int64_t dim) { return tg::softmax(x, dim); }
 
