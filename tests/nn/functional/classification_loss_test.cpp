@@ -389,8 +389,8 @@ TEST_CASE("cross_entropy with class weights divides by the summed weight of the 
     const std::vector<double> p2 = {1 / (2 + std::exp(5.0)), std::exp(5.0) / (2 + std::exp(5.0)),
                                     1 / (2 + std::exp(5.0))};
     TG_CHECK_VALUES(z.grad(), {0.5 * kP0[0] / 3.5, 0.5 * kP0[1] / 3.5, 0.5 * (kP0[2] - 1) / 3.5,
-                               (1.0 / 3 - 1) / 3.5, 1.0 / 3 / 3.5, 1.0 / 3 / 3.5,
-                               2 * p2[0] / 3.5, 2 * (p2[1] - 1) / 3.5, 2 * p2[2] / 3.5});
+                               (1.0 / 3 - 1) / 3.5, 1.0 / 3 / 3.5, 1.0 / 3 / 3.5, 2 * p2[0] / 3.5,
+                               2 * (p2[1] - 1) / 3.5, 2 * p2[2] / 3.5});
   }
   SUBCASE("sum and none: each term times its weight") {
     TG_CHECK_VALUES(
@@ -408,8 +408,8 @@ TEST_CASE("cross_entropy's ignored samples give no loss and no gradient") {
     const tg::Tensor loss = tg::F::cross_entropy(z, labels({2, 0, -100}, {3}), {});
     TG_CHECK_VALUES(loss, {((kLse0 - 3) + std::log(3.0)) / 2});
     loss.backward();
-    TG_CHECK_VALUES(z.grad(), {kP0[0] / 2, kP0[1] / 2, (kP0[2] - 1) / 2, (1.0 / 3 - 1) / 2,
-                               1.0 / 6, 1.0 / 6, 0, 0, 0});
+    TG_CHECK_VALUES(z.grad(), {kP0[0] / 2, kP0[1] / 2, (kP0[2] - 1) / 2, (1.0 / 3 - 1) / 2, 1.0 / 6,
+                               1.0 / 6, 0, 0, 0});
   }
   SUBCASE("a chosen ignore_index, with weights") {
     const tg::Tensor loss = tg::F::cross_entropy(z, labels({2, 0, 1}, {3}),
@@ -460,11 +460,10 @@ TEST_CASE("cross_entropy with label smoothing ε mixes in ε/C of every class, a
     loss.backward();
     // dl/dz_j = p_j·((1 − ε)·w_y + ε·W/C) − (1 − ε)·w_y·δ_yj − ε/C·w_j with W = 3.5
     const double a0 = 0.8 * 0.5 + eps * 3.5 / 3, a1 = 0.8 * 1 + eps * 3.5 / 3;
-    TG_CHECK_VALUES(z.grad(),
-                    {(kP0[0] * a0 - eps / 3 * 1) / 1.5, (kP0[1] * a0 - eps / 3 * 2) / 1.5,
-                     (kP0[2] * a0 - 0.8 * 0.5 - eps / 3 * 0.5) / 1.5,
-                     (a1 / 3 - 0.8 - eps / 3 * 1) / 1.5, (a1 / 3 - eps / 3 * 2) / 1.5,
-                     (a1 / 3 - eps / 3 * 0.5) / 1.5, 0, 0, 0});
+    TG_CHECK_VALUES(z.grad(), {(kP0[0] * a0 - eps / 3 * 1) / 1.5, (kP0[1] * a0 - eps / 3 * 2) / 1.5,
+                               (kP0[2] * a0 - 0.8 * 0.5 - eps / 3 * 0.5) / 1.5,
+                               (a1 / 3 - 0.8 - eps / 3 * 1) / 1.5, (a1 / 3 - eps / 3 * 2) / 1.5,
+                               (a1 / 3 - eps / 3 * 0.5) / 1.5, 0, 0, 0});
   }
   SUBCASE("sum and none") {
     const double row0 = 0.8 * (kLse0 - 3) + eps / 3 * (3 * kLse0 - 6);
@@ -490,9 +489,9 @@ TEST_CASE("cross_entropy with weights and smoothing stays finite for logits of �
   loss.sum().backward();
   CHECK(all_finite(z.grad()));
   // row 0: p = [1, 0, 0], a = 0.7·1 + 0.3·3.5/3 = 1.05: [1.05 − 0.7 − 0.1, −0.2, −0.05]
-  TG_CHECK_VALUES_TOL(z.grad(), 1e-12,
-                      {0.25, -0.2, -0.05, -0.1, 0.5 * (0.7 * 2 + 0.35) - 1.4 - 0.2,
-                       0.5 * (0.7 * 2 + 0.35) - 0.05});
+  TG_CHECK_VALUES_TOL(
+      z.grad(), 1e-12,
+      {0.25, -0.2, -0.05, -0.1, 0.5 * (0.7 * 2 + 0.35) - 1.4 - 0.2, 0.5 * (0.7 * 2 + 0.35) - 0.05});
 }
 
 TEST_CASE("nll_loss with weights and ignore_index") {
@@ -505,8 +504,8 @@ TEST_CASE("nll_loss with weights and ignore_index") {
   }
   SUBCASE("sum and none") {
     const tg::Tensor y = labels({2, 0}, {2});
-    TG_CHECK_VALUES(tg::F::nll_loss(lp, y, {.weight = class_weights(), .reduction = Reduction::sum}),
-                    {2.0});
+    TG_CHECK_VALUES(
+        tg::F::nll_loss(lp, y, {.weight = class_weights(), .reduction = Reduction::sum}), {2.0});
     TG_CHECK_VALUES(
         tg::F::nll_loss(lp, y, {.weight = class_weights(), .reduction = Reduction::none}),
         {1.5, 0.5});
@@ -587,8 +586,8 @@ TEST_CASE("cross_entropy and nll_loss reject bad options") {
   SUBCASE("a weight that is not [C]") {
     TG_CHECK_ERROR(tg::F::cross_entropy(z, y, {.weight = constant({1, 2}, {2})}), "cross_entropy",
                    "weight", "[3]", "[2]");
-    TG_CHECK_ERROR(tg::F::nll_loss(z, y, {.weight = labels({1, 2, 3}, {3})}), "nll_loss",
-                   "weight", "i64");
+    TG_CHECK_ERROR(tg::F::nll_loss(z, y, {.weight = labels({1, 2, 3}, {3})}), "nll_loss", "weight",
+                   "i64");
   }
   SUBCASE("a weight that requires grad") {
     TG_CHECK_ERROR(tg::F::cross_entropy(z, y, {.weight = leaf({1, 2, 3}, {3})}), "cross_entropy",
