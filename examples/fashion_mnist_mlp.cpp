@@ -5,6 +5,8 @@
 //   fashion_mnist_mlp --epochs 1 --train-subset 6000  a short run
 //   fashion_mnist_mlp --optimizer sgd --lr 0.05       any of adam, adamw, sgd, rmsprop
 //   fashion_mnist_mlp --save model.safetensors        keep the trained weights
+//   fashion_mnist_mlp --norm batch                    BatchNorm1d (or layer: LayerNorm) after
+//                                                     each hidden Linear, before the ReLU
 //   fashion_mnist_mlp --help                          every flag
 #include <fmt/format.h>
 
@@ -60,6 +62,22 @@ std::unique_ptr<tg::optim::Optimizer> make_optimizer(const std::string& name,
     return std::make_unique<optim::RMSprop>(params, optim::RMSpropOptions{.lr = lr});
   }
   return std::make_unique<optim::Adam>(params, optim::AdamOptions{.lr = lr});
+}
+
+// 784-256-128-10 with ReLU; `norm` ("none", "batch" or "layer") puts a BatchNorm1d or LayerNorm
+// after each hidden Linear, before its activation.
+tg::nn::Sequential make_model(const std::string& norm) {
+  tg::nn::Sequential model;
+  int64_t in = 784;
+  for (int64_t hidden : {256, 128}) {
+    model.push_back(tg::nn::Linear(in, hidden));
+    if (norm == "batch") model.push_back(tg::nn::BatchNorm1d(hidden));
+    if (norm == "layer") model.push_back(tg::nn::LayerNorm({hidden}));
+    model.push_back(tg::nn::ReLU());
+    in = hidden;
+  }
+  model.push_back(tg::nn::Linear(in, 10));
+  return model;
 }
 
 struct Evaluation {
@@ -181,6 +199,7 @@ int main(int argc, char** argv) {
   std::string csv_path = "fashion_mnist_curves.csv";
   std::string svg_path;
   std::string save_path;
+  std::string norm = "none";
 
   CLI::App app{"Trains a 784-256-128-10 MLP on Fashion-MNIST and reports its test accuracy."};
   app.add_option("--epochs", epochs, "passes over the training set")
@@ -206,6 +225,10 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--csv", csv_path, "where to write the curves")->capture_default_str();
   app.add_option("--svg", svg_path, "where to plot them (default: the CSV's path, .svg)");
+  app.add_option("--norm", norm,
+                 "none, batch (BatchNorm1d) or layer (LayerNorm) after hidden layers")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"none", "batch", "layer"}));
   app.add_option("--save", save_path, "save the trained model there (e.g. model.safetensors)");
   CLI11_PARSE(app, argc, argv);
   if (lr == 0) lr = default_lr(optimizer_name);
@@ -236,21 +259,19 @@ int main(int argc, char** argv) {
     tg::data::DataLoader train_loader(tg::data::TensorDataset(train.images, train.labels),
                                       {.batch_size = batch_size, .shuffle = true, .seed = seed});
 
-    tg::nn::Sequential model(tg::nn::Linear(784, 256), tg::nn::ReLU(),  //
-                             tg::nn::Linear(256, 128), tg::nn::ReLU(),  //
-                             tg::nn::Linear(128, 10));
+    tg::nn::Sequential model = make_model(norm);
     auto optimizer = make_optimizer(optimizer_name, model.parameters(), lr);
     // The learning rate follows half a cosine from lr down to 0 over the run: large steps early,
     // small ones at the end, which settle the weights and gain a point of accuracy.
     tg::optim::CosineAnnealingLR scheduler(*optimizer, {.T_max = epochs});
 
-    int64_t parameter_count = 0;
-    for (const tg::Tensor& p : model.parameters()) parameter_count += p.numel();
     fmt::print("Fashion-MNIST from {}: {} training images, {} test images\n", data_dir,
                train.labels.size(0), test.labels.size(0));
+    fmt::print("{}", tg::nn::summary(model, {batch_size, 784}));
     fmt::print(
-        "MLP 784-256-128-10 (ReLU), {} parameters; {} lr {:g}, batch {}, seed {}, {} thread{}\n",
-        parameter_count, optimizer_name, lr, batch_size, seed, tg::get_num_threads(),
+        "MLP 784-256-128-10 (ReLU, norm {}), {} parameters; {} lr {:g}, batch {}, seed {}, "
+        "{} thread{}\n",
+        norm, model.num_parameters(), optimizer_name, lr, batch_size, seed, tg::get_num_threads(),
         tg::get_num_threads() == 1 ? "" : "s");
 
     Curves curves(train_loader.size());

@@ -1,25 +1,30 @@
 // Gradient clipping in place: clip_grad_norm_ and clip_grad_value_.
 #include "tapegrad/nn/clip_grad.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
-#include "functional/loss_common.hpp"
+#include "tapegrad/autograd/error.hpp"
 
 namespace tg::nn {
 
 namespace {
 
-// Calls f(pointer, count) on the storage of every defined gradient, as float or double.
+// Calls f(pointer, count) on the storage of every defined gradient, as float or double (a
+// gradient is never i64: only f32 and f64 tensors can require one).
 template <class F>
-void for_each_gradient(const char* op, const std::vector<Tensor>& params, F&& f) {
+void for_each_gradient(const std::vector<Tensor>& params, F&& f) {
   for (const Tensor& param : params) {
     if (!param.defined()) continue;
     Tensor grad = param.grad();
     if (!grad.defined()) continue;
-    functional::detail::dispatch_floating(op, grad.dtype(),
-                                          [&]<class T>() { f(grad.data<T>(), grad.numel()); });
+    if (grad.dtype() == DType::f64)
+      f(grad.data<double>(), grad.numel());
+    else
+      f(grad.data<float>(), grad.numel());
   }
 }
 
@@ -32,7 +37,7 @@ double clip_grad_norm_(std::vector<Tensor> params, double max_norm, double norm_
     throw Error(fmt::format("clip_grad_norm_: norm_type must be > 0, got {}", norm_type));
   const bool infinity_norm = std::isinf(norm_type);
   double accumulated = 0.0;  // Σ|g|^p, or max |g| for the infinity norm
-  for_each_gradient("clip_grad_norm_", params, [&]<class T>(T* g, int64_t count) {
+  for_each_gradient(params, [&]<class T>(T* g, int64_t count) {
     for (int64_t i = 0; i < count; ++i) {
       const double magnitude = std::abs(static_cast<double>(g[i]));
       if (infinity_norm)
@@ -50,7 +55,7 @@ double clip_grad_norm_(std::vector<Tensor> params, double max_norm, double norm_
   if (!std::isfinite(total)) return total;
   const double coefficient = max_norm / (total + 1e-6);
   if (coefficient < 1.0)
-    for_each_gradient("clip_grad_norm_", params, [&]<class T>(T* g, int64_t count) {
+    for_each_gradient(params, [&]<class T>(T* g, int64_t count) {
       const T scale = static_cast<T>(coefficient);
       for (int64_t i = 0; i < count; ++i) g[i] *= scale;
     });
@@ -60,7 +65,7 @@ double clip_grad_norm_(std::vector<Tensor> params, double max_norm, double norm_
 void clip_grad_value_(std::vector<Tensor> params, double clip_value) {
   if (!(clip_value >= 0))
     throw Error(fmt::format("clip_grad_value_: clip_value must be >= 0, got {}", clip_value));
-  for_each_gradient("clip_grad_value_", params, [&]<class T>(T* g, int64_t count) {
+  for_each_gradient(params, [&]<class T>(T* g, int64_t count) {
     const T high = static_cast<T>(clip_value);
     for (int64_t i = 0; i < count; ++i) g[i] = std::clamp(g[i], -high, high);
   });

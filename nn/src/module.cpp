@@ -7,6 +7,7 @@
 #include <typeinfo>
 #include <unordered_set>
 
+#include "module_observer.hpp"
 #include "tapegrad/autograd/error.hpp"
 #include "tapegrad/autograd/function.hpp"
 #include "tapegrad/autograd/grad_mode.hpp"
@@ -19,6 +20,16 @@ std::string type_name(const Module& module) {
 }
 
 }  // namespace
+
+namespace detail {
+thread_local ForwardObserver* forward_observer = nullptr;
+}  // namespace detail
+
+Tensor Module::operator()(const Tensor& input) {
+  Tensor output = forward(input);
+  if (detail::forward_observer != nullptr) (*detail::forward_observer)(*this, output);
+  return output;
+}
 
 Tensor Module::forward(const Tensor& input) {
   throw Error(
@@ -68,6 +79,33 @@ std::vector<std::pair<std::string, Module*>> Module::named_children() const {
   out.reserve(children_.size());
   for (const auto& [name, child] : children_) out.emplace_back(name, child.get());
   return out;
+}
+
+std::vector<std::pair<std::string, Module*>> Module::named_modules() {
+  std::vector<std::pair<std::string, Module*>> out{{"", this}};
+  for (size_t next = 0; next < out.size(); ++next) {
+    // Depth first: splice each module's children right after it, in registration order.
+    const auto [prefix, module] = out[next];
+    std::vector<std::pair<std::string, Module*>> children;
+    for (const auto& [name, child] : module->children_)
+      children.emplace_back(prefix.empty() ? name : prefix + "." + name, child.get());
+    out.insert(out.begin() + static_cast<std::ptrdiff_t>(next) + 1, children.begin(),
+               children.end());
+  }
+  return out;
+}
+
+Module& Module::apply(const std::function<void(Module&)>& function) {
+  for (auto& [name, child] : children_) child->apply(function);
+  function(*this);
+  return *this;
+}
+
+int64_t Module::num_parameters(bool trainable_only) const {
+  int64_t count = 0;
+  for (const Tensor& parameter : parameters())
+    if (!trainable_only || parameter.requires_grad()) count += parameter.numel();
+  return count;
 }
 
 Module& Module::train(bool on) {

@@ -24,7 +24,7 @@ void throw_sequential_type(size_t index, const Module& found, const std::type_in
 
 Tensor Sequential::forward(const Tensor& input) {
   Tensor x = input;
-  for (size_t i = 0; i < size(); ++i) x = child(i).forward(x);
+  for (size_t i = 0; i < size(); ++i) x = child(i)(x);  // operator(), so summary sees each
   return x;
 }
 

@@ -143,3 +143,38 @@ TEST_CASE("bad registrations and a missing forward throw tg::Error naming the ca
   TG_CHECK_ERROR(module.register_module("w", tg::nn::ReLU()), "register_module", "\"w\"");
   TG_CHECK_ERROR(module(tg::zeros({2, 3})), "forward", "not implemented", "[2, 3]");
 }
+
+TEST_CASE("Module::apply visits every submodule, children before parents, then the module") {
+  tg::nn::Sequential model(tg::nn::Linear(2, 3),
+                           tg::nn::Sequential(tg::nn::ReLU(), tg::nn::Linear(3, 1)));
+  std::vector<std::string> visited;
+  model.apply([&](tg::nn::Module& m) {
+    visited.push_back(tg::autograd::detail::demangle(typeid(m).name()));
+  });
+  CHECK(visited == std::vector<std::string>{"tg::nn::Linear", "tg::nn::ReLU", "tg::nn::Linear",
+                                            "tg::nn::Sequential", "tg::nn::Sequential"});
+  // the usual use: re-initialise every Linear
+  model.apply([](tg::nn::Module& m) {
+    if (auto* linear = dynamic_cast<tg::nn::Linear*>(&m))
+      tg::nn::init::constant_(linear->bias, 0.5);
+  });
+  for (const auto& [name, tensor] : model.named_parameters())
+    if (name.ends_with("bias")) CHECK(tensor.to_vector()[0] == 0.5);
+}
+
+TEST_CASE("Module::named_modules lists the module and its submodules, parents first") {
+  tg::nn::Sequential model(tg::nn::Linear(2, 3),
+                           tg::nn::Sequential(tg::nn::ReLU(), tg::nn::Linear(3, 1)));
+  std::vector<std::string> names;
+  for (const auto& [name, module] : model.named_modules()) names.push_back(name);
+  CHECK(names == std::vector<std::string>{"", "0", "1", "1.0", "1.1"});
+}
+
+TEST_CASE("Module::num_parameters counts elements, trainable ones on request") {
+  tg::nn::Sequential model(tg::nn::Linear(2, 3), tg::nn::ReLU(), tg::nn::Linear(3, 1));
+  CHECK(model.num_parameters() == 2 * 3 + 3 + 3 * 1 + 1);
+  model.at<tg::nn::Linear>(0).weight.set_requires_grad(false);
+  CHECK(model.num_parameters() == 13);
+  CHECK(model.num_parameters(/*trainable_only=*/true) == 7);
+  CHECK(tg::nn::ReLU().num_parameters() == 0);
+}

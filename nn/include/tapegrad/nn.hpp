@@ -1,4 +1,5 @@
-// tg::nn: modules, layers, activations, dropout, init, functional losses, clipping, save/load.
+// tg::nn: modules, layers, activations, normalisation, dropout, init, functional losses,
+// clipping, save/load, summary.
 #pragma once
 
 #include "tapegrad/nn/activation.hpp"
@@ -8,5 +9,7 @@
 #include "tapegrad/nn/init.hpp"
 #include "tapegrad/nn/linear.hpp"
 #include "tapegrad/nn/module.hpp"
+#include "tapegrad/nn/normalization.hpp"
 #include "tapegrad/nn/sequential.hpp"
 #include "tapegrad/nn/serialize.hpp"
+#include "tapegrad/nn/summary.hpp"

@@ -1,4 +1,4 @@
-// Helpers the functional losses share: reductions, shape and class-index validation.
+// Helpers the functional losses share: reductions and shape validation.
 #pragma once
 
 #include <fmt/format.h>
@@ -41,21 +41,5 @@ inline void check_floating(const char* loss, const char* name, const Tensor& t) 
     throw Error(fmt::format("{}: {} of shape {} must be f32 or f64, got {}", loss, name,
                             format_shape(t.shape()), dtype_name(t.dtype())));
 }
-
-/// Calls f.template operator()<T>() with T = float or double as `dtype` says.
-template <class F>
-void dispatch_floating(const char* loss, DType dtype, F&& f) {
-  if (dtype == DType::f32)
-    f.template operator()<float>();
-  else if (dtype == DType::f64)
-    f.template operator()<double>();
-  else
-    throw Error(fmt::format("{}: expected f32 or f64, got {}", loss, dtype_name(dtype)));
-}
-
-/// Validates class-index targets for scores [N, C] (or [C] with a 0-D target): target i64
-/// [N], every index in [0, C). Returns C.
-int64_t check_class_targets(const char* loss, const char* input_name, const Tensor& input,
-                            const Tensor& target);
 
 }  // namespace tg::nn::functional::detail

@@ -361,3 +361,247 @@ TEST_CASE("binary cross-entropy and kl_div reject mismatched shapes and bad prob
   TG_CHECK_ERROR(tg::F::binary_cross_entropy(constant({-0.1, 0.5}, {2}), a), "binary_cross_entropy",
                  "[0, 1]", "-0.1");
 }
+
+// ---- CrossEntropyOptions and NLLLossOptions: weight, ignore_index, label_smoothing ----
+
+namespace {
+// Rows [1, 2, 3] (target 2) and [1, 1, 1] (target 0) and [0, 5, 0] (target 1, often ignored);
+// class weights [1, 2, 0.5].
+const double kLse0 = std::log(std::exp(1.0) + std::exp(2.0) + std::exp(3.0));
+const double kLse1 = 1 + std::log(3.0);
+const double kNorm0 = std::exp(1.0) + std::exp(2.0) + std::exp(3.0);
+const std::vector<double> kP0 = {std::exp(1.0) / kNorm0, std::exp(2.0) / kNorm0,
+                                 std::exp(3.0) / kNorm0};
+
+tg::Tensor three_rows() { return leaf({1, 2, 3, 1, 1, 1, 0, 5, 0}, {3, 3}); }
+tg::Tensor class_weights() { return constant({1, 2, 0.5}, {3}); }
+}  // namespace
+
+TEST_CASE("cross_entropy with class weights divides by the summed weight of the targets") {
+  tg::Tensor z = three_rows();
+  const tg::Tensor y = labels({2, 0, 1}, {3});
+  const tg::Tensor lse2 = tg::logsumexp(constant({0, 5, 0}, {3}), 0);
+  const double row2 = lse2.item() - 5;  // log(2 + e⁵) − 5
+  SUBCASE("mean: Σ w_y·l / Σ w_y") {
+    const tg::Tensor loss = tg::F::cross_entropy(z, y, {.weight = class_weights()});
+    // (0.5·(lse0 − 3) + 1·log 3 + 2·row2) / (0.5 + 1 + 2)
+    TG_CHECK_VALUES(loss, {(0.5 * (kLse0 - 3) + std::log(3.0) + 2 * row2) / 3.5});
+    loss.backward();
+    const std::vector<double> p2 = {1 / (2 + std::exp(5.0)), std::exp(5.0) / (2 + std::exp(5.0)),
+                                    1 / (2 + std::exp(5.0))};
+    TG_CHECK_VALUES(z.grad(), {0.5 * kP0[0] / 3.5, 0.5 * kP0[1] / 3.5, 0.5 * (kP0[2] - 1) / 3.5,
+                               (1.0 / 3 - 1) / 3.5, 1.0 / 3 / 3.5, 1.0 / 3 / 3.5, 2 * p2[0] / 3.5,
+                               2 * (p2[1] - 1) / 3.5, 2 * p2[2] / 3.5});
+  }
+  SUBCASE("sum and none: each term times its weight") {
+    TG_CHECK_VALUES(
+        tg::F::cross_entropy(z, y, {.weight = class_weights(), .reduction = Reduction::sum}),
+        {0.5 * (kLse0 - 3) + std::log(3.0) + 2 * row2});
+    TG_CHECK_VALUES(
+        tg::F::cross_entropy(z, y, {.weight = class_weights(), .reduction = Reduction::none}),
+        {0.5 * (kLse0 - 3), std::log(3.0), 2 * row2});
+  }
+}
+
+TEST_CASE("cross_entropy's ignored samples give no loss and no gradient") {
+  tg::Tensor z = three_rows();
+  SUBCASE("the default ignore_index −100, mean over the counted samples") {
+    const tg::Tensor loss = tg::F::cross_entropy(z, labels({2, 0, -100}, {3}), {});
+    TG_CHECK_VALUES(loss, {((kLse0 - 3) + std::log(3.0)) / 2});
+    loss.backward();
+    TG_CHECK_VALUES(z.grad(), {kP0[0] / 2, kP0[1] / 2, (kP0[2] - 1) / 2, (1.0 / 3 - 1) / 2, 1.0 / 6,
+                               1.0 / 6, 0, 0, 0});
+  }
+  SUBCASE("a chosen ignore_index, with weights") {
+    const tg::Tensor loss = tg::F::cross_entropy(z, labels({2, 0, 1}, {3}),
+                                                 {.weight = class_weights(), .ignore_index = 1});
+    TG_CHECK_VALUES(loss, {(0.5 * (kLse0 - 3) + std::log(3.0)) / 1.5});
+    loss.backward();
+    TG_CHECK_VALUES(z.grad(), {0.5 * kP0[0] / 1.5, 0.5 * kP0[1] / 1.5, 0.5 * (kP0[2] - 1) / 1.5,
+                               (1.0 / 3 - 1) / 1.5, 1.0 / 3 / 1.5, 1.0 / 3 / 1.5, 0, 0, 0});
+  }
+  SUBCASE("none gives 0 for the ignored sample") {
+    TG_CHECK_VALUES(
+        tg::F::cross_entropy(z, labels({2, -100, 1}, {3}), {.reduction = Reduction::none}),
+        {kLse0 - 3, 0, tg::logsumexp(constant({0, 5, 0}, {3}), 0).item() - 5});
+  }
+  SUBCASE("every sample ignored: NaN for mean (0/0, as PyTorch), 0 for sum, no gradient") {
+    const tg::Tensor y = labels({-100, -100, -100}, {3});
+    const tg::Tensor mean = tg::F::cross_entropy(z, y, {.label_smoothing = 0.1});
+    CHECK(std::isnan(mean.item()));
+    mean.backward();
+    TG_CHECK_VALUES(z.grad(), {0, 0, 0, 0, 0, 0, 0, 0, 0});
+    TG_CHECK_VALUES(tg::F::cross_entropy(z, y, {.reduction = Reduction::sum}), {0});
+    TG_CHECK_VALUES(tg::F::nll_loss(z, y, {.weight = class_weights()}), {std::nan("")});
+  }
+}
+
+TEST_CASE("cross_entropy with label smoothing ε mixes in ε/C of every class, as PyTorch") {
+  tg::Tensor z = three_rows();
+  const tg::Tensor y = labels({2, 0, -100}, {3});
+  const double eps = 0.2;
+  SUBCASE("without weights: (1 − ε)·(lse − z_y) + ε/C·Σ_c (lse − z_c)") {
+    const tg::Tensor loss = tg::F::cross_entropy(z, y, {.label_smoothing = eps});
+    const double row0 = 0.8 * (kLse0 - 3) + eps / 3 * (3 * kLse0 - 6);
+    const double row1 = std::log(3.0);  // all logits equal: every class costs log 3
+    TG_CHECK_VALUES(loss, {(row0 + row1) / 2});
+    loss.backward();
+    // row 0: p − (1 − ε)·onehot − ε/C, halved; row 1 the same with p = ⅓; row 2 ignored
+    TG_CHECK_VALUES(z.grad(), {(kP0[0] - eps / 3) / 2, (kP0[1] - eps / 3) / 2,
+                               (kP0[2] - 0.8 - eps / 3) / 2, (1.0 / 3 - 0.8 - eps / 3) / 2,
+                               (1.0 / 3 - eps / 3) / 2, (1.0 / 3 - eps / 3) / 2, 0, 0, 0});
+  }
+  SUBCASE("with weights: (1 − ε)·w_y·(lse − z_y) + ε/C·Σ_c w_c·(lse − z_c), over Σ w_y") {
+    const tg::Tensor loss =
+        tg::F::cross_entropy(z, y, {.weight = class_weights(), .label_smoothing = eps});
+    const double row0 =
+        0.8 * 0.5 * (kLse0 - 3) + eps / 3 * (1 * (kLse0 - 1) + 2 * (kLse0 - 2) + 0.5 * (kLse0 - 3));
+    const double row1 = 0.8 * 1 * std::log(3.0) + eps / 3 * 3.5 * std::log(3.0);
+    TG_CHECK_VALUES(loss, {(row0 + row1) / 1.5});
+    loss.backward();
+    // dl/dz_j = p_j·((1 − ε)·w_y + ε·W/C) − (1 − ε)·w_y·δ_yj − ε/C·w_j with W = 3.5
+    const double a0 = 0.8 * 0.5 + eps * 3.5 / 3, a1 = 0.8 * 1 + eps * 3.5 / 3;
+    TG_CHECK_VALUES(z.grad(), {(kP0[0] * a0 - eps / 3 * 1) / 1.5, (kP0[1] * a0 - eps / 3 * 2) / 1.5,
+                               (kP0[2] * a0 - 0.8 * 0.5 - eps / 3 * 0.5) / 1.5,
+                               (a1 / 3 - 0.8 - eps / 3 * 1) / 1.5, (a1 / 3 - eps / 3 * 2) / 1.5,
+                               (a1 / 3 - eps / 3 * 0.5) / 1.5, 0, 0, 0});
+  }
+  SUBCASE("sum and none") {
+    const double row0 = 0.8 * (kLse0 - 3) + eps / 3 * (3 * kLse0 - 6);
+    TG_CHECK_VALUES(
+        tg::F::cross_entropy(z, y, {.reduction = Reduction::none, .label_smoothing = eps}),
+        {row0, std::log(3.0), 0});
+    TG_CHECK_VALUES(
+        tg::F::cross_entropy(z, y, {.reduction = Reduction::sum, .label_smoothing = eps}),
+        {row0 + std::log(3.0)});
+  }
+}
+
+TEST_CASE("cross_entropy with weights and smoothing stays finite for logits of ±1000") {
+  tg::Tensor z = leaf({1000, -1000, 0, -1000, 1000, 1000}, {2, 3});
+  const tg::Tensor loss = tg::F::cross_entropy(
+      z, labels({0, 1}, {2}),
+      {.weight = class_weights(), .reduction = Reduction::none, .label_smoothing = 0.3});
+  // row 0: lse = 1000, so lse − z = [0, 2000, 1000]: 0.7·1·0 + 0.1·(2·2000 + 0.5·1000)
+  // row 1: lse = 1000 + log 2, lse − z = [2000 + log 2, log 2, log 2]:
+  //        0.7·2·log 2 + 0.1·(2000 + log 2 + 2 log 2 + 0.5 log 2)
+  const double log2 = std::log(2.0);
+  TG_CHECK_VALUES_TOL(loss, 1e-9, {450, 0.7 * 2 * log2 + 0.1 * (2000 + 3.5 * log2)});
+  loss.sum().backward();
+  CHECK(all_finite(z.grad()));
+  // row 0: p = [1, 0, 0], a = 0.7·1 + 0.3·3.5/3 = 1.05: [1.05 − 0.7 − 0.1, −0.2, −0.05]
+  TG_CHECK_VALUES_TOL(
+      z.grad(), 1e-12,
+      {0.25, -0.2, -0.05, -0.1, 0.5 * (0.7 * 2 + 0.35) - 1.4 - 0.2, 0.5 * (0.7 * 2 + 0.35) - 0.05});
+}
+
+TEST_CASE("nll_loss with weights and ignore_index") {
+  tg::Tensor lp = leaf({-1, -2, -3, -0.5, -1.5, -2.5}, {2, 3});
+  SUBCASE("weighted mean: (0.5·3 + 1·0.5) / (0.5 + 1)") {
+    const tg::Tensor loss = tg::F::nll_loss(lp, labels({2, 0}, {2}), {.weight = class_weights()});
+    TG_CHECK_VALUES(loss, {2.0 / 1.5});
+    loss.backward();
+    TG_CHECK_VALUES(lp.grad(), {0, 0, -0.5 / 1.5, -1 / 1.5, 0, 0});
+  }
+  SUBCASE("sum and none") {
+    const tg::Tensor y = labels({2, 0}, {2});
+    TG_CHECK_VALUES(
+        tg::F::nll_loss(lp, y, {.weight = class_weights(), .reduction = Reduction::sum}), {2.0});
+    TG_CHECK_VALUES(
+        tg::F::nll_loss(lp, y, {.weight = class_weights(), .reduction = Reduction::none}),
+        {1.5, 0.5});
+  }
+  SUBCASE("an ignored sample: no loss, no gradient, not in the divisor") {
+    const tg::Tensor loss =
+        tg::F::nll_loss(lp, labels({2, 0}, {2}), {.weight = class_weights(), .ignore_index = 0});
+    TG_CHECK_VALUES(loss, {3.0});  // 0.5·3 / 0.5
+    loss.backward();
+    TG_CHECK_VALUES(lp.grad(), {0, 0, -1, 0, 0, 0});
+  }
+  SUBCASE("agrees with cross_entropy of the logits for every option") {
+    tg::manual_seed(11);
+    const tg::Tensor z = tg::randn({4, 3}, {.dtype = tg::f64});
+    const tg::Tensor y = labels({1, -100, 2, 0}, {4});
+    for (Reduction reduction : kReductions) {
+      CAPTURE(static_cast<int>(reduction));
+      TG_CHECK_VALUES_TOL(
+          tg::F::cross_entropy(z, y, {.weight = class_weights(), .reduction = reduction}), 1e-12,
+          tg::F::nll_loss(tg::log_softmax(z, 1), y,
+                          {.weight = class_weights(), .reduction = reduction})
+              .to_vector());
+    }
+  }
+}
+
+TEST_CASE("cross_entropy and nll_loss with options pass gradcheck and gradgradcheck in f64") {
+  tg::manual_seed(13);
+  const tg::Tensor y = labels({2, 0, -100, 3, 1}, {5});
+  const tg::Tensor weight = constant({0.5, 2, 1, 3}, {4});
+  for (Reduction reduction : kReductions)
+    for (double smoothing : {0.0, 0.25}) {
+      for (bool weighted : {false, true}) {
+        CAPTURE(static_cast<int>(reduction));
+        CAPTURE(smoothing);
+        CAPTURE(weighted);
+        const tg::F::CrossEntropyOptions options{.weight = weighted ? weight : tg::Tensor(),
+                                                 .reduction = reduction,
+                                                 .label_smoothing = smoothing};
+        auto ce = [&](const std::vector<tg::Tensor>& in) {
+          return tg::F::cross_entropy(in[0], y, options);
+        };
+        auto nll = [&](const std::vector<tg::Tensor>& in) {
+          return tg::F::nll_loss(in[0], y,
+                                 {.weight = options.weight, .reduction = options.reduction});
+        };
+        const tg::Tensor z = tg::randn({5, 4}, {.dtype = tg::f64, .requires_grad = true});
+        TG_CHECK_GRADCHECK(ce, {z});
+        TG_CHECK_GRADCHECK(nll, {z});
+        const auto second = tg::gradgradcheck(ce, {z});
+        CHECK_MESSAGE(second.ok, second.report);
+        const auto nll_second = tg::gradgradcheck(nll, {z});
+        CHECK_MESSAGE(nll_second.ok, nll_second.report);
+      }
+    }
+}
+
+TEST_CASE_TEMPLATE("cross_entropy with options in f32 agrees with f64", T, float, double) {
+  const tg::DType dtype = std::is_same_v<T, float> ? tg::f32 : tg::f64;
+  tg::Tensor z = tg::tensor({0.5, -1, 2, 0, 3, 1}, {2, 3}, {.dtype = dtype, .requires_grad = true});
+  const tg::F::CrossEntropyOptions options{.weight = tg::tensor({1, 2, 0.5}, {.dtype = dtype}),
+                                           .label_smoothing = 0.1};
+  const tg::Tensor loss = tg::F::cross_entropy(z, labels({2, 1}, {2}), options);
+  CHECK(loss.dtype() == dtype);
+  tg::Tensor z64 = z.detach().to(tg::f64).set_requires_grad();
+  const tg::Tensor reference = tg::F::cross_entropy(
+      z64, labels({2, 1}, {2}), {.weight = class_weights(), .label_smoothing = 0.1});
+  CHECK(loss.item() == doctest::Approx(reference.item()).epsilon(1e-6));
+  loss.backward();
+  reference.backward();
+  CHECK(z.grad().dtype() == dtype);
+  TG_CHECK_VALUES_TOL(z.grad().to(tg::f64), 1e-6, z64.grad().to_vector());
+}
+
+TEST_CASE("cross_entropy and nll_loss reject bad options") {
+  const tg::Tensor z = constant({1, 2, 3, 4, 5, 6}, {2, 3});
+  const tg::Tensor y = labels({0, 1}, {2});
+  SUBCASE("a weight that is not [C]") {
+    TG_CHECK_ERROR(tg::F::cross_entropy(z, y, {.weight = constant({1, 2}, {2})}), "cross_entropy",
+                   "weight", "[3]", "[2]");
+    TG_CHECK_ERROR(tg::F::nll_loss(z, y, {.weight = labels({1, 2, 3}, {3})}), "nll_loss", "weight",
+                   "i64");
+  }
+  SUBCASE("a weight that requires grad") {
+    TG_CHECK_ERROR(tg::F::cross_entropy(z, y, {.weight = leaf({1, 2, 3}, {3})}), "cross_entropy",
+                   "weight", "no gradient");
+  }
+  SUBCASE("label_smoothing outside [0, 1]") {
+    TG_CHECK_ERROR(tg::F::cross_entropy(z, y, {.label_smoothing = 1.5}), "cross_entropy",
+                   "label_smoothing", "1.5");
+    TG_CHECK_ERROR(tg::F::cross_entropy(z, y, {.label_smoothing = -0.1}), "cross_entropy",
+                   "label_smoothing", "-0.1");
+  }
+  SUBCASE("targets out of range that are not the ignore_index") {
+    TG_CHECK_ERROR(tg::F::cross_entropy(z, labels({0, -100}, {2}), {.ignore_index = -1}),
+                   "cross_entropy", "target -100", "[0, 3)");
+  }
+}

@@ -219,4 +219,18 @@ Tensor softmax(const Tensor& a, int64_t dim);
 Tensor log_softmax(const Tensor& a, int64_t dim);
 Tensor logsumexp(const Tensor& a, int64_t dim, bool keepdim = false);
 
+// Normalisation, each one fused record (differentiable twice).
+/// (x − mean)/√(var + eps)·weight + bias over the trailing dims `normalized_shape` of x, with the
+/// biased variance, as torch.layer_norm; weight and bias have normalized_shape or are undefined.
+Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tensor& weight = {},
+                  const Tensor& bias = {}, double eps = 1e-5);
+/// Batch normalisation of [N, C] or [N, C, L] per channel, as torch.nn.functional.batch_norm:
+/// with `training`, the batch's mean and biased variance normalise, and defined running_mean and
+/// running_var [C] become (1 − momentum)·running + momentum·batch (the unbiased variance), in
+/// place and unrecorded; without, the running estimates normalise. weight and bias are [C] or
+/// undefined.
+Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var,
+                  const Tensor& weight = {}, const Tensor& bias = {}, bool training = false,
+                  double momentum = 0.1, double eps = 1e-5);
+
 }  // namespace tg

@@ -39,6 +39,21 @@ Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target,
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target,
                                         Reduction reduction = Reduction::mean);
 
+/// Options of cross_entropy, PyTorch's names and defaults.
+struct CrossEntropyOptions {
+  Tensor weight = {};                     ///< per-class weights [C] (no gradient); undefined: all 1
+  int64_t ignore_index = -100;            ///< samples with this target give no loss and no gradient
+  Reduction reduction = Reduction::mean;  ///< mean divides by the summed weight of counted targets
+  double label_smoothing = 0.0;  ///< ε in [0, 1]: the target becomes (1 − ε)·onehot + ε/C
+};
+
+/// Options of nll_loss, PyTorch's names and defaults.
+struct NLLLossOptions {
+  Tensor weight = {};                     ///< per-class weights [C] (no gradient); undefined: all 1
+  int64_t ignore_index = -100;            ///< samples with this target give no loss and no gradient
+  Reduction reduction = Reduction::mean;  ///< mean divides by the summed weight of counted targets
+};
+
 /// Softmax cross-entropy of logits [N, C] against class indices (i64 [N]), fused and stable
 /// (logsumexp(z_i) − z_i[y_i]); a 1-D [C] input with a 0-D target is one sample.
 ///
@@ -47,10 +62,22 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
 Tensor cross_entropy(const Tensor& logits, const Tensor& target,
                      Reduction reduction = Reduction::mean);
 
+/// cross_entropy with PyTorch's weight, ignore_index and label_smoothing: sample n (not ignored)
+/// gives (1 − ε)·w[y_n]·(−log p_n[y_n]) + (ε/C)·Σ_c w[c]·(−log p_n[c]), and `mean` divides the
+/// sum by Σ w[y_n] over the counted samples (NaN when every sample is ignored, as PyTorch).
+///
+///     tg::F::cross_entropy(logits, y, {.weight = class_weights, .label_smoothing = 0.1});
+Tensor cross_entropy(const Tensor& logits, const Tensor& target,
+                     const CrossEntropyOptions& options);
+
 /// Negative log-likelihood −log_probs[i, target[i]] of log-probabilities [N, C] against class
 /// indices (i64 [N]); `mean` divides by N. A 1-D [C] input with a 0-D target is one sample.
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target,
                 Reduction reduction = Reduction::mean);
+
+/// nll_loss with PyTorch's weight and ignore_index: −w[y_n]·log_probs[n, y_n] per counted sample,
+/// `mean` dividing by Σ w[y_n] over them.
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const NLLLossOptions& options);
 
 /// Kullback–Leibler divergence, pointwise target·(log target − log_input) (0 where target is 0),
 /// with log_input holding log-probabilities; `mean` averages over all elements, as PyTorch's.

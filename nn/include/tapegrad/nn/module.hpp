@@ -2,6 +2,8 @@
 #pragma once
 
 #include <concepts>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -45,8 +47,8 @@ class Module {
 
   /// The layer's computation; the base version throws tg::Error, as PyTorch's does.
   virtual Tensor forward(const Tensor& input);
-  /// Calls forward(input).
-  Tensor operator()(const Tensor& input) { return forward(input); }
+  /// Calls forward(input) (and reports the output to tg::nn::summary while it is watching).
+  Tensor operator()(const Tensor& input);
 
   /// Every parameter of this module and its submodules, own ones first, in registration order;
   /// the handles alias the module's tensors, and a tensor registered twice appears once.
@@ -60,6 +62,20 @@ class Module {
   NamedTensors named_buffers() const;
   /// The direct submodules with their names, in registration order.
   std::vector<std::pair<std::string, Module*>> named_children() const;
+  /// This module ("" first) and every submodule under its dotted name, parents before children.
+  std::vector<std::pair<std::string, Module*>> named_modules();
+
+  /// Calls `function` on every submodule (depth first, children before their parent) and then on
+  /// this module, as PyTorch's apply; returns *this.
+  ///
+  ///     model.apply([](tg::nn::Module& m) {
+  ///       if (auto* fc = dynamic_cast<tg::nn::Linear*>(&m)) tg::nn::init::zeros_(fc->bias);
+  ///     });
+  Module& apply(const std::function<void(Module&)>& function);
+
+  /// The number of parameter elements (a shared tensor counted once); with trainable_only, only
+  /// those that require grad.
+  int64_t num_parameters(bool trainable_only = false) const;
 
   /// Sets training mode (true) or evaluation mode (false) here and in every submodule.
   Module& train(bool on = true);

@@ -1,0 +1,318 @@
+// The fused losses: softmax cross-entropy (weights, ignore_index, label smoothing), nll_loss and
+// binary cross-entropy on probabilities and on logits, each one record with its backward.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "kernels.hpp"
+#include "record.hpp"
+#include "tapegrad/autograd/loss_ops.hpp"
+#include "tapegrad/autograd/ops.hpp"
+
+namespace tg::detail {
+namespace {
+
+// Validates class-index targets for scores [N, C]: target i64 [N], each index in [0, C) or equal
+// to ignore_index; and the optional per-class weight, a floating [C] that needs no gradient.
+void check_class_targets(const char* loss, const char* input_name, const Tensor& input,
+                         const Tensor& target, const Tensor& weight, int64_t ignore_index) {
+  if (!input.defined() || !target.defined())
+    throw Error(fmt::format("{}: {} and target must be defined tensors", loss, input_name));
+  if (!is_floating(input.dtype()))
+    throw Error(fmt::format("{}: {} of shape {} must be f32 or f64, got {}", loss, input_name,
+                            format_shape(input.shape()), dtype_name(input.dtype())));
+  if (target.dtype() != DType::i64)
+    throw Error(
+        fmt::format("{}: target must hold i64 class indices, got {} of shape {} "
+                    "({} of shape {})",
+                    loss, dtype_name(target.dtype()), format_shape(target.shape()), input_name,
+                    format_shape(input.shape())));
+  if (input.dim() != 1 && input.dim() != 2)
+    throw Error(fmt::format("{}: {} must be [N, C] (or [C] for one sample), got shape {}", loss,
+                            input_name, format_shape(input.shape())));
+  if (target.dim() != input.dim() - 1)
+    throw Error(fmt::format("{}: target must be {} for {} of shape {}, got shape {}", loss,
+                            input.dim() == 2 ? "1-D [N]" : "0-D", input_name,
+                            format_shape(input.shape()), format_shape(target.shape())));
+  if (input.dim() == 2 && target.size(0) != input.size(0))
+    throw Error(fmt::format("{}: {} of shape {} has N = {} rows but target of shape {} has {}",
+                            loss, input_name, format_shape(input.shape()), input.size(0),
+                            format_shape(target.shape()), target.size(0)));
+  const int64_t classes = input.size(-1);
+  const int64_t* index = data_of<int64_t>(target);
+  for (int64_t i = 0, end = target.numel(); i < end; ++i)
+    if (index[i] != ignore_index && (index[i] < 0 || index[i] >= classes))
+      throw Error(
+          fmt::format("{}: target {} at position {} is out of range [0, {}) for {} of "
+                      "shape {}",
+                      loss, index[i], i, classes, input_name, format_shape(input.shape())));
+  if (!weight.defined()) return;
+  if (!is_floating(weight.dtype()) || weight.dim() != 1 || weight.size(0) != classes)
+    throw Error(
+        fmt::format("{}: weight must be an f32 or f64 [C] = [{}] tensor for {} of shape "
+                    "{}, got {} {}",
+                    loss, classes, input_name, format_shape(input.shape()),
+                    dtype_name(weight.dtype()), format_shape(weight.shape())));
+  if (weight.requires_grad() && is_grad_enabled())
+    throw Error(fmt::format("{}: weight {} gets no gradient (as in PyTorch); pass weight.detach()",
+                            loss, format_shape(weight.shape())));
+}
+
+// Per-sample class weights w[y_n] (0 for ignored samples) and their sum, the divisor of `mean`.
+struct TargetWeights {
+  std::vector<double> of_sample;
+  double total = 0;
+};
+
+TargetWeights target_weights(const Tensor& target, const Tensor& weight, int64_t ignore_index) {
+  const std::vector<double> w = weight.defined() ? weight.to_vector() : std::vector<double>{};
+  const int64_t* index = data_of<int64_t>(target);
+  TargetWeights out;
+  out.of_sample.resize(static_cast<size_t>(target.numel()));
+  for (size_t n = 0; n < out.of_sample.size(); ++n) {
+    const int64_t y = index[n];
+    out.of_sample[n] = y == ignore_index ? 0.0 : w.empty() ? 1.0 : w[static_cast<size_t>(y)];
+    out.total += out.of_sample[n];
+  }
+  return out;
+}
+
+// The per-sample terms reduced: their sum over `divisor` (mean; 0/0 = NaN when every sample is
+// ignored, as PyTorch), their sum, or the terms.
+Tensor reduce_terms(const Tensor& terms, LossReduction reduction, double divisor) {
+  if (reduction == LossReduction::none) return terms;
+  Tensor out = empty({}, terms.dtype());
+  dispatch_floating("loss", terms.dtype(), [&]<class T>() {
+    const T* t = data_of<T>(terms);
+    double total = 0;
+    for (int64_t i = 0, end = terms.numel(); i < end; ++i) total += static_cast<double>(t[i]);
+    data_of<T>(out)[0] = static_cast<T>(reduction == LossReduction::mean ? total / divisor : total);
+  });
+  return out;
+}
+
+// The factor each per-sample term's gradient receives from the gradient g of the output: g/divisor
+// for mean (0 when nothing is counted, so ignored samples get exactly 0), g for sum, g[n] for
+// none, as a tensor that broadcasts over [N, C] rows so create_graph can record it.
+Tensor per_sample_factor(const Tensor& g, LossReduction reduction, double divisor) {
+  if (reduction == LossReduction::none) return unsqueeze(g, 1);
+  if (reduction == LossReduction::mean) return g * (divisor > 0 ? 1.0 / divisor : 0.0);
+  return g;
+}
+
+// The one-sample form: [C] scores with a 0-D target run as [1, C] and give a 0-D result.
+bool one_sample(const Tensor& input) { return input.dim() == 1; }
+
+}  // namespace
+
+// With p = softmax(z_n), ε = label_smoothing, w the class weights (all 1 without weight),
+// W = Σ_c w_c and y = y_n, PyTorch's smoothed term is
+//   l_n = (1 − ε)·w_y·(lse − z_y) + (ε/C)·Σ_c w_c·(lse − z_c),
+//   dl_n/dz_j = p_j·((1 − ε)·w_y + ε·W/C) − (1 − ε)·w_y·δ_yj − (ε/C)·w_j,
+// ignored samples give 0; mean divides Σ l_n by Σ w_y over the counted samples.
+Tensor cross_entropy_loss(const Tensor& logits_in, const Tensor& target_in, const Tensor& weight_in,
+                          int64_t ignore_index, LossReduction reduction, double label_smoothing) {
+  check_class_targets("cross_entropy", "logits", logits_in, target_in, weight_in, ignore_index);
+  if (one_sample(logits_in)) {
+    Tensor out = cross_entropy_loss(reshape(logits_in, {1, -1}), reshape(target_in, {1}), weight_in,
+                                    ignore_index, reduction, label_smoothing);
+    return reshape(out, {});
+  }
+  const Tensor& logits = logits_in;
+  const Tensor target = target_in.detach();
+  const Tensor weight =
+      weight_in.defined() ? as_dtype(weight_in.detach(), logits.dtype()) : Tensor();
+  const int64_t rows = logits.size(0), classes = logits.size(1);
+  const TargetWeights counted = target_weights(target, weight, ignore_index);
+  const double smooth = label_smoothing / static_cast<double>(classes);
+  Tensor terms = empty({rows}, logits.dtype());
+  dispatch_floating("cross_entropy", logits.dtype(), [&]<class T>() {
+    const T* z = data_of<T>(logits);
+    const T* w = weight.defined() ? data_of<T>(weight) : nullptr;
+    const int64_t* index = data_of<int64_t>(target);
+    T* o = data_of<T>(terms);
+    for (int64_t n = 0; n < rows; ++n) {
+      if (index[n] == ignore_index) {
+        o[n] = 0;
+        continue;
+      }
+      const T* row = z + n * classes;
+      T m = -std::numeric_limits<T>::infinity();
+      for (int64_t c = 0; c < classes; ++c) m = std::max(m, row[c]);
+      if (!std::isfinite(m)) m = 0;
+      T total = 0;
+      for (int64_t c = 0; c < classes; ++c) total += std::exp(row[c] - m);
+      const T lse = m + std::log(total);
+      T term = static_cast<T>(1 - label_smoothing) *
+               static_cast<T>(counted.of_sample[static_cast<size_t>(n)]) * (lse - row[index[n]]);
+      if (label_smoothing != 0) {
+        T spread = 0;
+        for (int64_t c = 0; c < classes; ++c) spread += (w ? w[c] : T(1)) * (lse - row[c]);
+        term += static_cast<T>(smooth) * spread;
+      }
+      o[n] = term;
+    }
+  });
+  Tensor out = reduce_terms(terms, reduction, counted.total);
+  return record(
+      "cross_entropy", out, {&logits},
+      [logits, target, weight, ignore_index, reduction, label_smoothing, smooth,
+       counted](const Tensor& g) -> Gradients {
+        const int64_t n_rows = logits.size(0), n_classes = logits.size(1);
+        const int64_t* index = data_of<int64_t>(target);
+        const std::vector<double> w = weight.defined() ? weight.to_vector() : std::vector<double>{};
+        double weight_total = 0;
+        for (int64_t c = 0; c < n_classes; ++c)
+          weight_total += w.empty() ? 1.0 : w[static_cast<size_t>(c)];
+        // Row n's gradient is (p·a_n − B_n)·factor_n; a_n and B_n are 0 for ignored samples.
+        std::vector<double> a(static_cast<size_t>(n_rows), 0.0);
+        for (int64_t n = 0; n < n_rows; ++n)
+          if (index[n] != ignore_index)
+            a[static_cast<size_t>(n)] =
+                (1 - label_smoothing) * counted.of_sample[static_cast<size_t>(n)] +
+                label_smoothing * weight_total / static_cast<double>(n_classes);
+        auto b_entry = [&](int64_t n, int64_t c) {
+          if (index[n] == ignore_index) return 0.0;
+          const double hit = c == index[n]
+                                 ? (1 - label_smoothing) * counted.of_sample[static_cast<size_t>(n)]
+                                 : 0.0;
+          return hit + smooth * (w.empty() ? 1.0 : w[static_cast<size_t>(c)]);
+        };
+        const Tensor factor = per_sample_factor(g, reduction, counted.total);
+        if (is_grad_enabled()) {  // create_graph: the same formula from recorded ops
+          std::vector<double> b_values(static_cast<size_t>(n_rows * n_classes));
+          for (int64_t n = 0; n < n_rows; ++n)
+            for (int64_t c = 0; c < n_classes; ++c)
+              b_values[static_cast<size_t>(n * n_classes + c)] = b_entry(n, c);
+          const Tensor b = tensor(b_values, logits.shape(), {.dtype = logits.dtype()});
+          const Tensor a_column = tensor(a, {n_rows, 1}, {.dtype = logits.dtype()});
+          return {(softmax(logits, 1) * a_column - b) * factor};
+        }
+        const std::vector<double> scale = factor.to_vector();
+        Tensor grad = empty(logits.shape(), logits.dtype());
+        dispatch_floating("cross_entropy", logits.dtype(), [&]<class T>() {
+          const T* z = data_of<T>(logits);
+          T* d = data_of<T>(grad);
+          for (int64_t n = 0; n < n_rows; ++n) {
+            const T* row = z + n * n_classes;
+            T* out_row = d + n * n_classes;
+            const auto un = static_cast<size_t>(n);
+            const T s = static_cast<T>(scale.size() == 1 ? scale[0] : scale[un]);
+            if (index[n] == ignore_index) {
+              std::fill(out_row, out_row + n_classes, T(0));
+              continue;
+            }
+            T m = -std::numeric_limits<T>::infinity();
+            for (int64_t c = 0; c < n_classes; ++c) m = std::max(m, row[c]);
+            if (!std::isfinite(m)) m = 0;
+            T total = 0;
+            for (int64_t c = 0; c < n_classes; ++c) total += (out_row[c] = std::exp(row[c] - m));
+            const T row_a = static_cast<T>(a[un]);
+            for (int64_t c = 0; c < n_classes; ++c)
+              out_row[c] = (out_row[c] / total * row_a - static_cast<T>(b_entry(n, c))) * s;
+          }
+        });
+        return {grad};
+      });
+}
+
+// l_n = −w_y·log_probs[n, y] (0 when ignored)  ⇒  dl_n/dlog_probs[n, j] = −w_y·δ_yj
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target_in, const Tensor& weight_in,
+                int64_t ignore_index, LossReduction reduction) {
+  check_class_targets("nll_loss", "log_probs", log_probs, target_in, weight_in, ignore_index);
+  if (one_sample(log_probs))
+    return reshape(nll_loss(reshape(log_probs, {1, -1}), reshape(target_in, {1}), weight_in,
+                            ignore_index, reduction),
+                   {});
+  const Tensor target = target_in.detach();
+  const Tensor weight =
+      weight_in.defined() ? as_dtype(weight_in.detach(), log_probs.dtype()) : Tensor();
+  const int64_t rows = log_probs.size(0), classes = log_probs.size(1);
+  const TargetWeights counted = target_weights(target, weight, ignore_index);
+  Tensor terms = empty({rows}, log_probs.dtype());
+  dispatch_floating("nll_loss", log_probs.dtype(), [&]<class T>() {
+    const T* x = data_of<T>(log_probs);
+    const int64_t* index = data_of<int64_t>(target);
+    T* o = data_of<T>(terms);
+    for (int64_t n = 0; n < rows; ++n)
+      o[n] = index[n] == ignore_index ? T(0)
+                                      : -static_cast<T>(counted.of_sample[static_cast<size_t>(n)]) *
+                                            x[n * classes + index[n]];
+  });
+  Tensor out = reduce_terms(terms, reduction, counted.total);
+  return record("nll_loss", out, {&log_probs},
+                [shape = log_probs.shape(), dtype = log_probs.dtype(), target, ignore_index,
+                 reduction, counted](const Tensor& g) -> Gradients {
+                  const int64_t n_rows = shape[0], n_classes = shape[1];
+                  const int64_t* index = data_of<int64_t>(target);
+                  std::vector<double> picked(static_cast<size_t>(n_rows * n_classes), 0.0);
+                  for (int64_t n = 0; n < n_rows; ++n)
+                    if (index[n] != ignore_index)
+                      picked[static_cast<size_t>(n * n_classes + index[n])] =
+                          -counted.of_sample[static_cast<size_t>(n)];
+                  // linear in g, so the recorded product is also the create_graph form
+                  return {tensor(picked, shape, {.dtype = dtype}) *
+                          per_sample_factor(g, reduction, counted.total)};
+                });
+}
+
+Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target) {
+  Tensor out = empty(probs.shape(), probs.dtype());
+  const Tensor y = as_dtype(target, probs.dtype());
+  dispatch_floating("binary_cross_entropy", probs.dtype(), [&]<class T>() {
+    const T* p = data_of<T>(probs);
+    const T* t = data_of<T>(y);
+    T* o = data_of<T>(out);
+    for (int64_t i = 0, end = probs.numel(); i < end; ++i) {
+      if (!(p[i] >= 0 && p[i] <= 1))
+        throw Error(
+            fmt::format("binary_cross_entropy: probs must lie in [0, 1], got {} at "
+                        "element {} of shape {} (target {})",
+                        static_cast<double>(p[i]), i, format_shape(probs.shape()),
+                        format_shape(target.shape())));
+      const T log_p = std::max(std::log(p[i]), T(-100));
+      const T log_q = std::max(std::log1p(-p[i]), T(-100));
+      o[i] = -(t[i] * log_p + (1 - t[i]) * log_q);
+    }
+  });
+  // dL/dp = (p − y) / max(p(1 − p), 1e-12)  (PyTorch's guard, finite at p = 0 and 1)
+  // dL/dy = max(log(1 − p), −100) − max(log p, −100)
+  return record("binary_cross_entropy", out, {&probs, &target},
+                [p = probs, target](const Tensor& g) -> Gradients {
+                  const Tensor floor_eps = scalar(1e-12, {.dtype = p.dtype()});
+                  const Tensor floor_log = scalar(-100.0, {.dtype = p.dtype()});
+                  Tensor grad_probs, grad_target;
+                  if (p.requires_grad())
+                    grad_probs = g * (p - target.to(p.dtype())) / maximum(p * (1.0 - p), floor_eps);
+                  if (target.requires_grad())
+                    grad_target =
+                        (g * (maximum(log(1.0 - p), floor_log) - maximum(log(p), floor_log)))
+                            .to(target.dtype());
+                  return {grad_probs, grad_target};
+                });
+}
+
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target) {
+  Tensor out = empty(logits.shape(), logits.dtype());
+  const Tensor y = as_dtype(target, logits.dtype());
+  dispatch_floating("binary_cross_entropy_with_logits", logits.dtype(), [&]<class T>() {
+    const T* x = data_of<T>(logits);
+    const T* t = data_of<T>(y);
+    T* o = data_of<T>(out);
+    for (int64_t i = 0, end = logits.numel(); i < end; ++i)
+      o[i] = std::max(x[i], T(0)) - x[i] * t[i] + std::log1p(std::exp(-std::abs(x[i])));
+  });
+  // dL/dx = sigmoid(x) − y,  dL/dy = −x
+  return record("binary_cross_entropy_with_logits", out, {&logits, &target},
+                [x = logits, target](const Tensor& g) -> Gradients {
+                  Tensor grad_logits, grad_target;
+                  if (x.requires_grad()) grad_logits = g * (sigmoid(x) - target.to(x.dtype()));
+                  if (target.requires_grad()) grad_target = (-(g * x)).to(target.dtype());
+                  return {grad_logits, grad_target};
+                });
+}
+
+}  // namespace tg::detail
