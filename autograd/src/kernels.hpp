@@ -151,9 +151,4 @@ Tensor unary_kernel(const Tensor& a, F f) {
   return out;
 }
 
-/// The gradient of an op's output as the op's backward saved it: the result without history.
-/// When the backward is itself being recorded (create_graph), ops recompute it from their inputs
-/// instead, so that second derivatives flow.
-Tensor saved_output(const Tensor& out);
-
 }  // namespace tg::detail

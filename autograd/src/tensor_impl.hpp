@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "tapegrad/autograd/tensor.hpp"
 
@@ -18,6 +19,9 @@ struct TensorImpl {
   bool requires_grad = false;     // for leaves; a non-leaf requires grad through grad_fn
   Tensor grad;                    // accumulated by backward() into leaves
   std::shared_ptr<Node> grad_fn;  // the record that produced this tensor, if any
+  // set_name's label, shown by format_tape and to_dot; out of line, so an unnamed tensor's
+  // TensorImpl stays small enough for the allocator's fast bins.
+  std::unique_ptr<std::string> name;
 
   TensorImpl() = default;
   TensorImpl(const TensorImpl&) = delete;
@@ -30,6 +34,11 @@ Tensor empty(const Shape& shape, DType dtype);
 
 /// A tensor that shares `source`'s storage under another shape (same numel), with no history.
 Tensor alias_with_shape(const Tensor& source, const Shape& shape);
+
+/// The gradient of an op's output as the op's backward saved it: the result without history.
+/// When the backward is itself being recorded (create_graph), ops recompute it from their inputs
+/// instead, so that second derivatives flow.
+Tensor saved_output(const Tensor& out);
 
 template <class T>
 T* data_of(const Tensor& t) {

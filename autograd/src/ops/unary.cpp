@@ -55,11 +55,13 @@ Tensor times_positive_mask(const Tensor& g, const Tensor& a, double below) {
 // d(a^p)/da = p * a^(p-1)   (0 for p = 0, as PyTorch)
 Tensor pow(const Tensor& a, double p) {
   Tensor out = map_floating(a, [p](auto x) { return std::pow(x, static_cast<decltype(x)>(p)); });
-  return detail::record("pow", out, {&a}, [a, p](const Tensor& g) -> Gradients {
+  out = detail::record("pow", out, {&a}, [a, p](const Tensor& g) -> Gradients {
     if (p == 0.0) return {zeros_like(g)};
     if (p == 1.0) return {g};
     return {g * p * pow(a, p - 1.0)};
   });
+  detail::note_scalar_arguments(out, {p});
+  return out;
 }
 
 // d(e^a)/da = e^a
@@ -132,9 +134,11 @@ Tensor relu(const Tensor& a) {
 Tensor leaky_relu(const Tensor& a, double slope) {
   Tensor out =
       map_floating(a, [slope](auto x) { return x > 0 ? x : static_cast<decltype(x)>(slope) * x; });
-  return detail::record("leaky_relu", out, {&a}, [a, slope](const Tensor& g) -> Gradients {
+  out = detail::record("leaky_relu", out, {&a}, [a, slope](const Tensor& g) -> Gradients {
     return {times_positive_mask(g, a, slope)};
   });
+  detail::note_scalar_arguments(out, {slope});
+  return out;
 }
 
 // d clamp(a, lo, hi)/da = 1 where lo <= a <= hi, else 0
@@ -145,12 +149,14 @@ Tensor clamp(const Tensor& a, double lo, double hi) {
     return x < static_cast<T>(lo) ? static_cast<T>(lo)
                                   : (x > static_cast<T>(hi) ? static_cast<T>(hi) : x);
   });
-  return detail::record("clamp", out, {&a}, [a, lo, hi](const Tensor& g) -> Gradients {
+  out = detail::record("clamp", out, {&a}, [a, lo, hi](const Tensor& g) -> Gradients {
     return {g * map_any(a, [lo, hi](auto x) {
               const auto v = static_cast<double>(x);
               return (v >= lo && v <= hi) ? 1.0 : 0.0;
             })};
   });
+  detail::note_scalar_arguments(out, {lo, hi});
+  return out;
 }
 
 }  // namespace tg
