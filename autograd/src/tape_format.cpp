@@ -216,10 +216,4 @@ std::string to_dot(const Tensor& output, const DotOptions& options) {
                                               : tape_dot(graph, options);
 }
 
-std::string to_dot(const Tensor& output, const TapeFormatOptions& options) {
-  return to_dot(output, DotOptions{.style = DotStyle::tape,
-                                   .values = options.values,
-                                   .gradients = options.gradients});
-}
-
 }  // namespace tg::autograd

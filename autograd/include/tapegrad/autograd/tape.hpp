@@ -43,8 +43,6 @@ struct DotOptions {
 
 /// The same graph as Graphviz DOT (render with `dot -Tsvg graph.dot -o graph.svg`).
 std::string to_dot(const Tensor& output, const DotOptions& options = {});
-/// The tape style with format_tape's options.
-std::string to_dot(const Tensor& output, const TapeFormatOptions& options);
 
 /// True while a TapeInspectionGuard is alive on this thread.
 bool is_inspecting_tape();
