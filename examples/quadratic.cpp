@@ -1,7 +1,9 @@
 // Gradient descent on J(θ) = (θ − 3)², the first worked example of most texts: the table of
-// θ, the gradient and the next θ, then a learning rate that oscillates and one that diverges.
+// θ, the gradient and the next θ, then a learning rate that oscillates and one that diverges,
+// and the same descent as the three-line loop of PyTorch tutorials, beside its closed form.
 #include <fmt/format.h>
 
+#include <cmath>
 #include <tapegrad.hpp>
 
 namespace {
@@ -43,4 +45,17 @@ int main() {
   const double diverged = descend(1.1, 6, /*print_rows=*/true);
   fmt::print("|θ − 3| grew from 5 to {:.4f}: a rate above 1 (= 2/J'') makes descent unstable\n",
              std::abs(diverged - 3.0));
+
+  // The loop as PyTorch tutorials write it. Each step maps w − 3 to (w − 3)(1 − 2·lr) = 0.98·(w −
+  // 3), so from w = 1 (w − 3 = −2) after n steps w = 3 − 2·0.98ⁿ.
+  fmt::print("\nthe PyTorch-style loop: w = 1, SGD(lr 0.01), 100 steps on (w − 3)²\n");
+  tg::Tensor w = tg::scalar(1.0, {.dtype = tg::f64, .requires_grad = true});
+  tg::optim::SGD optimizer({w}, {.lr = 0.01});
+  for (int step = 0; step < 100; ++step) {
+    optimizer.zero_grad();
+    tg::pow(w - 3.0, 2.0).backward();
+    optimizer.step();
+  }
+  fmt::print("after 100 steps w = {:.4f}   closed form 3 − 2·0.98¹⁰⁰ = {:.4f}\n", w.item(),
+             3.0 - 2.0 * std::pow(0.98, 100));
 }

@@ -90,8 +90,11 @@ void check_backward_anomaly(const Node& n, const Gradients& grads) {
   }
 }
 
-// Every record reachable from the roots, checked to be still alive, newest first.
-std::vector<Node*> collect(const std::vector<Tensor>& roots) {
+}  // namespace
+
+namespace detail {
+
+std::vector<Node*> reachable_records(const std::vector<Tensor>& roots, bool require_alive) {
   std::vector<Node*> nodes;
   std::vector<Node*> stack;
   // One counter for all threads: a graph built with retain_graph may be walked again from
@@ -99,16 +102,17 @@ std::vector<Node*> collect(const std::vector<Tensor>& roots) {
   static std::atomic<uint64_t> walks{0};
   const uint64_t walk = walks.fetch_add(1, std::memory_order_relaxed) + 1;
   auto first_visit = [walk](Node* n) {
-    if (n == nullptr || n->visited_in_walk == walk) return false;
-    n->visited_in_walk = walk;
+    if (n == nullptr || n->engine.visited_in_walk == walk) return false;
+    n->engine.visited_in_walk = walk;
     return true;
   };
   for (const Tensor& root : roots)
-    if (Node* n = root.impl()->grad_fn.get(); first_visit(n)) stack.push_back(n);
+    if (Node* n = root.defined() ? root.impl()->grad_fn.get() : nullptr; first_visit(n))
+      stack.push_back(n);
   while (!stack.empty()) {
     Node* n = stack.back();
     stack.pop_back();
-    if (n->released)
+    if (require_alive && n->released)
       throw Error(fmt::format(
           "backward: the graph through '{}' (output {}) was already freed by an earlier "
           "backward(); pass {{.retain_graph = true}} to the first backward to walk it twice",
@@ -122,14 +126,18 @@ std::vector<Node*> collect(const std::vector<Tensor>& roots) {
   return nodes;
 }
 
+}  // namespace detail
+
+namespace {
+
 void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_grads,
                   bool retain_graph, bool create_graph, Capture* capture) {
-  std::vector<Node*> nodes = collect(roots);
+  std::vector<Node*> nodes = detail::reachable_records(roots, /*require_alive=*/true);
   // Any early exit must leave no half-summed gradients behind in the records.
   struct ClearPending {
     std::vector<Node*>& nodes;
     ~ClearPending() {
-      for (Node* n : nodes) n->pending_grad = Tensor();
+      for (Node* n : nodes) n->engine.pending_grad = Tensor();
     }
   } clear_pending{nodes};
 
@@ -156,19 +164,19 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& r
   for (size_t i = 0; i < roots.size(); ++i) {
     const Tensor& root = roots[i];
     if (Node* n = root.impl()->grad_fn.get())
-      n->pending_grad = accumulate(n->pending_grad, root_grads[i]);
+      n->engine.pending_grad = accumulate(n->engine.pending_grad, root_grads[i]);
     else if (root.requires_grad())
       deliver_to_leaf(root.impl_ptr(), root_grads[i]);
   }
 
   for (Node* n : nodes) {
-    if (!n->pending_grad.defined()) continue;
-    const Tensor grad_output = std::move(n->pending_grad);
-    n->pending_grad = Tensor();
+    if (!n->engine.pending_grad.defined()) continue;
+    const Tensor grad_output = std::move(n->engine.pending_grad);
+    n->engine.pending_grad = Tensor();
     if (capture != nullptr)
       if (auto it = capture->node_slot.find(n); it != capture->node_slot.end())
         capture->gradients[it->second] = grad_output;
-    if (autograd::is_inspecting_tape()) n->grad_seen = grad_output.detach();
+    if (autograd::is_inspecting_tape()) n->seen.grad = grad_output.detach();
     detail::set_running_record(n);
     Gradients grads = n->apply(grad_output);
     detail::set_running_record(nullptr);
@@ -181,7 +189,7 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& r
       if (!grads[k].defined() || (!edge.node && !edge.leaf)) continue;
       Tensor g = to_input_form(std::move(grads[k]), edge, *n, k);
       if (edge.node)
-        edge.node->pending_grad = accumulate(edge.node->pending_grad, g);
+        edge.node->engine.pending_grad = accumulate(edge.node->engine.pending_grad, g);
       else
         deliver_to_leaf(edge.leaf, g);
     }

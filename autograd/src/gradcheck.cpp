@@ -26,6 +26,14 @@ std::string element_name(const Shape& shape, int64_t flat) {
   return format_shape(index);
 }
 
+// "fc1.weight[2, 0]" for a named input, else "input 1 [3, 2], element [2, 0]".
+std::string input_element_name(size_t input, const Shape& shape, int64_t flat,
+                               const std::vector<std::string>& names) {
+  if (input < names.size()) return names[input] + element_name(shape, flat);
+  return fmt::format("input {} {}, element {}", input, format_shape(shape),
+                     element_name(shape, flat));
+}
+
 std::vector<double> evaluate(const Function& fn, const std::vector<Tensor>& inputs) {
   NoGradGuard no_grad;
   const Tensor out = fn(inputs);
@@ -109,11 +117,11 @@ GradcheckResult gradcheck(Function fn, std::vector<Tensor> inputs, GradcheckOpti
         result.ok = false;
         if (++failures <= 10)
           result.report += fmt::format(
-              "input {} {}, element {} -> output {}: analytical {:.10g}, numerical {:.10g} "
+              "{} -> output {}: analytical {:.10g}, numerical {:.10g}, input value {:.10g} "
               "(|difference| {:.3g} > atol {} + rtol {} * |numerical|)\n",
-              checked_index[c], format_shape(checked[c].shape()),
-              element_name(checked[c].shape(), e), element_name(output.shape(), j), exact,
-              numerical, error, options.atol, options.rtol);
+              input_element_name(checked_index[c], checked[c].shape(), e, options.input_names),
+              element_name(output.shape(), j), exact, numerical, saved, error, options.atol,
+              options.rtol);
       }
     }
   }

@@ -23,7 +23,22 @@ thread_local Graveyard graveyard;
 
 uint64_t next_sequence_nr() { return ++sequence_counter; }
 
+void note_scalar_arguments(const Tensor& out, std::initializer_list<double> values) {
+  Node* node = out.defined() ? out.impl()->grad_fn.get() : nullptr;
+  if (node == nullptr) return;
+  Literals& literals = node->literals;
+  literals.argument_count = 0;
+  for (double value : values)
+    if (literals.argument_count < literals.arguments.size())
+      literals.arguments[literals.argument_count++] = value;
+}
+
 namespace {
+// The one element of a constant input, read without item()'s checks.
+double scalar_value(const Tensor& t) {
+  return dispatch(t.dtype(), [&]<class T>() { return static_cast<double>(data_of<T>(t)[0]); });
+}
+
 // A record's number must exceed its inputs' records' numbers, since the engine runs records in
 // decreasing number. Counters are per thread (no shared atomic on the hot path), so an input
 // recorded on another thread may carry a larger number: this thread's tape then jumps past it.
@@ -58,8 +73,6 @@ Node::~Node() {
   for (Edge& edge : edges) release_node(std::move(edge.node));
 }
 
-TensorImpl::~TensorImpl() { release_node(std::move(grad_fn)); }
-
 void attach(const char* name, Tensor& out, std::shared_ptr<Node> node, const Tensor* const* inputs,
             size_t count) {
   node->name = name;
@@ -69,7 +82,15 @@ void attach(const char* name, Tensor& out, std::shared_ptr<Node> node, const Ten
   for (size_t i = 0; i < count; ++i) {
     const Tensor& input = *inputs[i];
     Edge& edge = node->edges[i];
-    if (!input.defined() || !input.requires_grad()) continue;
+    if (!input.defined()) continue;
+    if (!input.requires_grad()) {
+      if (i < node->literals.constants.size() && input.numel() == 1) {
+        node->literals.constants[i] = scalar_value(input);
+        node->literals.constant_mask =
+            static_cast<uint8_t>(node->literals.constant_mask | (1U << i));
+      }
+      continue;
+    }
     edge.shape = input.shape();
     edge.dtype = input.dtype();
     if (input.impl()->grad_fn)
@@ -78,7 +99,7 @@ void attach(const char* name, Tensor& out, std::shared_ptr<Node> node, const Ten
       edge.leaf = input.impl_ptr();
   }
   node->sequence_nr = sequence_nr_after(node->edges);
-  if (autograd::is_inspecting_tape()) node->value_seen = alias_with_shape(out, out.shape());
+  if (autograd::is_inspecting_tape()) node->seen.value = alias_with_shape(out, out.shape());
   out.impl()->grad_fn = std::move(node);
 }
 

@@ -1,7 +1,9 @@
 // Node: one record on the tape, holding its inputs' edges and the backward it will run.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,18 +22,44 @@ struct Edge {
   DType dtype = DType::f32;
 };
 
+/// The numbers format_tape shows in a record's call, kept as doubles and formatted only when the
+/// tape is printed: one-element inputs that want no gradient (`x * 0.5`) and arguments that are
+/// not tensors (pow's exponent, clamp's bounds). Kept on the record, not on Edge, so that an
+/// op's edges stay within the allocator's fast size classes.
+struct Literals {
+  std::array<double, 3> constants{};  // input k's value, for k < 3 with bit k of constant_mask
+  std::array<double, 2> arguments{};
+  uint8_t constant_mask = 0;
+  uint8_t argument_count = 0;
+
+  bool is_constant(size_t input) const { return input < 3 && ((constant_mask >> input) & 1U); }
+};
+
+/// What the engine keeps on a record during one backward pass; empty between passes.
+struct EngineScratch {
+  Tensor pending_grad;           // the running sum of the gradient of the output
+  uint64_t visited_in_walk = 0;  // the walk that last reached this record
+};
+
+/// What a TapeInspectionGuard keeps for format_tape and to_dot.
+struct Inspection {
+  Tensor value;  // the output's value when recorded
+  Tensor grad;   // the gradient that reached the output in backward
+};
+
 struct Node {
+  // The record itself.
   const char* name = "";
   uint64_t sequence_nr = 0;  // the record's place on the tape
   std::vector<Edge> edges;   // one per input of the op
   Shape shape;               // the output's shape and dtype
   DType dtype = DType::f32;
-  bool released = false;  // set when backward freed what the record saved
-  Tensor value_seen;      // under a TapeInspectionGuard: the output's value and
-  Tensor grad_seen;       // the gradient that reached it in backward
+  Literals literals;
+  std::unique_ptr<std::string> output_name;  // Tensor::set_name on the output, rarely set
+  bool released = false;                     // set when backward freed what the record saved
 
-  Tensor pending_grad;           // the engine's running sum of the gradient of the output
-  uint64_t visited_in_walk = 0;  // the engine's mark: the walk that last reached this record
+  EngineScratch engine;
+  Inspection seen;
 
   Node() = default;
   Node(const Node&) = delete;
@@ -58,5 +86,13 @@ void release_node(std::shared_ptr<Node>&& node);
 
 /// The next sequence number on this thread's tape.
 uint64_t next_sequence_nr();
+
+/// Keeps `values` (at most two) as the scalar arguments of the record that produced `out`, for
+/// format_tape; does nothing when `out` was not recorded.
+void note_scalar_arguments(const Tensor& out, std::initializer_list<double> values);
+
+/// Every record reachable from `roots`, newest first (the engine's order; reversed, tape order).
+/// With `require_alive` a record freed by an earlier backward throws tg::Error.
+std::vector<Node*> reachable_records(const std::vector<Tensor>& roots, bool require_alive);
 
 }  // namespace tg::detail

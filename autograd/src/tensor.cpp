@@ -42,6 +42,8 @@ Tensor alias_with_shape(const Tensor& source, const Shape& shape) {
   return Tensor(std::move(impl));
 }
 
+TensorImpl::~TensorImpl() { release_node(std::move(grad_fn)); }
+
 }  // namespace detail
 
 namespace {
@@ -166,6 +168,18 @@ Tensor Tensor::grad() const { return checked(impl_.get(), "grad").grad; }
 void Tensor::zero_grad() {
   checked(impl_.get(), "zero_grad");
   impl_->grad = Tensor();
+}
+
+Tensor& Tensor::set_name(std::string name) {
+  checked(impl_.get(), "set_name");
+  if (impl_->grad_fn) impl_->grad_fn->output_name = std::make_unique<std::string>(name);
+  impl_->name = std::make_unique<std::string>(std::move(name));
+  return *this;
+}
+
+std::string Tensor::name() const {
+  const detail::TensorImpl& impl = checked(impl_.get(), "name");
+  return impl.name ? *impl.name : std::string();
 }
 
 bool Tensor::is_leaf() const { return checked(impl_.get(), "is_leaf").grad_fn == nullptr; }

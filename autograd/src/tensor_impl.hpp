@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "tapegrad/autograd/tensor.hpp"
 
@@ -18,6 +19,9 @@ struct TensorImpl {
   bool requires_grad = false;     // for leaves; a non-leaf requires grad through grad_fn
   Tensor grad;                    // accumulated by backward() into leaves
   std::shared_ptr<Node> grad_fn;  // the record that produced this tensor, if any
+  // set_name's label, shown by format_tape and to_dot; out of line, so an unnamed tensor's
+  // TensorImpl stays small enough for the allocator's fast bins.
+  std::unique_ptr<std::string> name;
 
   TensorImpl() = default;
   TensorImpl(const TensorImpl&) = delete;

@@ -70,3 +70,29 @@ TEST_CASE("gradgradcheck checks second derivatives") {
       [](const std::vector<tg::Tensor>& in) { return tg::tanh(in[0]) * tg::exp(in[0]); }, {x});
   CHECK_MESSAGE(result.ok, result.report);
 }
+
+TEST_CASE("a gradcheck report gives the input's value at the failing element") {
+  const tg::Tensor x = leaf({1, 2}, {2});
+  const tg::Tensor y = leaf({3, 5}, {2});
+  const auto wrong = [](const std::vector<tg::Tensor>& in) {
+    return WrongProduct::apply(in[0], in[1]);
+  };
+  SUBCASE("unnamed inputs are numbered") {
+    const auto result = tg::gradcheck(wrong, {x, y});
+    CAPTURE(result.report);
+    // d(x₀y₀)/dy₀ = x₀ = 1, the wrong backward says 2, at y₀ = 3; element [1]: 2 vs 4 at y₁ = 5.
+    CHECK(contains(result.report,
+                   "input 1 [2], element [0] -> output [0]: analytical 2, numerical 1, "
+                   "input value 3 ("));
+    CHECK(contains(result.report,
+                   "input 1 [2], element [1] -> output [1]: analytical 4, numerical 2, "
+                   "input value 5 ("));
+  }
+  SUBCASE("named inputs are reported as name[index]") {
+    const auto result = tg::gradcheck(wrong, {x, y}, {.input_names = {"x", "y"}});
+    CAPTURE(result.report);
+    CHECK(
+        contains(result.report, "y[1] -> output [1]: analytical 4, numerical 2, input value 5 ("));
+    CHECK_FALSE(contains(result.report, "input 1"));
+  }
+}

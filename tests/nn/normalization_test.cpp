@@ -1,7 +1,8 @@
 // LayerNorm and BatchNorm1d modules: parameters and buffers, training and evaluation against
 // written-out f64 loops, running estimates over several steps, every option, to(f64), errors.
 #include <cmath>
-#include <tapegrad.hpp>
+#include <tapegrad/autograd.hpp>
+#include <tapegrad/nn.hpp>
 
 #include "support/testing.hpp"
 

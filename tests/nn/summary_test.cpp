@@ -1,7 +1,8 @@
 // tg::nn::summary's table, line by line, for a Sequential and a user module, with and without
 // output shapes; and that a summary leaves the model as it found it.
 #include <sstream>
-#include <tapegrad.hpp>
+#include <tapegrad/autograd.hpp>
+#include <tapegrad/nn.hpp>
 
 #include "support/testing.hpp"
 

@@ -1,7 +1,9 @@
-// Everything of tapegrad's autograd layer: tensors, ops, grad mode, tg::grad and gradcheck.
+// Everything of tapegrad's autograd layer: tensors, ops, modes, tg::grad, derivatives, gradcheck.
 #pragma once
 
+#include "tapegrad/autograd/anomaly.hpp"
 #include "tapegrad/autograd/backward.hpp"
+#include "tapegrad/autograd/derivatives.hpp"
 #include "tapegrad/autograd/dtype.hpp"
 #include "tapegrad/autograd/error.hpp"
 #include "tapegrad/autograd/function.hpp"

@@ -81,12 +81,14 @@ Tensor times_positive_mask(const char* name, const Tensor& g, const Tensor& a, d
 // d(a^p)/da = p * a^(p-1)   (0 for p = 0, as PyTorch)
 Tensor pow(const Tensor& a, double p) {
   Tensor out = map_floating(a, [p](auto x) { return std::pow(x, static_cast<decltype(x)>(p)); });
-  return detail::record("pow", out, {&a},
-                        [a = detail::SavedTensor(a), p](const Tensor& g) -> Gradients {
-                          if (p == 0.0) return {zeros_like(g)};
-                          if (p == 1.0) return {g};
-                          return {g * p * pow(a.unpack(), p - 1.0)};
-                        });
+  out = detail::record("pow", out, {&a},
+                       [a = detail::SavedTensor(a), p](const Tensor& g) -> Gradients {
+                         if (p == 0.0) return {zeros_like(g)};
+                         if (p == 1.0) return {g};
+                         return {g * p * pow(a.unpack(), p - 1.0)};
+                       });
+  detail::note_scalar_arguments(out, {p});
+  return out;
 }
 
 // d(e^a)/da = e^a
@@ -170,11 +172,13 @@ Tensor relu(const Tensor& a) {
 Tensor leaky_relu(const Tensor& a, double slope) {
   Tensor out =
       map_floating(a, [slope](auto x) { return x > 0 ? x : static_cast<decltype(x)>(slope) * x; });
-  return detail::record("leaky_relu", out, {&a},
-                        [a = detail::SavedTensor(a), slope](const Tensor& g) -> Gradients {
-                          return {times_positive_mask("leaky_relu_backward", g, a.unpack(), slope,
-                                                      /*nan_positive=*/false)};
-                        });
+  out = detail::record("leaky_relu", out, {&a},
+                       [a = detail::SavedTensor(a), slope](const Tensor& g) -> Gradients {
+                         return {times_positive_mask("leaky_relu_backward", g, a.unpack(), slope,
+                                                     /*nan_positive=*/false)};
+                       });
+  detail::note_scalar_arguments(out, {slope});
+  return out;
 }
 
 // d clamp(a, lo, hi)/da = 1 where lo <= a <= hi, else 0 (so 0 at NaN, which stays NaN).
@@ -186,7 +190,7 @@ Tensor clamp(const Tensor& a, double lo, double hi) {
     const T low = x < static_cast<T>(lo) ? static_cast<T>(lo) : x;
     return low > static_cast<T>(hi) ? static_cast<T>(hi) : low;
   });
-  return detail::record(
+  out = detail::record(
       "clamp", out, {&a}, [a = detail::SavedTensor(a), lo, hi](const Tensor& g) -> Gradients {
         const Tensor& x = a.unpack();
         return {detail::times_mask("clamp_backward", g,
@@ -197,6 +201,8 @@ Tensor clamp(const Tensor& a, double lo, double hi) {
                                            }),
                                    {x})};
       });
+  detail::note_scalar_arguments(out, {lo, hi});
+  return out;
 }
 
 // d sin(a)/da = cos(a)

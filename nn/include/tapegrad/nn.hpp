@@ -6,6 +6,7 @@
 #include "tapegrad/nn/clip_grad.hpp"
 #include "tapegrad/nn/dropout.hpp"
 #include "tapegrad/nn/functional.hpp"
+#include "tapegrad/nn/gradcheck.hpp"
 #include "tapegrad/nn/init.hpp"
 #include "tapegrad/nn/linear.hpp"
 #include "tapegrad/nn/module.hpp"

@@ -14,9 +14,13 @@ struct GradcheckOptions {
   double eps = 1e-6;
   double atol = 1e-5;
   double rtol = 1e-3;
+  /// Names for the inputs in the report ("fc1.weight" reports `fc1.weight[2, 0]`); inputs
+  /// beyond the list are reported as `input 3 [4, 2], element [2, 0]`.
+  std::vector<std::string> input_names = {};
 };
 
-/// The verdict, the worst error, and a report naming the input and element that is wrong.
+/// The verdict, the worst error, and a report naming the input and element that is wrong, with
+/// the input's value there beside the analytical and numerical derivatives.
 struct GradcheckResult {
   bool ok = true;
   double max_abs_error = 0.0;

@@ -1,8 +1,9 @@
-// Seeing the tape: printing the recorded ops, Graphviz export, and anomaly detection.
+// Seeing the tape: printing the recorded ops and Graphviz export (anomaly mode: anomaly.hpp).
 #pragma once
 
 #include <string>
 
+#include "tapegrad/autograd/anomaly.hpp"
 #include "tapegrad/autograd/tensor.hpp"
 
 namespace tg::autograd {
@@ -11,10 +12,14 @@ namespace tg::autograd {
 struct TapeFormatOptions {
   bool values = true;     ///< each record's output value (kept under a TapeInspectionGuard)
   bool gradients = true;  ///< the gradient that reached each record and leaf in backward
+  /// After a backward with retain_graph: under each record, per input, the local derivative
+  /// (scalar records) and the gradient the record passed on, "incoming · local".
+  bool local_derivatives = false;
 };
 
-/// The records behind `output`, in tape order: index, op, inputs, output shape and dtype; with
-/// a TapeInspectionGuard alive while recording and running backward, also every value and
+/// The records behind `output`, in tape order: index, name (Tensor::set_name), op, inputs with
+/// their constants and exponents (`pow(leaf a, 3)`, `mul(#1, 0.5)`), output shape and dtype;
+/// with a TapeInspectionGuard alive while recording and running backward, also every value and
 /// every incoming gradient — the chain rule made visible.
 ///
 ///     tg::autograd::TapeInspectionGuard inspect;
@@ -22,8 +27,22 @@ struct TapeFormatOptions {
 ///     std::cout << tg::autograd::format_tape(loss);
 std::string format_tape(const Tensor& output, const TapeFormatOptions& options = {});
 
-/// The same graph as Graphviz DOT (render with `dot -Tsvg`).
-std::string to_dot(const Tensor& output, const TapeFormatOptions& options = {});
+/// How to_dot draws the graph.
+enum class DotStyle {
+  tape,       ///< one box per record ("#2 add") and one ellipse per leaf, as format_tape
+  micrograd,  ///< as in Karpathy's micrograd lecture: a `{ name | data | grad }` record per
+              ///< value and a small node per op between its inputs and its result
+};
+
+/// to_dot's style and what its labels show.
+struct DotOptions {
+  DotStyle style = DotStyle::tape;
+  bool values = true;     ///< output values (kept under a TapeInspectionGuard)
+  bool gradients = true;  ///< gradients that reached records and leaves in backward
+};
+
+/// The same graph as Graphviz DOT (render with `dot -Tsvg graph.dot -o graph.svg`).
+std::string to_dot(const Tensor& output, const DotOptions& options = {});
 
 /// True while a TapeInspectionGuard is alive on this thread.
 bool is_inspecting_tape();
@@ -35,22 +54,6 @@ struct TapeInspectionGuard {
   ~TapeInspectionGuard();
   TapeInspectionGuard(const TapeInspectionGuard&) = delete;
   TapeInspectionGuard& operator=(const TapeInspectionGuard&) = delete;
-
- private:
-  bool previous_;
-};
-
-/// Anomaly mode: the first op whose forward or backward produces NaN or Inf throws tg::Error
-/// naming the op (and, for backward, the record and the forward op that fed it).
-void set_detect_anomaly(bool enabled);
-bool is_anomaly_enabled();
-
-/// RAII form of set_detect_anomaly(true).
-struct DetectAnomalyGuard {
-  DetectAnomalyGuard() : previous_(is_anomaly_enabled()) { set_detect_anomaly(true); }
-  ~DetectAnomalyGuard() { set_detect_anomaly(previous_); }
-  DetectAnomalyGuard(const DetectAnomalyGuard&) = delete;
-  DetectAnomalyGuard& operator=(const DetectAnomalyGuard&) = delete;
 
  private:
   bool previous_;

@@ -73,6 +73,10 @@ class Tensor {
   Tensor grad() const;
   /// Drops the accumulated gradient (grad() becomes undefined).
   void zero_grad();
+  /// Labels this tensor for format_tape and to_dot ("a", "loss"); names nothing else.
+  Tensor& set_name(std::string name);
+  /// The label given by set_name, or "".
+  std::string name() const;
   /// True for tensors with no recorded history (created by the user or detached).
   bool is_leaf() const;
   /// Same data, no history, no gradient.
