@@ -8,6 +8,7 @@
 namespace tg::detail {
 
 struct Node;
+struct LeafHooks;
 
 struct TensorImpl {
   std::shared_ptr<void> storage;  // shared by reshape views of the same data
@@ -15,9 +16,10 @@ struct TensorImpl {
   Shape shape;
   int64_t numel = 0;
   DType dtype = DType::f32;
-  bool requires_grad = false;     // for leaves; a non-leaf requires grad through grad_fn
-  Tensor grad;                    // accumulated by backward() into leaves
-  std::shared_ptr<Node> grad_fn;  // the record that produced this tensor, if any
+  bool requires_grad = false;        // for leaves; a non-leaf requires grad through grad_fn
+  Tensor grad;                       // accumulated by backward() into leaves
+  std::shared_ptr<Node> grad_fn;     // the record that produced this tensor, if any
+  std::shared_ptr<LeafHooks> hooks;  // post-accumulate-grad hooks of a leaf, if any
 
   TensorImpl() = default;
   TensorImpl(const TensorImpl&) = delete;
