@@ -1,12 +1,18 @@
 # cmake --install support: headers, libraries, and a package config for find_package(tapegrad).
 include(CMakePackageConfigHelpers)
 
-install(TARGETS tapegrad tapegrad_autograd tapegrad_nn tapegrad_optim
+set(_tg_installed_targets tapegrad tapegrad_autograd tapegrad_nn tapegrad_optim)
+set(_tg_installed_headers autograd/include/ nn/include/ optim/include/)
+if(TG_HAVE_MPI)
+  list(APPEND _tg_installed_targets tapegrad_distributed)
+  list(APPEND _tg_installed_headers distributed/include/)
+endif()
+install(TARGETS ${_tg_installed_targets}
         EXPORT tapegradTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(DIRECTORY autograd/include/ nn/include/ optim/include/
+install(DIRECTORY ${_tg_installed_headers}
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT tapegradTargets NAMESPACE tapegrad::
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/tapegrad)

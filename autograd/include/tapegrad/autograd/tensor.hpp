@@ -62,6 +62,9 @@ class Tensor {
   Tensor grad() const;
   /// Drops the accumulated gradient (grad() becomes undefined).
   void zero_grad();
+  /// The gradient slot itself, to assign or replace a leaf's gradient (as libtorch's
+  /// mutable_grad()); the engine accumulates into whatever it holds.
+  Tensor& mutable_grad();
   /// True for tensors with no recorded history (created by the user or detached).
   bool is_leaf() const;
   /// Same data, no history, no gradient.
