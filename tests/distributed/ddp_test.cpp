@@ -144,7 +144,7 @@ TEST_CASE("N ranks with batch B follow one process with batch N*B step by step")
       }
       CHECK(steps >= 5);
       if (rank == 0)
-        MESSAGE("world " << world << " " << tg::dtype_name(dtype) << " " << optimizer << ": "
+        MESSAGE("world " << world << " " << std::string(tg::dtype_name(dtype)) << " " << optimizer << ": "
                          << steps << " steps, largest relative error " << worst);
     }
   }
