@@ -1,21 +1,27 @@
 # cmake --install support: headers, libraries, and a package config for find_package(tapegrad).
 include(CMakePackageConfigHelpers)
 
-set(_tg_installed_targets tapegrad tapegrad_autograd tapegrad_nn tapegrad_optim)
-set(_tg_installed_headers autograd/include/ nn/include/ optim/include/)
-if(TG_HAVE_MPI)
-  list(APPEND _tg_installed_targets tapegrad_distributed)
-  list(APPEND _tg_installed_headers distributed/include/)
-endif()
-install(TARGETS ${_tg_installed_targets}
+install(TARGETS tapegrad tapegrad_autograd tapegrad_nn tapegrad_optim
         EXPORT tapegradTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(DIRECTORY ${_tg_installed_headers}
+install(DIRECTORY autograd/include/ nn/include/ optim/include/
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT tapegradTargets NAMESPACE tapegrad::
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/tapegrad)
+# tapegrad::distributed in its own export set: the package config loads it only where MPI is
+# found, so a consumer without MPI still gets the core targets.
+if(TG_HAVE_MPI)
+  install(TARGETS tapegrad_distributed
+          EXPORT tapegradDistributedTargets
+          ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+          LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+          INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  install(DIRECTORY distributed/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  install(EXPORT tapegradDistributedTargets NAMESPACE tapegrad::
+          DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/tapegrad)
+endif()
 configure_package_config_file(cmake/tapegradConfig.cmake.in
                               ${CMAKE_CURRENT_BINARY_DIR}/tapegradConfig.cmake
                               INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/tapegrad)
