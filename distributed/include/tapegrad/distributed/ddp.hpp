@@ -47,7 +47,11 @@ struct DDPStatistics {
 /// - Failures: if the wrapped forward or the backward of its output throws on one rank, every
 ///   rank throws tg::Error "rank R failed in forward|backward: <message>" (from forward on
 ///   the failing rank, from backward() on the others): each step all-reduces a status word
-///   after its buckets, so peers learn of the failure instead of waiting.
+///   after its buckets, so peers learn of the failure instead of waiting. The gradients are
+///   then not averaged (zero_grad() before going on); the ranks stay in step, so training may
+///   continue. A failure anywhere else (data loading, optimizer, I/O, inside no_sync()) is not
+///   seen by the peers: let it end the job (tg::distributed::run, or the terminate handler
+///   that init_process_group installs, reports the rank and calls MPI_Abort).
 ///
 ///     tg::distributed::init_process_group(&argc, &argv);
 ///     Net net;
