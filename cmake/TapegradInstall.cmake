@@ -10,6 +10,18 @@ install(DIRECTORY include/ autograd/include/ nn/include/ optim/include/ data/inc
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT tapegradTargets NAMESPACE tapegrad::
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/tapegrad)
+# tapegrad::distributed in its own export set: the package config loads it only where MPI is
+# found, so a consumer without MPI still gets the core targets.
+if(TG_HAVE_MPI)
+  install(TARGETS tapegrad_distributed
+          EXPORT tapegradDistributedTargets
+          ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+          LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+          INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  install(DIRECTORY distributed/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  install(EXPORT tapegradDistributedTargets NAMESPACE tapegrad::
+          DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/tapegrad)
+endif()
 configure_package_config_file(cmake/tapegradConfig.cmake.in
                               ${CMAKE_CURRENT_BINARY_DIR}/tapegradConfig.cmake
                               INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/tapegrad)

@@ -8,6 +8,7 @@
 //   fashion_mnist_mlp --norm batch                    BatchNorm1d (or layer: LayerNorm) after
 //                                                     each hidden Linear, before the ReLU
 //   fashion_mnist_mlp --help                          every flag
+//   mpirun -np 2 fashion_mnist_mlp --distributed      data-parallel over 2 processes (MPI)
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -21,12 +22,16 @@
 #include <fstream>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <tapegrad.hpp>
 #include <vector>
 
 #include "progress_bar.hpp"
+#if TG_HAVE_DISTRIBUTED
+#include <tapegrad/distributed.hpp>
+#endif
 
 namespace {
 
@@ -200,6 +205,7 @@ int main(int argc, char** argv) {
   std::string svg_path;
   std::string save_path;
   std::string norm = "none";
+  bool distributed = false;
 
   CLI::App app{"Trains a 784-256-128-10 MLP on Fashion-MNIST and reports its test accuracy."};
   app.add_option("--epochs", epochs, "passes over the training set")
@@ -230,6 +236,9 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"none", "batch", "layer"}));
   app.add_option("--save", save_path, "save the trained model there (e.g. model.safetensors)");
+  app.add_flag("--distributed", distributed,
+               "data-parallel training under mpirun: the batch is split across the ranks, "
+               "rank 0 prints, evaluates and writes (one BLAS thread per rank unless --threads)");
   CLI11_PARSE(app, argc, argv);
   if (lr == 0) lr = default_lr(optimizer_name);
   if (svg_path.empty()) svg_path = fs::path(csv_path).replace_extension(".svg").string();
@@ -244,7 +253,25 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  int rank = 0;
+  int world = 1;
+  if (distributed) {
+#if TG_HAVE_DISTRIBUTED
+    tg::distributed::init_process_group(&argc, &argv);
+    rank = tg::distributed::get_rank();
+    world = tg::distributed::get_world_size();
+    if (threads == 0) threads = 1;  // the ranks share the cores
+#else
+    fmt::print(stderr, "fashion_mnist_mlp: built without MPI; --distributed is unavailable\n");
+    return 1;
+#endif
+  }
+  const bool leader = rank == 0;  // prints, evaluates and writes files
+
   try {
+    if (batch_size % world != 0)
+      throw std::runtime_error(
+          fmt::format("--batch-size {} is not divisible by the {} ranks", batch_size, world));
     if (threads > 0) tg::set_num_threads(threads);
     tg::manual_seed(seed);
 
@@ -256,23 +283,43 @@ int main(int argc, char** argv) {
     const tg::Tensor pixel_std = (train.images - pixel_mean).pow(2).mean().sqrt();
     train.images = (train.images - pixel_mean) / pixel_std;
     test.images = (test.images - pixel_mean) / pixel_std;
+    // Each rank reads its shard of every epoch's permutation, batch_size / world at a time.
     tg::data::DataLoader train_loader(tg::data::TensorDataset(train.images, train.labels),
-                                      {.batch_size = batch_size, .shuffle = true, .seed = seed});
+                                      {.batch_size = batch_size / world,
+                                       .shuffle = true,
+                                       .seed = seed,
+                                       .num_replicas = world,
+                                       .rank = rank});
 
     tg::nn::Sequential model = make_model(norm);
+    // What the training loop calls: the model, or its data-parallel wrapper (same parameters).
+    tg::nn::Module* trained = &model;
+#if TG_HAVE_DISTRIBUTED
+    std::unique_ptr<tg::distributed::DistributedDataParallel> ddp;
+    if (distributed) {
+      ddp = std::make_unique<tg::distributed::DistributedDataParallel>(model);
+      trained = ddp.get();
+    }
+#endif
     auto optimizer = make_optimizer(optimizer_name, model.parameters(), lr);
     // The learning rate follows half a cosine from lr down to 0 over the run: large steps early,
     // small ones at the end, which settle the weights and gain a point of accuracy.
     tg::optim::CosineAnnealingLR scheduler(*optimizer, {.T_max = epochs});
 
-    fmt::print("Fashion-MNIST from {}: {} training images, {} test images\n", data_dir,
-               train.labels.size(0), test.labels.size(0));
-    fmt::print("{}", tg::nn::summary(model, {batch_size, 784}));
-    fmt::print(
-        "MLP 784-256-128-10 (ReLU, norm {}), {} parameters; {} lr {:g}, batch {}, seed {}, "
-        "{} thread{}\n",
-        norm, model.num_parameters(), optimizer_name, lr, batch_size, seed, tg::get_num_threads(),
-        tg::get_num_threads() == 1 ? "" : "s");
+    if (leader) {
+      fmt::print("Fashion-MNIST from {}: {} training images, {} test images\n", data_dir,
+                 train.labels.size(0), test.labels.size(0));
+      fmt::print("{}", tg::nn::summary(model, {batch_size, 784}));
+      fmt::print(
+          "MLP 784-256-128-10 (ReLU, norm {}), {} parameters; {} lr {:g}, batch {}, seed {}, "
+          "{} thread{}\n",
+          norm, model.num_parameters(), optimizer_name, lr, batch_size, seed, tg::get_num_threads(),
+          tg::get_num_threads() == 1 ? "" : "s");
+      if (distributed)
+        fmt::print("data-parallel over {} ranks: {} samples per rank per step, {} thread{} each\n",
+                   world, batch_size / world, tg::get_num_threads(),
+                   tg::get_num_threads() == 1 ? "" : "s");
+    }
 
     Curves curves(train_loader.size());
     double train_seconds = 0;
@@ -280,40 +327,54 @@ int main(int argc, char** argv) {
 
     for (int epoch = 1; epoch <= epochs; ++epoch) {
       model.train();
-      ProgressBar bar(fmt::format("epoch {}/{}", epoch, epochs), train_loader.size());
+      std::optional<ProgressBar> bar;  // rank 0's, showing rank 0's share of the loss
+      if (leader) bar.emplace(fmt::format("epoch {}/{}", epoch, epochs), train_loader.size());
       for (auto [x, y] : train_loader) {
         optimizer->zero_grad();
-        tg::Tensor loss = tg::F::cross_entropy(model(x), y);
-        loss.backward();
+        tg::Tensor loss = tg::F::cross_entropy((*trained)(x), y);
+        loss.backward();  // distributed: the gradients are averaged over the ranks here
         optimizer->step();
 
-        bar.step(x.size(0), loss.item());
-        curves.add_train_loss(loss.item());
+        if (leader) {
+          bar->step(x.size(0) * world, loss.item());
+          curves.add_train_loss(loss.item());
+        }
       }
-      const double seconds = bar.finish();
-      train_seconds += seconds;
       scheduler.step();
+      if (!leader) continue;
+      const double seconds = bar->finish();
+      train_seconds += seconds;
 
       result = evaluate(model, test);
       curves.add_test(result);
       fmt::print(
           "epoch {}/{}  train loss {:.4f}  test loss {:.4f}  test accuracy {:.4f}  ({:.2f} s)\n",
-          epoch, epochs, bar.running_loss(), result.loss, result.accuracy, seconds);
+          epoch, epochs, bar->running_loss(), result.loss, result.accuracy, seconds);
       std::fflush(stdout);
     }
 
-    fmt::print("final test accuracy {:.4f} after {} epoch{} ({:.2f} s/epoch of training)\n",
-               result.accuracy, epochs, epochs == 1 ? "" : "s", train_seconds / epochs);
-    curves.write_csv(csv_path);
-    fmt::print("curves written to {}\n", fs::absolute(csv_path).string());
-    plot_svg(csv_path, svg_path);
-    if (!save_path.empty()) {
-      tg::nn::save(model, save_path);
-      fmt::print("model saved to {}\n", fs::absolute(save_path).string());
+    if (leader) {
+      fmt::print("final test accuracy {:.4f} after {} epoch{} ({:.2f} s/epoch of training)\n",
+                 result.accuracy, epochs, epochs == 1 ? "" : "s", train_seconds / epochs);
+      curves.write_csv(csv_path);
+      fmt::print("curves written to {}\n", fs::absolute(csv_path).string());
+      plot_svg(csv_path, svg_path);
+      if (!save_path.empty()) {
+        tg::nn::save(model, save_path);
+        fmt::print("model saved to {}\n", fs::absolute(save_path).string());
+      }
     }
   } catch (const std::exception& e) {
+#if TG_HAVE_DISTRIBUTED
+    // Ends every rank at once, naming this one, instead of leaving them in a collective.
+    if (distributed)
+      tg::distributed::abort_job(fmt::format("fashion_mnist_mlp: {}", e.what()).c_str());
+#endif
     fmt::print(stderr, "fashion_mnist_mlp: {}\n", e.what());
     return 1;
   }
+#if TG_HAVE_DISTRIBUTED
+  if (distributed) tg::distributed::destroy_process_group();
+#endif
   return 0;
 }

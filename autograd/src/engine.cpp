@@ -7,6 +7,7 @@
 #include <cmath>
 #include <unordered_map>
 
+#include "hooks.hpp"
 #include "kernels.hpp"
 #include "node.hpp"
 #include "record.hpp"
@@ -130,9 +131,56 @@ std::vector<Node*> reachable_records(const std::vector<Tensor>& roots, bool requ
 
 namespace {
 
-void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_grads,
-                  bool retain_graph, bool create_graph, Capture* capture) {
+// The leaves with post-accumulate-grad hooks that this backward can reach: how many edges of
+// the walk still lead to each, and whether a gradient reached it. When the count reaches zero
+// the leaf's gradient is final and its hooks run.
+class LeafReadiness {
+ public:
+  LeafReadiness(const std::vector<Node*>& nodes, bool enabled) {
+    if (!enabled) return;
+    for (const Node* n : nodes)
+      for (const Edge& edge : n->edges)
+        if (edge.leaf && edge.leaf->hooks) ++pending_[edge.leaf.get()].edges;
+  }
+  void delivered(TensorImpl& leaf) {
+    if (auto it = pending_.find(&leaf); it != pending_.end()) it->second.received = true;
+  }
+  // A root that is itself a hooked leaf and that no record leads to is final at once.
+  void root_delivered(const std::shared_ptr<TensorImpl>& leaf) {
+    if (!leaf->hooks) return;
+    auto [it, inserted] = pending_.try_emplace(leaf.get());
+    it->second.received = true;
+    if (it->second.edges == 0) fire(leaf);
+  }
+  // Called once per record of the walk, whether or not a gradient reached it.
+  void record_done(const Node& n) {
+    if (pending_.empty()) return;
+    for (const Edge& edge : n.edges) {
+      if (!edge.leaf || !edge.leaf->hooks) continue;
+      auto it = pending_.find(edge.leaf.get());
+      if (it == pending_.end() || --it->second.edges != 0) continue;
+      if (it->second.received) fire(edge.leaf);
+    }
+  }
+
+ private:
+  struct Pending {
+    int64_t edges = 0;
+    bool received = false;
+  };
+  static void fire(const std::shared_ptr<TensorImpl>& leaf) {
+    const Tensor handle(leaf);
+    // A copy: a hook may remove itself or register others.
+    const auto hooks = leaf->hooks->hooks;
+    for (const auto& entry : hooks) entry.second(handle);
+  }
+  std::unordered_map<const TensorImpl*, Pending> pending_;
+};
+
+void walk_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_grads,
+                   bool retain_graph, bool create_graph, Capture* capture) {
   std::vector<Node*> nodes = detail::reachable_records(roots, /*require_alive=*/true);
+  LeafReadiness readiness(nodes, capture == nullptr);
   // Any early exit must leave no half-summed gradients behind in the records.
   struct ClearPending {
     std::vector<Node*>& nodes;
@@ -156,6 +204,7 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& r
   auto deliver_to_leaf = [&](const std::shared_ptr<TensorImpl>& leaf, const Tensor& g) {
     if (capture == nullptr) {
       accumulate_into_leaf(*leaf, g, create_graph);
+      readiness.delivered(*leaf);
     } else if (auto it = capture->leaf_slot.find(leaf.get()); it != capture->leaf_slot.end()) {
       capture->gradients[it->second] = accumulate(capture->gradients[it->second], g);
     }
@@ -168,9 +217,15 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& r
     else if (root.requires_grad())
       deliver_to_leaf(root.impl_ptr(), root_grads[i]);
   }
+  if (capture == nullptr)
+    for (const Tensor& root : roots)
+      if (!root.impl()->grad_fn && root.requires_grad()) readiness.root_delivered(root.impl_ptr());
 
   for (Node* n : nodes) {
-    if (!n->engine.pending_grad.defined()) continue;
+    if (!n->engine.pending_grad.defined()) {
+      readiness.record_done(*n);
+      continue;
+    }
     const Tensor grad_output = std::move(n->engine.pending_grad);
     n->engine.pending_grad = Tensor();
     if (capture != nullptr)
@@ -197,7 +252,21 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& r
       n->release_saved();
       n->released = true;
     }
+    readiness.record_done(*n);
   }
+}
+
+// One backward with its own callback queue, run as the walk ends, normally or not.
+void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_grads,
+                  bool retain_graph, bool create_graph, Capture* capture) {
+  detail::CallbackQueue callbacks;
+  try {
+    walk_backward(roots, root_grads, retain_graph, create_graph, capture);
+  } catch (...) {
+    callbacks.run(std::current_exception());
+    throw;
+  }
+  callbacks.run(nullptr);
 }
 
 // The seed gradient of each root: the given one, or ones for a scalar.

@@ -165,6 +165,11 @@ Tensor& Tensor::set_requires_grad(bool requires_grad) {
 
 Tensor Tensor::grad() const { return checked(impl_.get(), "grad").grad; }
 
+Tensor& Tensor::mutable_grad() {
+  checked(impl_.get(), "mutable_grad");
+  return impl_->grad;
+}
+
 void Tensor::zero_grad() {
   checked(impl_.get(), "zero_grad");
   impl_->grad = Tensor();

@@ -9,6 +9,7 @@
 namespace tg::detail {
 
 struct Node;
+struct LeafHooks;
 
 struct TensorImpl {
   std::shared_ptr<void> storage;  // shared by reshape views of the same data
@@ -22,6 +23,7 @@ struct TensorImpl {
   // set_name's label, shown by format_tape and to_dot; out of line, so an unnamed tensor's
   // TensorImpl stays small enough for the allocator's fast bins.
   std::unique_ptr<std::string> name;
+  std::shared_ptr<LeafHooks> hooks;  // post-accumulate-grad hooks of a leaf, if any
 
   TensorImpl() = default;
   TensorImpl(const TensorImpl&) = delete;

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 #include <numeric>
 #include <span>
 
@@ -18,31 +19,91 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions
   if (!dataset_) throw Error("DataLoader: the dataset is null");
   if (options_.batch_size < 1)
     throw Error(fmt::format("DataLoader: batch_size must be >= 1, got {}", options_.batch_size));
+  if (options_.num_replicas < 1)
+    throw Error(
+        fmt::format("DataLoader: num_replicas must be >= 1, got {}", options_.num_replicas));
+  if (options_.rank < 0 || options_.rank >= options_.num_replicas)
+    throw Error(fmt::format("DataLoader: rank must be in [0, num_replicas = {}), got {}",
+                            options_.num_replicas, options_.rank));
   // Drawn once and only when shuffling, so a loader in order leaves the global stream alone.
-  if (options_.shuffle) seed_ = options_.seed ? *options_.seed : random::next_bits();
+  // Shards must agree on the permutation, so a sharded loader never draws its own.
+  if (options_.shuffle)
+    seed_ = options_.seed ? *options_.seed : options_.num_replicas > 1 ? 0 : random::next_bits();
+}
+
+bool DataLoader::sharded() const { return options_.num_replicas > 1; }
+
+int64_t DataLoader::shard_size() const {
+  const int64_t n = dataset_->size();
+  const int64_t r = options_.num_replicas;
+  return options_.drop_last ? n / r : n / r + (n % r != 0 ? 1 : 0);
 }
 
 int64_t DataLoader::size() const {
-  const int64_t n = dataset_->size();
+  const int64_t n = shard_size();
   const int64_t b = options_.batch_size;
   return options_.drop_last ? n / b : n / b + (n % b != 0 ? 1 : 0);
 }
 
 std::vector<int64_t> DataLoader::order(int64_t epoch) const {
-  if (!options_.shuffle) {
-    std::vector<int64_t> in_order(static_cast<size_t>(dataset_->size()));
-    std::iota(in_order.begin(), in_order.end(), int64_t{0});
-    return in_order;
+  std::vector<int64_t> all;
+  if (options_.shuffle) {
+    detail::Generator generator(seed_, static_cast<uint64_t>(epoch));
+    all = detail::permutation(dataset_->size(), generator);
+  } else {
+    all.resize(static_cast<size_t>(dataset_->size()));
+    std::iota(all.begin(), all.end(), int64_t{0});
   }
-  detail::Generator generator(seed_, static_cast<uint64_t>(epoch));
-  return detail::permutation(dataset_->size(), generator);
+  if (!sharded()) return all;
+  // DistributedSampler: pad with the first samples (again and again if the dataset is smaller
+  // than the padding) or cut, then take every num_replicas-th from rank.
+  const int64_t total = shard_size() * options_.num_replicas;
+  std::vector<int64_t> shard;
+  shard.reserve(static_cast<size_t>(shard_size()));
+  for (int64_t i = options_.rank; i < total; i += options_.num_replicas)
+    shard.push_back(all[static_cast<size_t>(i % static_cast<int64_t>(all.size()))]);
+  return shard;
 }
 
 DataLoader::Iterator DataLoader::begin() {
   const int64_t epoch = epoch_++;
   std::shared_ptr<const std::vector<int64_t>> order_of_epoch;
-  if (options_.shuffle) order_of_epoch = std::make_shared<const std::vector<int64_t>>(order(epoch));
+  if (options_.shuffle || sharded())
+    order_of_epoch = std::make_shared<const std::vector<int64_t>>(order(epoch));
   return Iterator(this, std::move(order_of_epoch), 0);
+}
+
+StateDict DataLoader::state_dict() const {
+  int64_t seed_bits = 0;
+  std::memcpy(&seed_bits, &seed_, sizeof seed_bits);
+  // Written through the storage: a double cannot hold every 64-bit seed.
+  auto scalar_i64 = [](int64_t value) {
+    Tensor t = zeros({}, {.dtype = DType::i64});
+    t.data<int64_t>()[0] = value;
+    return t;
+  };
+  return {{"epoch", scalar_i64(epoch_)}, {"seed", scalar_i64(seed_bits)}};
+}
+
+void DataLoader::load_state_dict(const StateDict& state) {
+  auto entry = [&](const char* name) -> int64_t {
+    const auto it = state.find(name);
+    if (it == state.end())
+      throw Error(fmt::format("DataLoader::load_state_dict: missing entry \"{}\"", name));
+    const Tensor& t = it->second;
+    if (!t.defined() || t.dtype() != DType::i64 || t.dim() != 0)
+      throw Error(fmt::format(
+          "DataLoader::load_state_dict: entry \"{}\" must be a 0-D i64 tensor, got {}", name,
+          t.defined() ? fmt::format("{} {}", dtype_name(t.dtype()), format_shape(t.shape()))
+                      : std::string("an undefined tensor")));
+    return t.data<int64_t>()[0];
+  };
+  const int64_t epoch = entry("epoch");
+  const int64_t seed_bits = entry("seed");
+  if (epoch < 0)
+    throw Error(fmt::format("DataLoader::load_state_dict: epoch must be >= 0, got {}", epoch));
+  epoch_ = epoch;
+  std::memcpy(&seed_, &seed_bits, sizeof seed_);
 }
 
 Batch DataLoader::Iterator::operator*() const {
@@ -50,7 +111,7 @@ Batch DataLoader::Iterator::operator*() const {
     throw Error("DataLoader::Iterator: dereferenced past the last batch");
   const int64_t batch_size = loader_->options_.batch_size;
   const int64_t start = batch_ * batch_size;
-  const int64_t count = std::min(batch_size, loader_->dataset_->size() - start);
+  const int64_t count = std::min(batch_size, loader_->shard_size() - start);
   if (order_) {
     return loader_->dataset_->get_batch(
         std::span<const int64_t>(order_->data() + start, static_cast<size_t>(count)));

@@ -217,7 +217,15 @@ Tensor Module::register_buffer(std::string name, Tensor tensor) {
 
 void Module::add_child(std::string name, std::unique_ptr<Module> module) {
   check_new_name(name, "module");
-  children_.emplace_back(std::move(name), std::move(module));
+  children_.emplace_back(std::move(name), std::shared_ptr<Module>(std::move(module)));
+}
+
+Module& Module::register_module_reference(std::string name, Module& module) {
+  check_new_name(name, "module");
+  // An aliasing pointer with no owner: the child is reachable but never deleted from here.
+  children_.emplace_back(std::move(name),
+                         std::shared_ptr<Module>(std::shared_ptr<Module>(), &module));
+  return module;
 }
 
 }  // namespace tg::nn

@@ -228,3 +228,109 @@ TEST_CASE("DataLoader draws from any Dataset") {
   CHECK(ys == std::vector<double>{0, 2, 4, 6, 8});
   CHECK(loader.size() == 3);
 }
+
+TEST_CASE("sharded DataLoaders split one epoch's permutation into disjoint strided shards") {
+  // 11 samples over 3 ranks: padded to 12 by repeating the permutation's first sample, so each
+  // rank gets 4 (DistributedSampler: indices[rank : 12 : 3]).
+  const DataLoaderOptions shuffled{.batch_size = 3, .shuffle = true, .seed = 9};
+  DataLoader whole(numbered(11), shuffled);
+  const std::vector<int64_t> permutation = whole.order(0);
+  std::vector<int64_t> padded = permutation;
+  padded.push_back(permutation[0]);
+  std::vector<int64_t> union_of_shards;
+  for (int64_t rank = 0; rank < 3; ++rank) {
+    CAPTURE(rank);
+    DataLoader shard(
+        numbered(11),
+        {.batch_size = 3, .shuffle = true, .seed = 9, .num_replicas = 3, .rank = rank});
+    CHECK(shard.shard_size() == 4);
+    CHECK(shard.size() == 2);  // batches of 3 and 1
+    const Epoch epoch = run_epoch(shard);
+    CHECK(epoch.batch_sizes == std::vector<int64_t>{3, 1});
+    const std::vector<size_t> positions{static_cast<size_t>(rank), static_cast<size_t>(rank) + 3,
+                                        static_cast<size_t>(rank) + 6,
+                                        static_cast<size_t>(rank) + 9};
+    std::vector<int64_t> expected;
+    for (size_t p : positions) expected.push_back(padded[p]);
+    CHECK(epoch.samples == expected);
+    CHECK(shard.order(0) == expected);
+    union_of_shards.insert(union_of_shards.end(), epoch.samples.begin(), epoch.samples.end());
+  }
+  CHECK(sorted(union_of_shards) == sorted(padded));
+
+  SUBCASE("with drop_last the tail is cut instead: 11 samples give 3 per rank") {
+    for (int64_t rank = 0; rank < 3; ++rank) {
+      DataLoader shard(numbered(11), {.batch_size = 2,
+                                      .shuffle = true,
+                                      .drop_last = true,
+                                      .seed = 9,
+                                      .num_replicas = 3,
+                                      .rank = rank});
+      CHECK(shard.shard_size() == 3);
+      CHECK(shard.size() == 1);  // floor(3 / 2)
+      CHECK(shard.order(0) == std::vector<int64_t>{permutation[static_cast<size_t>(rank)],
+                                                   permutation[static_cast<size_t>(rank) + 3],
+                                                   permutation[static_cast<size_t>(rank) + 6]});
+    }
+  }
+  SUBCASE("without shuffle the shards stride through 0, 1, 2, ...") {
+    DataLoader shard(numbered(5), {.batch_size = 8, .num_replicas = 2, .rank = 1});
+    CHECK(run_epoch(shard).samples == std::vector<int64_t>{1, 3, 0});  // 5 padded with sample 0
+  }
+  SUBCASE("a sharded loader without a seed uses seed 0 on every rank") {
+    tg::manual_seed(1);
+    DataLoader a(numbered(8), {.batch_size = 2, .shuffle = true, .num_replicas = 2, .rank = 0});
+    tg::manual_seed(2);
+    DataLoader b(numbered(8),
+                 {.batch_size = 2, .shuffle = true, .seed = 0, .num_replicas = 2, .rank = 0});
+    CHECK(a.order(3) == b.order(3));
+  }
+}
+
+TEST_CASE("DataLoader rejects num_replicas below 1 and a rank that is not below num_replicas") {
+  TG_CHECK_ERROR(DataLoader(numbered(4), {.num_replicas = 0}), "DataLoader", "num_replicas",
+                 "got 0");
+  TG_CHECK_ERROR(DataLoader(numbered(4), {.num_replicas = 2, .rank = 2}), "DataLoader", "rank",
+                 "num_replicas = 2", "got 2");
+  TG_CHECK_ERROR(DataLoader(numbered(4), {.num_replicas = 2, .rank = -1}), "DataLoader", "rank",
+                 "got -1");
+}
+
+TEST_CASE("DataLoader's state_dict resumes the same shuffles in a new loader") {
+  tg::manual_seed(77);
+  DataLoader original(numbered(12), {.batch_size = 4, .shuffle = true});  // a drawn seed
+  (void)run_epoch(original);
+  (void)run_epoch(original);
+  const tg::StateDict state = original.state_dict();
+  REQUIRE(state.count("epoch") == 1);
+  CHECK(state.at("epoch").dtype() == tg::i64);
+  CHECK(state.at("epoch").item() == 2);
+  const Epoch third = run_epoch(original);
+
+  tg::manual_seed(78);  // the resumed loader would draw another seed
+  DataLoader resumed(numbered(12), {.batch_size = 4, .shuffle = true});
+  resumed.load_state_dict(state);
+  CHECK(resumed.epoch() == 2);
+  CHECK(run_epoch(resumed).samples == third.samples);
+}
+
+TEST_CASE("DataLoader::load_state_dict rejects a bad entry and changes nothing") {
+  DataLoader loader(numbered(6), {.batch_size = 2, .shuffle = true, .seed = 3});
+  loader.set_epoch(4);
+  tg::StateDict state = loader.state_dict();
+  SUBCASE("missing") {
+    state.erase("seed");
+    TG_CHECK_ERROR(loader.load_state_dict(state), "DataLoader::load_state_dict", "\"seed\"",
+                   "missing");
+  }
+  SUBCASE("wrong dtype") {
+    state["epoch"] = tg::tensor({1.0}, {}, {.dtype = tg::f64});
+    TG_CHECK_ERROR(loader.load_state_dict(state), "DataLoader::load_state_dict", "\"epoch\"",
+                   "0-D i64", "f64");
+  }
+  SUBCASE("negative epoch") {
+    state["epoch"] = tg::tensor({-1.0}, {}, {.dtype = tg::i64});
+    TG_CHECK_ERROR(loader.load_state_dict(state), "DataLoader::load_state_dict", "epoch", "got -1");
+  }
+  CHECK(loader.epoch() == 4);
+}

@@ -9,6 +9,7 @@
 #include "tapegrad/autograd/function.hpp"
 #include "tapegrad/autograd/grad_mode.hpp"
 #include "tapegrad/autograd/gradcheck.hpp"
+#include "tapegrad/autograd/hooks.hpp"
 #include "tapegrad/autograd/ops.hpp"
 #include "tapegrad/autograd/random.hpp"
 #include "tapegrad/autograd/tape.hpp"

@@ -77,6 +77,9 @@ class Tensor {
   Tensor& set_name(std::string name);
   /// The label given by set_name, or "".
   std::string name() const;
+  /// The gradient slot itself, to assign or replace a leaf's gradient (as libtorch's
+  /// mutable_grad()); the engine accumulates into whatever it holds.
+  Tensor& mutable_grad();
   /// True for tensors with no recorded history (created by the user or detached).
   bool is_leaf() const;
   /// Same data, no history, no gradient.

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "tapegrad/autograd/state_dict.hpp"
 #include "tapegrad/data/dataset.hpp"
 
 namespace tg::data {
@@ -22,6 +23,14 @@ struct DataLoaderOptions {
   /// Seed of the shuffle: epoch e's order depends only on (seed, e). Without one, the loader
   /// draws its seed once, at construction, from the global generator (tg::manual_seed).
   std::optional<uint64_t> seed = std::nullopt;
+  /// Data-parallel sharding (PyTorch's DistributedSampler): the number of ranks reading this
+  /// dataset and this loader's rank. Every rank draws the same permutation of epoch e (give
+  /// every rank the same seed; a sharded loader without one uses seed 0, as DistributedSampler
+  /// does), pads it by repeating its first samples up to a multiple of num_replicas (or, with
+  /// drop_last, cuts it down to one), and takes every num_replicas-th sample starting at rank,
+  /// so the shards are disjoint but for the padding and all ranks run the same number of steps.
+  int64_t num_replicas = 1;
+  int64_t rank = 0;  ///< in [0, num_replicas)
 };
 
 /// Iterates over a dataset in batches; each `for` loop over it (each begin()) is one epoch.
@@ -77,19 +86,33 @@ class DataLoader {
   /// Past the last batch of any epoch.
   Iterator end() const { return Iterator(this, nullptr, size()); }
 
-  /// Batches per epoch: ceil(n / batch_size), or floor with drop_last.
+  /// Batches per epoch: ceil(m / batch_size), or floor with drop_last, where m is the number of
+  /// samples of this rank's shard (n when not sharded).
   int64_t size() const;
+  /// Samples per epoch on this rank: n, or ceil(n / num_replicas) (floor with drop_last).
+  int64_t shard_size() const;
   /// The epoch the next begin() starts (0 for a new loader).
   int64_t epoch() const { return epoch_; }
   /// Makes the next begin() start epoch `epoch` (e.g. to resume training reproducibly).
   void set_epoch(int64_t epoch) { epoch_ = epoch; }
-  /// The sample order of epoch `epoch`, without starting it (0, 1, ... when not shuffling).
+  /// This rank's sample order in epoch `epoch`, without starting it (0, 1, ... when neither
+  /// shuffling nor sharding).
   std::vector<int64_t> order(int64_t epoch) const;
+
+  /// The loader's position: "epoch" (the epoch the next begin() starts) and "seed" (the
+  /// shuffle's seed, bit-cast to i64), both 0-D i64 tensors, so a resumed run draws the same
+  /// shuffles as an uninterrupted one.
+  StateDict state_dict() const;
+  /// Restores state_dict(); throws tg::Error naming the entry (missing, not a 0-D i64 tensor,
+  /// a negative epoch) and changes nothing on error.
+  void load_state_dict(const StateDict& state);
 
   const Dataset& dataset() const { return *dataset_; }
   const DataLoaderOptions& options() const { return options_; }
 
  private:
+  bool sharded() const;
+
   std::shared_ptr<const Dataset> dataset_;
   DataLoaderOptions options_;
   uint64_t seed_ = 0;

@@ -123,6 +123,10 @@ class Module {
   size_t child_count() const { return children_.size(); }
   /// The direct submodule at `index` (registration order); no bounds check.
   Module& child(size_t index) const { return *children_[index].second; }
+  /// Registers `module`, owned elsewhere, as the submodule `name` without taking ownership, so
+  /// its parameters appear here under "name."; it must outlive this module. For wrappers such
+  /// as tg::distributed::DistributedDataParallel.
+  Module& register_module_reference(std::string name, Module& module);
 
  private:
   void add_child(std::string name, std::unique_ptr<Module> module);
@@ -132,7 +136,8 @@ class Module {
 
   NamedTensors parameters_;
   NamedTensors buffers_;
-  std::vector<std::pair<std::string, std::unique_ptr<Module>>> children_;
+  // Owned children, or (register_module_reference) non-owning handles to borrowed ones.
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool training_ = true;
 };
 

@@ -1,0 +1,116 @@
+// tg::distributed::DistributedDataParallel: a module whose backward averages gradients over ranks.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "tapegrad/nn/module.hpp"
+
+namespace tg::distributed {
+
+/// How DistributedDataParallel groups gradients (fields and defaults as PyTorch's DDP).
+struct DDPOptions {
+  double bucket_cap_mb = 25;      ///< gradients per all-reduce, in MiB (> 0)
+  bool broadcast_buffers = true;  ///< re-broadcast rank 0's buffers before each synced forward
+};
+
+/// Counters for profiling: how often and how long the backward waited for the reductions.
+struct DDPStatistics {
+  int64_t synchronized_backwards = 0;  ///< backward passes that averaged gradients
+  int64_t bucket_reductions = 0;       ///< MPI_Iallreduce calls launched
+  double wait_seconds = 0;             ///< time spent in MPI_Waitall at the end of backward
+};
+
+/// Data-parallel training: every rank runs the same program on its own shard of each batch;
+/// wrapping the model makes backward() leave on every rank the gradients averaged over all
+/// ranks, so identical optimizer steps keep the replicas identical. Follows PyTorch's DDP:
+///
+/// - Construction broadcasts rank 0's parameters and buffers to every rank and checks that all
+///   ranks hold the same parameter names, shapes and dtypes (tg::Error on every rank if not).
+/// - Parameters are grouped, in reverse registration order (about the order backward finishes
+///   them), into buckets of at most bucket_cap_mb of one dtype. When the last gradient of a
+///   bucket is final in backward (a post-accumulate-grad hook), the bucket's MPI_Iallreduce is
+///   launched while the backward walk goes on; buckets are launched in index order on every
+///   rank. At the end of that backward (an end-of-backward callback) the remaining buckets are
+///   launched, all are waited for, and each gradient becomes the mean over the ranks.
+/// - A parameter that got no gradient on this rank in this step (not used by the forward, and
+///   no gradient accumulated earlier) counts as zeros in its bucket, so every rank runs the
+///   same reductions. If some rank did produce one, the parameter's grad() becomes the
+///   average with zeros from the others (what one process with the whole batch computes);
+///   if no rank did, its grad() is left as it was (undefined after zero_grad()), so optimizers
+///   skip it as they would in one process.
+/// - Only a forward in training with grad mode on and outside no_sync() synchronises the
+///   following backward; exactly one backward must follow such a forward on every rank.
+/// - Failures: if the wrapped forward or the backward of its output throws on one rank, every
+///   rank throws tg::Error "rank R failed in forward|backward: <message>" (from forward on
+///   the failing rank, from backward() on the others): each step all-reduces a status word
+///   after its buckets, so peers learn of the failure instead of waiting. The gradients are
+///   then not averaged (zero_grad() before going on); the ranks stay in step, so training may
+///   continue. A failure anywhere else (data loading, optimizer, I/O, inside no_sync()) is not
+///   seen by the peers: let it end the job (tg::distributed::run, or the terminate handler
+///   that init_process_group installs, reports the rank and calls MPI_Abort).
+///
+///     tg::distributed::init_process_group(&argc, &argv);
+///     Net net;
+///     tg::distributed::DistributedDataParallel ddp(net);
+///     tg::optim::SGD sgd(ddp.parameters(), {.lr = 0.1});
+///     for (auto [x, y] : loader) {   // loader with .num_replicas = world, .rank = rank
+///       sgd.zero_grad();
+///       tg::F::cross_entropy(ddp(x), y).backward();   // gradients averaged over ranks
+///       sgd.step();
+///     }
+class DistributedDataParallel : public nn::Module {
+ public:
+  /// Wraps `module` (which must outlive this wrapper) and registers it as the submodule
+  /// "module", so parameters() are the wrapped module's and named_parameters() read
+  /// "module.fc1.weight" as in PyTorch. Needs init_process_group(); collective.
+  explicit DistributedDataParallel(nn::Module& module, DDPOptions options = {});
+  ~DistributedDataParallel() override;
+  DistributedDataParallel(DistributedDataParallel&&) = delete;
+  DistributedDataParallel& operator=(DistributedDataParallel&&) = delete;
+
+  /// The wrapped module's forward; in training with grad mode on (and outside no_sync) it
+  /// prepares the next backward to average gradients.
+  Tensor forward(const Tensor& input) override;
+
+  /// The wrapped module.
+  nn::Module& module() { return module_; }
+
+  /// RAII scope in which backward passes only accumulate gradients locally (no communication);
+  /// the first synchronised backward after it averages the accumulated sums, so k backward
+  /// passes in no_sync plus one outside equal one pass over all k + 1 batches (for losses
+  /// that are sums, or means scaled by 1 / (k + 1)).
+  class NoSyncGuard {
+   public:
+    explicit NoSyncGuard(DistributedDataParallel& ddp);
+    ~NoSyncGuard();
+    NoSyncGuard(const NoSyncGuard&) = delete;
+    NoSyncGuard& operator=(const NoSyncGuard&) = delete;
+
+   private:
+    DistributedDataParallel& ddp_;
+    bool previous_;
+  };
+  /// Disables gradient synchronisation until the returned guard is destroyed.
+  [[nodiscard]] NoSyncGuard no_sync() { return NoSyncGuard(*this); }
+
+  /// The number of buckets.
+  size_t bucket_count() const;
+  /// The parameter indices (into parameters()) in bucket `bucket`, in reduction order.
+  std::vector<size_t> bucket_parameters(size_t bucket) const;
+  /// Calls `observer(bucket)` as each bucket's reduction is launched (tests, profiling).
+  void set_bucket_observer(std::function<void(size_t bucket)> observer);
+  /// Counters since construction.
+  DDPStatistics statistics() const;
+
+  struct State;  ///< the buckets, requests and per-step bookkeeping (private)
+
+ private:
+  nn::Module& module_;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace tg::distributed

@@ -1,0 +1,43 @@
+// The process group's MPI communicator and the helpers the collectives and DDP share.
+#pragma once
+
+#include <mpi.h>
+
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "tapegrad/autograd/dtype.hpp"
+#include "tapegrad/autograd/tensor.hpp"
+
+namespace tg::distributed::detail {
+
+/// The group's communicator (a duplicate of MPI_COMM_WORLD, errors returned, not fatal);
+/// throws tg::Error naming `op` before init_process_group.
+MPI_Comm communicator(const char* op);
+
+/// Throws tg::Error "<op>: MPI error: <MPI's text>" unless `result` is MPI_SUCCESS.
+void check(int result, const char* op);
+
+/// The MPI datatype of a tapegrad dtype.
+MPI_Datatype mpi_type(DType dtype);
+
+/// The first byte of `tensor`'s storage.
+inline void* raw_data(Tensor& tensor) {
+  switch (tensor.dtype()) {
+    case DType::f32:
+      return tensor.data<float>();
+    case DType::f64:
+      return tensor.data<double>();
+    case DType::i64:
+      return tensor.data<int64_t>();
+  }
+  return nullptr;
+}
+
+/// Collective: every rank passes its own failure message (or none) and learns the lowest
+/// failing rank and that rank's message, or nullopt when no rank failed.
+std::optional<std::pair<int, std::string>> agree_on_failure(
+    const std::optional<std::string>& local_failure, const char* op);
+
+}  // namespace tg::distributed::detail
