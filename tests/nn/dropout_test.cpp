@@ -1,6 +1,7 @@
 // tg::nn::Dropout: fraction dropped, 1/(1 − p) scaling, its gradient, eval identity, seeding.
 #include <cmath>
 #include <tapegrad.hpp>
+#include <tuple>
 
 #include "support/testing.hpp"
 
@@ -106,4 +107,20 @@ TEST_CASE("Dropout rejects p outside [0, 1] and integer inputs with tg::Error") 
   tg::nn::Dropout drop;
   CHECK(drop.p() == 0.5);
   TG_CHECK_ERROR(drop(tg::zeros({2}, {.dtype = tg::i64})), "Dropout", "i64");
+}
+
+TEST_CASE("after set_rng_state, Dropout, init and a seedless shuffling loader draw the same") {
+  tg::manual_seed(21);
+  const tg::Tensor state = tg::get_rng_state();
+  auto draw = [] {
+    tg::nn::Dropout dropout(0.5);
+    const std::vector<double> mask = dropout(tg::ones({64})).to_vector();
+    const std::vector<double> weight = tg::nn::Linear(4, 3).weight.to_vector();
+    tg::data::DataLoader loader(tg::data::TensorDataset(tg::arange(10), tg::arange(10)),
+                                {.batch_size = 10, .shuffle = true});
+    return std::make_tuple(mask, weight, (*loader.begin()).x.to_vector());
+  };
+  const auto first = draw();
+  tg::set_rng_state(state);
+  CHECK(draw() == first);
 }
