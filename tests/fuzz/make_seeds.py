@@ -160,8 +160,30 @@ def nn_load_seeds():
     put("nn_load", "huge_shape", struct.pack("<Q", len(huge)) + huge.encode())
 
 
+def tg_load_seeds():
+    # Any tensors at all, with user metadata beside tapegrad's reserved keys.
+    tensors = [("a.weight", "F32", [2, 2], floats(1, -2, 3.5, 0)),
+               ("b", "F64", [], struct.pack("<d", 0.125)),
+               ("step", "I64", [2], struct.pack("<2q", 7, -1)),
+               ("empty", "F32", [0, 3], b"")]
+    with_user = {"format": "tapegrad", "version": "1", "epoch": "3", "note": "warm-up"}
+    put("tg_load", "valid", safetensors(tensors))
+    put("tg_load", "valid_user_metadata", safetensors(tensors, metadata=with_user))
+    put("tg_load", "valid_no_metadata", safetensors(tensors, metadata=False))
+    put("tg_load", "no_tensors", safetensors([], metadata=with_user))
+    put("tg_load", "metadata_not_string", safetensors(tensors, metadata={"epoch": 3}, crc=False))
+    put("tg_load", "metadata_not_object", safetensors(tensors, metadata=["x"], crc=False))
+    put("tg_load", "truncated", safetensors(tensors, metadata=with_user)[:-3])
+    corrupt = bytearray(safetensors(tensors, metadata=with_user))
+    corrupt[-9] ^= 0x01
+    put("tg_load", "corrupt_data", bytes(corrupt))
+    put("tg_load", "unicode_names", safetensors([("größe.ü", "F32", [1], floats(1))],
+                                                metadata={"ключ": "значение"}))
+
+
 if __name__ == "__main__":
     idx_seeds()
     csv_seeds()
     data_test_seeds()
     nn_load_seeds()
+    tg_load_seeds()
