@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "tapegrad/autograd/dispatch.hpp"  // dispatch_floating
 #include "tapegrad/autograd/error.hpp"
 #include "tensor_impl.hpp"
 
@@ -25,14 +26,6 @@ decltype(auto) dispatch(DType dtype, F&& f) {
       break;
   }
   return f.template operator()<int64_t>();
-}
-
-/// The same for f32 and f64 only; i64 gets an error that names the op.
-template <class F>
-decltype(auto) dispatch_floating(const char* op, DType dtype, F&& f) {
-  if (dtype == DType::f64) return f.template operator()<double>();
-  if (dtype != DType::f32) throw Error(std::string(op) + ": expects a floating tensor, got i64");
-  return f.template operator()<float>();
 }
 
 /// The dtype two operands compute in: f64 over f32 over i64, as PyTorch promotes.

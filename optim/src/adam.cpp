@@ -1,11 +1,10 @@
-// Adam and AdamW: option checks and the shared in-place update loop.
+// Adam and AdamW: option checks and the shared in-place update.
 #include "tapegrad/optim/adam.hpp"
 
 #include <algorithm>
 #include <cmath>
 
-#include "common.hpp"
-#include "tapegrad/autograd/grad_mode.hpp"
+#include "optimizer_base.hpp"
 
 namespace tg::optim {
 
@@ -46,8 +45,8 @@ struct Coefficients {
 
 // `max_exp_avg_sq` is null unless amsgrad.
 template <class T>
-void update(T* param, const T* grad, T* exp_avg, T* exp_avg_sq, T* max_exp_avg_sq, int64_t n,
-            const AdamOptions& options, const Coefficients& c) {
+void update_values(T* param, const T* grad, T* exp_avg, T* exp_avg_sq, T* max_exp_avg_sq, int64_t n,
+                   const AdamOptions& options, const Coefficients& c) {
   const T beta1 = static_cast<T>(options.betas.first);
   const T beta2 = static_cast<T>(options.betas.second);
   const T one_minus_beta1 = static_cast<T>(1 - options.betas.first);
@@ -75,50 +74,38 @@ void update(T* param, const T* grad, T* exp_avg, T* exp_avg_sq, T* max_exp_avg_s
 
 }  // namespace
 
+template class OptimizerBase<AdamOptions, AdamParamState>;
+
 Adam::Adam(std::vector<Tensor> params, AdamOptions options)
     : Adam(std::vector<AdamParamGroup>{{std::move(params), options}}) {}
 
 Adam::Adam(std::vector<AdamParamGroup> groups) : Adam("Adam", std::move(groups), false) {}
 
 Adam::Adam(const char* name, std::vector<AdamParamGroup> groups, bool decoupled_weight_decay)
-    : Optimizer(name, detail::to_param_groups(groups)),
-      options_(detail::options_of(groups)),
-      decoupled_weight_decay_(decoupled_weight_decay) {
-  for (const AdamOptions& options : options_) validate(name, options);
-  state_.resize(parameters().size());
-}
+    : OptimizerBase(name, std::move(groups), validate),
+      decoupled_weight_decay_(decoupled_weight_decay) {}
 
-void Adam::step() {
-  NoGradGuard no_grad;
-  size_t index = 0;
-  for (size_t g = 0; g < param_groups().size(); ++g) {
-    const ParamGroup& group = param_groups()[g];
-    const AdamOptions& options = options_[g];
-    for (Tensor param : group.params) {
-      AdamParamState& state = state_[index++];
-      const Tensor grad = detail::checked_grad(name(), param);
-      if (!grad.defined()) continue;
-      if (!state.exp_avg.defined()) {
-        state.exp_avg = detail::zeros_like_param(param);
-        state.exp_avg_sq = detail::zeros_like_param(param);
-      }
-      if (options.amsgrad && !state.max_exp_avg_sq.defined())
-        state.max_exp_avg_sq = detail::zeros_like_param(param);
-      state.step += 1;
-      const double t = static_cast<double>(state.step);
-      const Coefficients c{
-          .step_size = group.lr / (1 - std::pow(options.betas.first, t)),
-          .bias_correction2 = std::sqrt(1 - std::pow(options.betas.second, t)),
-          .l2_decay = decoupled_weight_decay_ ? 0.0 : options.weight_decay,
-          .decoupled_shrink = decoupled_weight_decay_ ? 1 - group.lr * options.weight_decay : 1.0,
-      };
-      detail::dispatch_floating(param.dtype(), [&]<class T>() {
-        T* max_exp_avg_sq = options.amsgrad ? state.max_exp_avg_sq.data<T>() : nullptr;
-        update<T>(param.data<T>(), grad.data<T>(), state.exp_avg.data<T>(),
-                  state.exp_avg_sq.data<T>(), max_exp_avg_sq, param.numel(), options, c);
-      });
-    }
+void Adam::update(Tensor& param, const Tensor& grad, AdamParamState& state,
+                  const AdamOptions& options) {
+  if (!state.exp_avg.defined()) {
+    state.exp_avg = detail::zeros_like_param(param);
+    state.exp_avg_sq = detail::zeros_like_param(param);
   }
+  if (options.amsgrad && !state.max_exp_avg_sq.defined())
+    state.max_exp_avg_sq = detail::zeros_like_param(param);
+  state.step += 1;
+  const double t = static_cast<double>(state.step);
+  const Coefficients c{
+      .step_size = options.lr / (1 - std::pow(options.betas.first, t)),
+      .bias_correction2 = std::sqrt(1 - std::pow(options.betas.second, t)),
+      .l2_decay = decoupled_weight_decay_ ? 0.0 : options.weight_decay,
+      .decoupled_shrink = decoupled_weight_decay_ ? 1 - options.lr * options.weight_decay : 1.0,
+  };
+  detail::dispatch_floating(name(), param.dtype(), [&]<class T>() {
+    T* max_exp_avg_sq = options.amsgrad ? state.max_exp_avg_sq.data<T>() : nullptr;
+    update_values<T>(param.data<T>(), grad.data<T>(), state.exp_avg.data<T>(),
+                     state.exp_avg_sq.data<T>(), max_exp_avg_sq, param.numel(), options, c);
+  });
 }
 
 AdamW::AdamW(std::vector<Tensor> params, AdamWOptions options)

@@ -6,8 +6,7 @@
 #include <cmath>
 #include <utility>
 
-#include "common.hpp"
-#include "tapegrad/autograd/grad_mode.hpp"
+#include "optimizer_base.hpp"
 
 namespace tg::optim {
 
@@ -34,7 +33,7 @@ struct Evaluation {
 // The parameters seen as one flat vector of doubles.
 class FlatParams {
  public:
-  explicit FlatParams(std::vector<Tensor>& params) : params_(params) {
+  explicit FlatParams(const std::vector<Tensor>& params) : params_(params) {
     for (const Tensor& p : params_) size_ += static_cast<size_t>(p.numel());
   }
   size_t size() const { return size_; }
@@ -47,7 +46,7 @@ class FlatParams {
       const Tensor grad = detail::checked_grad("LBFGS", p);
       const auto n = static_cast<size_t>(p.numel());
       if (grad.defined()) {
-        detail::dispatch_floating(p.dtype(), [&]<class T>() {
+        detail::dispatch_floating("LBFGS", p.dtype(), [&]<class T>() {
           const T* g = grad.data<T>();
           for (size_t i = 0; i < n; ++i) flat[offset + i] = static_cast<double>(g[i]);
         });
@@ -62,7 +61,7 @@ class FlatParams {
     size_t offset = 0;
     for (const Tensor& p : params_) {
       const auto n = static_cast<size_t>(p.numel());
-      detail::dispatch_floating(p.dtype(), [&]<class T>() {
+      detail::dispatch_floating("LBFGS", p.dtype(), [&]<class T>() {
         const T* x = p.data<T>();
         for (size_t i = 0; i < n; ++i) flat[offset + i] = static_cast<double>(x[i]);
       });
@@ -73,9 +72,9 @@ class FlatParams {
 
   void set(const std::vector<double>& flat) {
     size_t offset = 0;
-    for (Tensor& p : params_) {
+    for (Tensor p : params_) {
       const auto n = static_cast<size_t>(p.numel());
-      detail::dispatch_floating(p.dtype(), [&]<class T>() {
+      detail::dispatch_floating("LBFGS", p.dtype(), [&]<class T>() {
         T* x = p.data<T>();
         for (size_t i = 0; i < n; ++i) x[i] = static_cast<T>(flat[offset + i]);
       });
@@ -86,9 +85,9 @@ class FlatParams {
   // θ ← θ + t·d
   void add(double t, const std::vector<double>& d) {
     size_t offset = 0;
-    for (Tensor& p : params_) {
+    for (Tensor p : params_) {
       const auto n = static_cast<size_t>(p.numel());
-      detail::dispatch_floating(p.dtype(), [&]<class T>() {
+      detail::dispatch_floating("LBFGS", p.dtype(), [&]<class T>() {
         T* x = p.data<T>();
         for (size_t i = 0; i < n; ++i)
           x[i] = static_cast<T>(static_cast<double>(x[i]) + t * d[offset + i]);
@@ -98,7 +97,7 @@ class FlatParams {
   }
 
  private:
-  std::vector<Tensor>& params_;
+  const std::vector<Tensor>& params_;
   size_t size_ = 0;
 };
 
@@ -242,39 +241,69 @@ Tensor call_closure(const std::function<Tensor()>& closure) {
   return loss;
 }
 
-}  // namespace
-
-LBFGS::LBFGS(std::vector<Tensor> params, LBFGSOptions options)
-    : Optimizer("LBFGS", {{std::move(params), options.lr}}), options_(std::move(options)) {
-  const LBFGSOptions& o = options_;
-  detail::require(o.max_iter > 0, "LBFGS", "max_iter", static_cast<double>(o.max_iter), "> 0");
-  if (!o.max_eval) options_.max_eval = o.max_iter * 5 / 4;
-  detail::require(*o.max_eval > 0, "LBFGS", "max_eval", static_cast<double>(*o.max_eval), "> 0");
-  detail::require(o.tolerance_grad >= 0, "LBFGS", "tolerance_grad", o.tolerance_grad, ">= 0");
-  detail::require(o.tolerance_change >= 0, "LBFGS", "tolerance_change", o.tolerance_change, ">= 0");
-  detail::require(o.history_size > 0, "LBFGS", "history_size", static_cast<double>(o.history_size),
+void validate(const char* name, const LBFGSOptions& o) {
+  detail::require(o.lr >= 0, name, "learning rate", o.lr, ">= 0");
+  detail::require(o.max_iter > 0, name, "max_iter", static_cast<double>(o.max_iter), "> 0");
+  detail::require(o.max_eval.value_or(0) > 0, name, "max_eval",
+                  static_cast<double>(o.max_eval.value_or(0)), "> 0");
+  detail::require(o.tolerance_grad >= 0, name, "tolerance_grad", o.tolerance_grad, ">= 0");
+  detail::require(o.tolerance_change >= 0, name, "tolerance_change", o.tolerance_change, ">= 0");
+  detail::require(o.history_size > 0, name, "history_size", static_cast<double>(o.history_size),
                   "> 0");
   if (o.line_search_fn != "" && o.line_search_fn != "strong_wolfe")
-    throw Error(
-        fmt::format("LBFGS: invalid line_search_fn \"{}\" (must be \"\" or \"strong_wolfe\")",
-                    o.line_search_fn));
+    throw Error(fmt::format("{}: invalid line_search_fn \"{}\" (must be \"\" or \"strong_wolfe\")",
+                            name, o.line_search_fn));
 }
 
-void LBFGS::step() {
-  throw Error(
-      "LBFGS: step() needs a closure that re-evaluates the loss; call step(closure) with a "
-      "function that clears the gradients, computes the loss, calls backward() and returns it");
+LBFGSOptions with_max_eval(LBFGSOptions options) {
+  if (!options.max_eval) options.max_eval = options.max_iter * 5 / 4;
+  return options;
+}
+
+}  // namespace
+
+template class OptimizerBase<LBFGSOptions, LBFGSState>;
+
+LBFGS::LBFGS(std::vector<Tensor> params, LBFGSOptions options)
+    : OptimizerBase("LBFGS", {{std::move(params), with_max_eval(std::move(options))}}, validate) {}
+
+void LBFGS::add_param_group(std::vector<Tensor>) {
+  throw Error("LBFGS: add_param_group is not supported; LBFGS optimizes one group of parameters");
+}
+
+void LBFGS::update(Tensor&, const Tensor&, LBFGSState&, const LBFGSOptions&) {
+  // step() updates every parameter at once from the flat history; the per-parameter hook of
+  // the base's loop is never reached.
+  throw Error("LBFGS: the per-parameter update is not used; call step(closure)");
+}
+
+std::string LBFGS::check_loaded(const std::vector<LBFGSState>& loaded) const {
+  const LBFGSState& s = loaded.front();
+  if (s.old_dirs.size() != s.old_stps.size() || s.old_dirs.size() != s.ro.size())
+    return fmt::format("state.0 holds {} old_dirs, {} old_stps and {} ro; they must agree",
+                       s.old_dirs.size(), s.old_stps.size(), s.ro.size());
+  if (static_cast<int64_t>(s.old_dirs.size()) > options().history_size)
+    return fmt::format("state.0 holds {} curvature pairs, more than history_size {}",
+                       s.old_dirs.size(), options().history_size);
+  if (s.n_iter > 0 && (s.direction.empty() || s.prev_flat_grad.empty()))
+    return fmt::format("state.0 has n_iter {} but no d or prev_flat_grad", s.n_iter);
+  return {};
 }
 
 Tensor LBFGS::step(std::function<Tensor()> closure) {
-  if (!closure) throw Error("LBFGS: step(closure) got an empty closure");
+  if (!closure)
+    throw Error(
+        "LBFGS: step() needs a closure that re-evaluates the loss (got an empty closure); call "
+        "step(closure) with a function that clears the gradients, computes the loss, calls "
+        "backward() and returns it");
   NoGradGuard no_grad;
-  LBFGSState& s = state_;
-  FlatParams flat(param_groups().front().params);
-  const double lr = param_groups().front().lr;
-  const int64_t max_iter = options_.max_iter;
-  const int64_t max_eval = *options_.max_eval;
-  const double tolerance_change = options_.tolerance_change;
+  LBFGSState& s = mutable_state().front();
+  const LBFGSOptions& options = this->options();
+  FlatParams flat(group_params(0));
+  const double lr = options.lr;
+  const int64_t max_iter = options.max_iter;
+  const int64_t max_eval = *options.max_eval;
+  const double tolerance_change = options.tolerance_change;
 
   auto evaluate = [&]() {
     Evaluation e;
@@ -288,7 +317,7 @@ Tensor LBFGS::step(std::function<Tensor()> closure) {
   std::vector<double> flat_grad = flat.gradient();
   int64_t current_evals = 1;
   s.func_evals += 1;
-  if (max_abs(flat_grad) <= options_.tolerance_grad) return orig_loss;
+  if (max_abs(flat_grad) <= options.tolerance_grad) return orig_loss;
 
   std::vector<double>& d = s.direction;
   double& t = s.step_length;
@@ -315,7 +344,7 @@ Tensor LBFGS::step(std::function<Tensor()> closure) {
       }
       const double ys = dot(y, step);
       if (ys > 1e-10) {  // keep only pairs with positive curvature, so H stays positive definite
-        if (static_cast<int64_t>(s.old_dirs.size()) == options_.history_size) {
+        if (static_cast<int64_t>(s.old_dirs.size()) == options.history_size) {
           s.old_dirs.pop_front();
           s.old_stps.pop_front();
           s.ro.pop_front();
@@ -356,7 +385,7 @@ Tensor LBFGS::step(std::function<Tensor()> closure) {
 
     int64_t ls_evals = 0;
     bool opt_cond = false;
-    if (options_.line_search_fn == "strong_wolfe") {
+    if (options.line_search_fn == "strong_wolfe") {
       const std::vector<double> x_init = flat.values();
       auto evaluate_at = [&](double trial) {
         flat.add(trial, d);
@@ -370,14 +399,14 @@ Tensor LBFGS::step(std::function<Tensor()> closure) {
       t = result.t;
       ls_evals = result.evaluations;
       flat.add(t, d);
-      opt_cond = max_abs(flat_grad) <= options_.tolerance_grad;
+      opt_cond = max_abs(flat_grad) <= options.tolerance_grad;
     } else {
       flat.add(t, d);
       if (n_iter != max_iter) {
         Evaluation e = evaluate();
         loss = e.loss;
         flat_grad = std::move(e.grad);
-        opt_cond = max_abs(flat_grad) <= options_.tolerance_grad;
+        opt_cond = max_abs(flat_grad) <= options.tolerance_grad;
         ls_evals = 1;
       }
     }

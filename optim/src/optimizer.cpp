@@ -1,54 +1,38 @@
-// The Optimizer base: group validation, zero_grad and learning-rate access.
+// The Optimizer interface: zero_grad, learning-rate access and the group views.
 #include "tapegrad/optim/optimizer.hpp"
-
-#include <fmt/format.h>
-
-#include <algorithm>
-#include <cmath>
 
 #include "common.hpp"
 
 namespace tg::optim {
 
-Optimizer::Optimizer(const char* name, std::vector<ParamGroup> groups)
-    : name_(name), groups_(std::move(groups)) {
-  std::vector<const void*> seen;
-  for (size_t g = 0; g < groups_.size(); ++g) {
-    detail::require(groups_[g].lr >= 0, name_, "learning rate", groups_[g].lr, ">= 0");
-    for (size_t i = 0; i < groups_[g].params.size(); ++i) {
-      const Tensor& param = groups_[g].params[i];
-      if (!param.defined())
-        throw Error(
-            fmt::format("{}: parameter {} of group {} is an undefined tensor", name_, i, g));
-      if (!is_floating(param.dtype()))
-        throw Error(fmt::format(
-            "{}: parameter {} of group {} is {} {}; only f32 and f64 tensors can be optimized",
-            name_, i, g, dtype_name(param.dtype()), format_shape(param.shape())));
-      seen.push_back(param.impl());
-    }
-  }
-  if (seen.empty()) throw Error(fmt::format("{}: got an empty parameter list", name_));
-  std::sort(seen.begin(), seen.end());
-  if (std::adjacent_find(seen.begin(), seen.end()) != seen.end())
-    throw Error(fmt::format("{}: a parameter appears more than once in the parameter list", name_));
-}
-
 void Optimizer::zero_grad() {
-  for (ParamGroup& group : groups_)
-    for (Tensor& param : group.params) param.zero_grad();
+  for (size_t g = 0; g < group_count(); ++g)
+    for (Tensor param : group_params(g)) param.zero_grad();
 }
 
-double Optimizer::lr() const { return groups_.front().lr; }
+double Optimizer::lr() const { return group_lr(0); }
 
 void Optimizer::set_lr(double lr) {
   detail::require(lr >= 0, name_, "learning rate", lr, ">= 0");
-  for (ParamGroup& group : groups_) group.lr = lr;
+  for (size_t g = 0; g < group_count(); ++g) group_lr(g) = lr;
+}
+
+std::vector<ParamGroupView> Optimizer::param_groups() {
+  std::vector<ParamGroupView> result;
+  for (size_t g = 0; g < group_count(); ++g) result.push_back({group_params(g), group_lr(g)});
+  return result;
+}
+
+std::vector<ConstParamGroupView> Optimizer::param_groups() const {
+  std::vector<ConstParamGroupView> result;
+  for (size_t g = 0; g < group_count(); ++g) result.push_back({group_params(g), group_lr(g)});
+  return result;
 }
 
 std::vector<Tensor> Optimizer::parameters() const {
   std::vector<Tensor> result;
-  for (const ParamGroup& group : groups_)
-    result.insert(result.end(), group.params.begin(), group.params.end());
+  for (size_t g = 0; g < group_count(); ++g)
+    result.insert(result.end(), group_params(g).begin(), group_params(g).end());
   return result;
 }
 

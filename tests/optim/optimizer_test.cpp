@@ -6,6 +6,7 @@
 #include <tapegrad/autograd.hpp>
 #include <tapegrad/optim.hpp>
 
+#include "optimizer_table.hpp"
 #include "support/testing.hpp"
 
 using tg::testing::exact;
@@ -201,4 +202,218 @@ TEST_CASE("bad parameter lists throw tg::Error naming the problem") {
   TG_CHECK_ERROR(tg::optim::SGD({{.params = {w}, .options = {}},
                                  {.params = {param({2.0})}, .options = {.lr = -0.5}}}),
                  "invalid learning rate -0.5");
+}
+
+// ---- Generic tests over the optimizer table: every optimizer gets each of them.
+
+namespace {
+
+using tg::testing::optimizer_table;
+using tg::testing::training_loss;
+
+std::vector<tg::Tensor> two_params(tg::DType dtype = tg::f64) {
+  return {param({0.5, -1.0, 1.5}, dtype), param({2.0, -0.5}, dtype)};
+}
+
+std::function<tg::Tensor()> closure_for(tg::optim::Optimizer& opt,
+                                        const std::vector<tg::Tensor>& params) {
+  return [&opt, params] {
+    opt.zero_grad();
+    tg::Tensor loss = training_loss(params);
+    loss.backward();
+    return loss;
+  };
+}
+
+template <class Group>
+concept can_add_to_params = requires(Group group, tg::Tensor t) {
+  group.params.push_back(t);
+};
+
+template <class Group>
+concept can_set_lr = requires(Group group) {
+  group.lr = 0.5;
+};
+
+}  // namespace
+
+TEST_CASE(
+    "every optimizer in the table constructs, steps through Optimizer& with a closure "
+    "and returns the closure's loss") {
+  for (const auto& row : optimizer_table()) {
+    CAPTURE(row.label);
+    auto params = two_params();
+    std::unique_ptr<tg::optim::Optimizer> opt = row.make(params, row.lr);
+    tg::optim::Optimizer& base = *opt;
+    CHECK(std::string(base.name()) == row.name);
+    CHECK(base.lr() == row.lr);
+    REQUIRE(base.parameters().size() == 2);
+    const double initial = training_loss(params).item();
+    const tg::Tensor first = base.step(closure_for(base, params));
+    // The loss of the first evaluation: at the parameters before the step.
+    CHECK(first.item() == initial);
+    for (int k = 0; k < 30; ++k) base.step(closure_for(base, params));
+    CHECK(training_loss(params).item() < initial / 10);
+  }
+}
+
+TEST_CASE("every optimizer but LBFGS steps without a closure and returns an undefined loss") {
+  for (const auto& row : optimizer_table()) {
+    CAPTURE(row.label);
+    auto params = two_params();
+    auto opt = row.make(params, row.lr);
+    training_loss(params).backward();
+    if (row.needs_closure) {
+      const std::string expected = row.name + ": step() needs a closure";
+      TG_CHECK_ERROR(opt->step(), expected.c_str());
+      continue;
+    }
+    CHECK_FALSE(opt->step().defined());
+    CHECK(params[0].to_vector() != std::vector<double>{0.5, -1.0, 1.5});
+  }
+}
+
+TEST_CASE("every optimizer's zero_grad leaves the gradients undefined") {
+  for (const auto& row : optimizer_table()) {
+    CAPTURE(row.label);
+    auto params = two_params();
+    auto opt = row.make(params, row.lr);
+    training_loss(params).backward();
+    opt->zero_grad();
+    for (const tg::Tensor& p : params) CHECK_FALSE(p.grad().defined());
+  }
+}
+
+TEST_CASE("every optimizer but LBFGS skips a parameter without a gradient, value and state") {
+  for (const auto& row : optimizer_table()) {
+    if (row.needs_closure) continue;  // LBFGS counts an absent gradient as zeros, as PyTorch
+    CAPTURE(row.label);
+    auto params = two_params();
+    auto opt = row.make(params, row.lr);
+    for (int k = 0; k < 3; ++k) {
+      opt->zero_grad();
+      training_loss({params[0]}).backward();
+      opt->step();
+    }
+    CHECK(params[1].to_vector() == std::vector<double>{2.0, -0.5});
+    const tg::StateDict dict = opt->state_dict();
+    bool first_has_state = false;
+    for (const auto& [key, value] : dict) {
+      CHECK_FALSE(key.starts_with("state.1."));
+      first_has_state = first_has_state || key.starts_with("state.0.");
+    }
+    CHECK(first_has_state == (row.label != "SGD"));  // plain SGD keeps no state
+  }
+}
+
+TEST_CASE("every optimizer rejects a negative learning rate naming itself") {
+  for (const auto& row : optimizer_table()) {
+    CAPTURE(row.label);
+    const std::string at_construction = row.name + ": invalid learning rate -1";
+    TG_CHECK_ERROR(row.make(two_params(), -1), at_construction.c_str());
+    auto opt = row.make(two_params(), row.lr);
+    const std::string at_set_lr = row.name + ": invalid learning rate -3";
+    TG_CHECK_ERROR(opt->set_lr(-3), at_set_lr.c_str());
+  }
+}
+
+TEST_CASE("add_param_group adds parameters with the constructor's options and state for them") {
+  for (const auto& row : optimizer_table()) {
+    CAPTURE(row.label);
+    auto params = two_params();
+    auto opt = row.make({params[0]}, row.lr);
+    if (row.one_group) {
+      TG_CHECK_ERROR(opt->add_param_group({params[1]}), "LBFGS: add_param_group is not supported");
+      continue;
+    }
+    opt->set_lr(row.lr / 2);  // defaults are the constructor's options, not the current lr
+    opt->add_param_group({params[1]});
+    REQUIRE(opt->param_groups().size() == 2);
+    CHECK(opt->param_groups()[1].params.size() == 1);
+    CHECK(opt->param_groups()[1].lr == row.lr);
+    CHECK(opt->parameters()[1].impl() == params[1].impl());
+    const tg::StateDict before = opt->state_dict();
+    for (const auto& [key, value] : before) {
+      if (!key.starts_with("param_groups.1.") || key == "param_groups.1.params") continue;
+      const std::string first =
+          "param_groups.0." + key.substr(std::string("param_groups.1.").size());
+      CAPTURE(key);
+      REQUIRE(before.contains(first));
+      if (!key.ends_with(".lr")) CHECK(value.to_vector() == before.at(first).to_vector());
+    }
+    CHECK(before.at("param_groups.1.params").to_vector() == std::vector<double>{1});
+    for (int k = 0; k < 2; ++k) opt->step(closure_for(*opt, params));
+    CHECK(params[1].to_vector() != std::vector<double>{2.0, -0.5});
+    const tg::StateDict after = opt->state_dict();
+    if (row.label != "SGD") CHECK(after.lower_bound("state.1.") != after.end());
+    const std::string duplicate = row.name + ": a parameter appears more than once";
+    TG_CHECK_ERROR(opt->add_param_group({params[0]}), duplicate.c_str());
+    TG_CHECK_ERROR(opt->add_param_group({tg::arange(2)}), "i64 [2]");
+    CHECK(opt->param_groups().size() == 2);  // a rejected group adds nothing
+  }
+}
+
+TEST_CASE("add_param_group with options: validated, and its parameters get their own state") {
+  tg::Tensor a = param({1.0});
+  tg::Tensor b = param({1.0});
+  tg::optim::SGD opt({a}, {.lr = 0.1});
+  TG_CHECK_ERROR(opt.add_param_group({.params = {b}, .options = {.lr = 0.1, .momentum = -1}}),
+                 "SGD: invalid momentum -1");
+  opt.add_param_group({.params = {b}, .options = {.lr = 0.01, .momentum = 0.9}});
+  set_grad(a, {1.0});
+  set_grad(b, {1.0});
+  opt.step();
+  CHECK(opt.state(1).momentum_buffer.item() == exact(1.0));
+  CHECK(b.item() == exact(0.99));
+  CHECK(opt.options(1).momentum == 0.9);
+}
+
+TEST_CASE("a group's parameter list cannot be changed, only its lr and options") {
+  // `opt.param_groups()[0].params.push_back(b)` used to compile and made step() read past the
+  // per-parameter state. The views hold the parameters by const reference, so it no longer
+  // compiles; the only way to add parameters is add_param_group, which also adds their state.
+  static_assert(!can_add_to_params<tg::optim::ParamGroupView>);
+  static_assert(!can_add_to_params<tg::optim::ConstParamGroupView>);
+  static_assert(can_set_lr<tg::optim::ParamGroupView>);
+  tg::Tensor a = param({1.0});
+  tg::optim::Adam opt({a}, {.lr = 0.1});
+  opt.options().lr = 0.2;  // the options are the one place the lr lives
+  CHECK(opt.lr() == 0.2);
+  CHECK(opt.param_groups()[0].lr == 0.2);
+  opt.param_groups()[0].lr = 0.3;
+  CHECK(opt.options().lr == 0.3);
+}
+
+TEST_CASE("LBFGS works through Optimizer& with a closure") {
+  tg::Tensor w = param({1.0, -1.0});
+  tg::optim::LBFGS lbfgs({w}, {.line_search_fn = "strong_wolfe"});
+  tg::optim::Optimizer& opt = lbfgs;
+  auto closure = [&] {
+    opt.zero_grad();
+    tg::Tensor loss = (w * w).sum();
+    loss.backward();
+    return loss;
+  };
+  const tg::Tensor loss = opt.step(closure);
+  CHECK(loss.item() == exact(2.0));
+  // One strong-Wolfe step along −∇ with t = 1/‖∇‖₁·lr = 0.25 lands exactly on the minimum.
+  CHECK(w.to_vector() == std::vector<double>{0.0, 0.0});
+  TG_CHECK_ERROR(opt.step(), "LBFGS: step() needs a closure");
+}
+
+TEST_CASE("state buffers follow their parameter when the model is converted to another dtype") {
+  for (const auto& row : optimizer_table()) {
+    if (row.needs_closure) continue;  // LBFGS keeps its history in double whatever the dtype
+    CAPTURE(row.label);
+    auto params = two_params(tg::f32);
+    auto opt = row.make(params, row.lr);
+    opt->step(closure_for(*opt, params));
+    for (tg::Tensor& p : params) p.set_data(p.detach().to(tg::f64));  // what Module::to does
+    opt->step(closure_for(*opt, params));
+    for (const auto& [key, value] : opt->state_dict())
+      if (key.starts_with("state.") && value.dim() > 0) {
+        CAPTURE(key);
+        CHECK(value.dtype() == tg::f64);
+      }
+  }
 }

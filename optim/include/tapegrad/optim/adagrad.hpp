@@ -1,7 +1,6 @@
 // tg::optim::Adagrad: per-coordinate learning rates from the accumulated squared gradients.
 #pragma once
 
-#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -16,18 +15,29 @@ struct AdagradOptions {
   double weight_decay = 0;               ///< λ, an L2 penalty added to the gradient
   double initial_accumulator_value = 0;  ///< the starting value of the sum of squares
   double eps = 1e-10;                    ///< ε, added outside the square root
+
+  /// The entries of state_dict(), PyTorch's names.
+  static std::vector<Field<AdagradOptions>> fields() {
+    return {{"lr", &AdagradOptions::lr},
+            {"lr_decay", &AdagradOptions::lr_decay},
+            {"weight_decay", &AdagradOptions::weight_decay},
+            {"initial_accumulator_value", &AdagradOptions::initial_accumulator_value},
+            {"eps", &AdagradOptions::eps}};
+  }
 };
 
 /// Parameters that share one set of Adagrad options.
-struct AdagradParamGroup {
-  std::vector<Tensor> params;
-  AdagradOptions options;
-};
+using AdagradParamGroup = ParamGroupOptions<AdagradOptions>;
 
 /// Adagrad's per-parameter state.
 struct AdagradParamState {
   int64_t step = 0;  ///< t, the number of updates this parameter has had
   Tensor sum;        ///< the accumulated squared gradients; undefined before the first update
+
+  /// The entries of state_dict(), PyTorch's names.
+  static std::vector<Field<AdagradParamState>> fields() {
+    return {{"sum", &AdagradParamState::sum}, {"step", &AdagradParamState::step}};
+  }
 };
 
 /// Adagrad, after Duchi, Hazan and Singer, "Adaptive Subgradient Methods for Online Learning
@@ -39,23 +49,18 @@ struct AdagradParamState {
 ///     g ← ∇θ + λθ
 ///     sum ← sum + g²
 ///     θ ← θ − clr · g / (√sum + ε)
-class Adagrad : public Optimizer {
+class Adagrad : public OptimizerBase<AdagradOptions, AdagradParamState> {
  public:
   /// One group of `params` with `options`; throws tg::Error for invalid options.
   explicit Adagrad(std::vector<Tensor> params, AdagradOptions options = {});
   /// Several groups, each with its own options.
   explicit Adagrad(std::vector<AdagradParamGroup> groups);
 
-  /// One update of every parameter that has a gradient.
-  void step() override;
-  /// The options of group `group` (their lr is the initial one; see param_groups()).
-  const AdagradOptions& options(size_t group = 0) const { return options_.at(group); }
-  /// The state of parameter `index` in parameters() order.
-  const AdagradParamState& state(size_t index) const { return state_.at(index); }
-
  private:
-  std::vector<AdagradOptions> options_;
-  std::vector<AdagradParamState> state_;
+  void update(Tensor& param, const Tensor& grad, AdagradParamState& state,
+              const AdagradOptions& options) override;
 };
+
+extern template class OptimizerBase<AdagradOptions, AdagradParamState>;
 
 }  // namespace tg::optim

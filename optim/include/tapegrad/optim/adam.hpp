@@ -1,7 +1,6 @@
 // tg::optim::Adam and AdamW: one family of adaptive-moment optimizers, with AMSGrad.
 #pragma once
 
-#include <cstddef>
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -17,6 +16,15 @@ struct AdamOptions {
   double eps = 1e-8;                               ///< ε, added outside the square root
   double weight_decay = 0;                         ///< λ, added to the gradient as λθ
   bool amsgrad = false;                            ///< use the running maximum of v (AMSGrad)
+
+  /// The entries of state_dict(), PyTorch's names.
+  static std::vector<Field<AdamOptions>> fields() {
+    return {{"lr", &AdamOptions::lr},
+            {"betas", &AdamOptions::betas},
+            {"eps", &AdamOptions::eps},
+            {"weight_decay", &AdamOptions::weight_decay},
+            {"amsgrad", &AdamOptions::amsgrad}};
+  }
 };
 
 /// AdamW's options: Adam's, with decoupled weight decay defaulting to 1e-2.
@@ -29,16 +37,10 @@ struct AdamWOptions {
 };
 
 /// Parameters that share one set of Adam options.
-struct AdamParamGroup {
-  std::vector<Tensor> params;
-  AdamOptions options;
-};
+using AdamParamGroup = ParamGroupOptions<AdamOptions>;
 
 /// Parameters that share one set of AdamW options.
-struct AdamWParamGroup {
-  std::vector<Tensor> params;
-  AdamWOptions options;
-};
+using AdamWParamGroup = ParamGroupOptions<AdamWOptions>;
 
 /// The per-parameter state of Adam and AdamW; buffers are undefined before the first update.
 struct AdamParamState {
@@ -46,6 +48,14 @@ struct AdamParamState {
   Tensor exp_avg;         ///< m
   Tensor exp_avg_sq;      ///< v
   Tensor max_exp_avg_sq;  ///< v_max, the running maximum of v (amsgrad only)
+
+  /// The entries of state_dict(), PyTorch's names.
+  static std::vector<Field<AdamParamState>> fields() {
+    return {{"step", &AdamParamState::step},
+            {"exp_avg", &AdamParamState::exp_avg},
+            {"exp_avg_sq", &AdamParamState::exp_avg_sq},
+            {"max_exp_avg_sq", &AdamParamState::max_exp_avg_sq}};
+  }
 };
 
 /// Adam, after Kingma and Ba, "Adam: A Method for Stochastic Optimization" (ICLR 2015), with
@@ -63,19 +73,13 @@ struct AdamParamState {
 ///
 /// AMSGrad keeps the maximum of the raw v and bias-corrects it with the current t, as
 /// PyTorch's implementation (and its documentation since 2.2) does.
-class Adam : public Optimizer {
+class Adam : public OptimizerBase<AdamOptions, AdamParamState> {
  public:
   /// One group of `params` with `options`; throws tg::Error for invalid options.
   explicit Adam(std::vector<Tensor> params, AdamOptions options = {});
   /// Several groups, each with its own options.
   explicit Adam(std::vector<AdamParamGroup> groups);
 
-  /// One update of every parameter that has a gradient.
-  void step() override;
-  /// The options of group `group` (their lr is the initial one; see param_groups()).
-  const AdamOptions& options(size_t group = 0) const { return options_.at(group); }
-  /// The state of parameter `index` in parameters() order.
-  const AdamParamState& state(size_t index) const { return state_.at(index); }
   /// True for AdamW: weight decay shrinks θ directly instead of entering the gradient.
   bool decoupled_weight_decay() const { return decoupled_weight_decay_; }
 
@@ -84,8 +88,9 @@ class Adam : public Optimizer {
   Adam(const char* name, std::vector<AdamParamGroup> groups, bool decoupled_weight_decay);
 
  private:
-  std::vector<AdamOptions> options_;
-  std::vector<AdamParamState> state_;
+  void update(Tensor& param, const Tensor& grad, AdamParamState& state,
+              const AdamOptions& options) override;
+
   bool decoupled_weight_decay_;
 };
 
@@ -99,5 +104,7 @@ class AdamW : public Adam {
   /// Several groups, each with its own options.
   explicit AdamW(std::vector<AdamWParamGroup> groups);
 };
+
+extern template class OptimizerBase<AdamOptions, AdamParamState>;
 
 }  // namespace tg::optim

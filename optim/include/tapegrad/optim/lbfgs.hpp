@@ -22,6 +22,17 @@ struct LBFGSOptions {
   double tolerance_change = 1e-9;   ///< stop when the loss or the step changes less
   int64_t history_size = 100;       ///< curvature pairs (s, y) kept
   std::string line_search_fn = "";  ///< "" (fixed step lr) or "strong_wolfe"
+
+  /// The entries of state_dict(), PyTorch's names.
+  static std::vector<Field<LBFGSOptions>> fields() {
+    return {{"lr", &LBFGSOptions::lr},
+            {"max_iter", &LBFGSOptions::max_iter},
+            {"max_eval", &LBFGSOptions::max_eval},
+            {"tolerance_grad", &LBFGSOptions::tolerance_grad},
+            {"tolerance_change", &LBFGSOptions::tolerance_change},
+            {"history_size", &LBFGSOptions::history_size},
+            {"line_search_fn", &LBFGSOptions::line_search_fn}};
+  }
 };
 
 /// The curvature history and counters LBFGS keeps between calls of step(closure).
@@ -36,6 +47,20 @@ struct LBFGSState {
   double H_diag = 1;                         ///< the initial inverse-Hessian scale
   std::vector<double> prev_flat_grad;        ///< the gradient of the previous iteration
   double prev_loss = 0;                      ///< the loss of the previous iteration
+
+  /// The entries of state_dict(), PyTorch's names (lists as `old_dirs.<k>`).
+  static std::vector<Field<LBFGSState>> fields() {
+    return {{"func_evals", &LBFGSState::func_evals},
+            {"n_iter", &LBFGSState::n_iter},
+            {"d", &LBFGSState::direction},
+            {"t", &LBFGSState::step_length},
+            {"old_dirs", &LBFGSState::old_dirs},
+            {"old_stps", &LBFGSState::old_stps},
+            {"ro", &LBFGSState::ro},
+            {"H_diag", &LBFGSState::H_diag},
+            {"prev_flat_grad", &LBFGSState::prev_flat_grad},
+            {"prev_loss", &LBFGSState::prev_loss}};
+  }
 };
 
 /// L-BFGS, after Nocedal, "Updating Quasi-Newton Matrices with Limited Storage" (Math. Comp.
@@ -54,24 +79,28 @@ struct LBFGSState {
 ///       return loss;
 ///     };
 ///     for (int i = 0; i < 10; ++i) opt.step(closure);
-class LBFGS : public Optimizer {
+/// Its history is the state of parameter 0 (state_dict() names it `state.0.<name>`, as
+/// PyTorch does); add_param_group throws, since LBFGS has one group.
+class LBFGS : public OptimizerBase<LBFGSOptions, LBFGSState> {
  public:
   /// Optimizes `params` (one group); throws tg::Error for invalid options.
   explicit LBFGS(std::vector<Tensor> params, LBFGSOptions options = {});
 
-  /// Always throws tg::Error: LBFGS re-evaluates the loss, so it needs step(closure).
-  void step() override;
   /// Runs up to max_iter iterations; `closure` clears the gradients, computes the loss,
   /// calls backward() on it and returns it. Returns the loss of the first evaluation.
-  Tensor step(std::function<Tensor()> closure);
-  /// The options, with max_eval filled in.
-  const LBFGSOptions& options() const { return options_; }
+  /// Throws tg::Error without a closure.
+  Tensor step(std::function<Tensor()> closure = {}) override;
+  /// Throws tg::Error: LBFGS keeps one group.
+  void add_param_group(std::vector<Tensor> params) override;
   /// The history and counters.
-  const LBFGSState& state() const { return state_; }
+  const LBFGSState& state() const { return OptimizerBase::state(0); }
 
  private:
-  LBFGSOptions options_;
-  LBFGSState state_;
+  void update(Tensor& param, const Tensor& grad, LBFGSState& state,
+              const LBFGSOptions& options) override;
+  std::string check_loaded(const std::vector<LBFGSState>& loaded) const override;
 };
+
+extern template class OptimizerBase<LBFGSOptions, LBFGSState>;
 
 }  // namespace tg::optim

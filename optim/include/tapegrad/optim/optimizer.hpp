@@ -1,24 +1,40 @@
-// tg::optim::Optimizer, the base of every optimizer: parameter groups, learning rates, zero_grad.
+// tg::optim::Optimizer, the interface of every optimizer, and OptimizerBase, which owns the
+// parameter groups, the per-parameter state, the step loop and the state dict.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
 #include <vector>
 
+#include "tapegrad/autograd/state_dict.hpp"
 #include "tapegrad/autograd/tensor.hpp"
 
 namespace tg::optim {
 
-/// Parameters that share a learning rate; schedulers read and write `lr` through
-/// Optimizer::param_groups().
-struct ParamGroup {
-  std::vector<Tensor> params;  ///< handles aliasing the model's tensors
-  double lr = 0;               ///< the current learning rate of this group
+/// One parameter group as the Optimizer interface shows it: the parameters, read-only (only
+/// add_param_group adds parameters, so per-parameter state cannot fall out of step), and the
+/// group's learning rate, which is the `lr` field of the group's options itself.
+struct ParamGroupView {
+  const std::vector<Tensor>& params;  ///< handles aliasing the model's tensors
+  double& lr;                         ///< the group's current learning rate
 };
 
-/// The base of every optimizer, so a training loop can hold any of them by reference.
-/// Per-parameter state lives in each optimizer as a small struct per parameter, aligned with
-/// parameters() (group by group, in the order given). Parameters need not require grad;
-/// those that have no gradient when step() runs are skipped and their state left untouched.
+/// The same, read-only.
+struct ConstParamGroupView {
+  const std::vector<Tensor>& params;  ///< handles aliasing the model's tensors
+  const double& lr;                   ///< the group's current learning rate
+};
+
+/// The interface of every optimizer, so a training loop can hold any of them by reference.
+/// Per-parameter state is kept in parameters() order (group by group, in the order given).
+/// Parameters need not require grad; those without a gradient when step() runs are skipped
+/// and their state left untouched.
 ///
 ///     tg::optim::SGD opt(model.parameters(), {.lr = 0.1, .momentum = 0.9});
 ///     for (auto [x, y] : loader) {
@@ -32,32 +48,129 @@ class Optimizer {
   Optimizer(const Optimizer&) = delete;
   Optimizer& operator=(const Optimizer&) = delete;
 
-  /// Updates every parameter that has a gradient, in place and without recording on the tape.
-  virtual void step() = 0;
+  /// Calls `closure` (if given: it clears the gradients, computes the loss, calls backward()
+  /// and returns the loss) with recording on, then updates every parameter that has a
+  /// gradient, in place and unrecorded. Returns the closure's loss (undefined without one).
+  virtual Tensor step(std::function<Tensor()> closure = {}) = 0;
   /// Leaves every parameter's grad undefined (PyTorch's zero_grad(set_to_none=True)).
   void zero_grad();
   /// The learning rate of the first group.
   double lr() const;
   /// Sets the learning rate of every group; throws tg::Error for a negative or NaN `lr`.
   void set_lr(double lr);
-  /// The groups, for schedulers and per-group learning rates; change `lr` only (adding or
-  /// reordering parameters would misalign the per-parameter state).
-  std::vector<ParamGroup>& param_groups() { return groups_; }
+  /// The groups' parameters (read-only) and learning rates (writable), for schedulers.
+  std::vector<ParamGroupView> param_groups();
   /// The groups, read-only.
-  const std::vector<ParamGroup>& param_groups() const { return groups_; }
+  std::vector<ConstParamGroupView> param_groups() const;
+  /// Adds a group of new `params` with the options the optimizer was constructed with (the
+  /// first group's); throws tg::Error for a parameter it already optimizes.
+  virtual void add_param_group(std::vector<Tensor> params) = 0;
   /// Every parameter, group by group: the order in which per-parameter state is kept.
   std::vector<Tensor> parameters() const;
-  /// The optimizer's name as error messages print it ("SGD", "Adam", ...).
+  /// The optimizer's name as error messages and state dicts print it ("SGD", "Adam", ...).
   const char* name() const { return name_; }
 
+  /// Every per-parameter buffer and step count (`state.<index>.<name>`), each group's options
+  /// and parameter indices (`param_groups.<group>.<option>`, `param_groups.<group>.params`)
+  /// and a `type` entry naming the optimizer; copies, not aliases.
+  virtual StateDict state_dict() const = 0;
+  /// Restores a state_dict() of the same optimizer type over the same parameter layout;
+  /// validates every entry first and throws tg::Error naming the first bad one, changing
+  /// nothing then. Loaded buffers are copies of the dict's tensors.
+  virtual void load_state_dict(const StateDict& dict) = 0;
+
  protected:
-  /// Validates the groups (non-empty, f32/f64 parameters, each parameter in one group only,
-  /// lr >= 0) and keeps them; `name` prefixes every error message.
-  Optimizer(const char* name, std::vector<ParamGroup> groups);
+  /// `name` prefixes every error message.
+  explicit Optimizer(const char* name) : name_(name) {}
+  /// The number of groups.
+  virtual size_t group_count() const = 0;
+  /// The parameters of group `group`.
+  virtual const std::vector<Tensor>& group_params(size_t group) const = 0;
+  /// The lr field of group `group`'s options.
+  virtual double& group_lr(size_t group) = 0;
+  /// The same, read-only.
+  virtual const double& group_lr(size_t group) const = 0;
 
  private:
   const char* name_;
-  std::vector<ParamGroup> groups_;
+};
+
+/// The kinds of fields an options or state struct can hand to the state dict.
+template <class Struct>
+using FieldMember =
+    std::variant<double Struct::*, int64_t Struct::*, bool Struct::*,
+                 std::pair<double, double> Struct::*, std::string Struct::*,
+                 std::optional<int64_t> Struct::*, Tensor Struct::*, std::vector<double> Struct::*,
+                 std::deque<double> Struct::*, std::deque<std::vector<double>> Struct::*>;
+
+/// One field of an options or state struct: its state-dict name and the member it is.
+template <class Struct>
+struct Field {
+  const char* name;
+  FieldMember<Struct> member;
+};
+
+/// Parameters that share one set of options, as constructors and add_param_group take them.
+template <class Options>
+struct ParamGroupOptions {
+  std::vector<Tensor> params;
+  Options options;
+};
+
+/// What every optimizer but LBFGS shares: groups that each carry their options (the lr among
+/// them, in that one place), per-parameter state created with the parameters, the step loop
+/// that skips parameters without a gradient and keeps each state buffer in its parameter's
+/// dtype, and state_dict()/load_state_dict() driven by Options::fields() and State::fields().
+/// A derived optimizer supplies its options, its state struct, validate() and update().
+/// The member definitions live in optim/src/optimizer_base.hpp, instantiated per optimizer.
+template <class Options, class State>
+class OptimizerBase : public Optimizer {
+ public:
+  using Group = ParamGroupOptions<Options>;
+
+  Tensor step(std::function<Tensor()> closure = {}) override;
+  void add_param_group(std::vector<Tensor> params) override;
+  /// Adds a group of new `group.params` with `group.options`; throws tg::Error for invalid
+  /// options or a parameter the optimizer already has.
+  void add_param_group(Group group);
+  /// The options of group `group`; writable, and their lr is the group's lr.
+  Options& options(size_t group = 0) { return groups_.at(group).options; }
+  /// The options of group `group`, read-only.
+  const Options& options(size_t group = 0) const { return groups_.at(group).options; }
+  /// The state of parameter `index` in parameters() order.
+  const State& state(size_t index) const { return state_.at(index); }
+  StateDict state_dict() const override;
+  void load_state_dict(const StateDict& dict) override;
+
+ protected:
+  /// Throws tg::Error naming the optimizer (`name`) and the bad value unless `options` are
+  /// valid; a plain function, since the base constructor calls it before the derived exists.
+  using Validate = void (*)(const char* name, const Options& options);
+  /// Validates and keeps `groups`; the first group's options are add_param_group's defaults.
+  OptimizerBase(const char* name, std::vector<Group> groups, Validate validate);
+  /// One update of `param` from `grad`; `state` is this parameter's, its buffers already in
+  /// the parameter's dtype.
+  virtual void update(Tensor& param, const Tensor& grad, State& state, const Options& options) = 0;
+  /// What is wrong with a loaded state beyond each buffer's shape and dtype ("" if nothing).
+  virtual std::string check_loaded(const std::vector<State>& loaded) const {
+    (void)loaded;
+    return {};
+  }
+  /// The per-parameter state, in parameters() order.
+  std::vector<State>& mutable_state() { return state_; }
+
+  size_t group_count() const override { return groups_.size(); }
+  const std::vector<Tensor>& group_params(size_t group) const override {
+    return groups_[group].params;
+  }
+  double& group_lr(size_t group) override { return groups_[group].options.lr; }
+  const double& group_lr(size_t group) const override { return groups_[group].options.lr; }
+
+ private:
+  std::vector<Group> groups_;
+  std::vector<State> state_;
+  Options defaults_;
+  Validate validate_;
 };
 
 }  // namespace tg::optim

@@ -1,7 +1,6 @@
 // tg::optim::RMSprop: steps scaled by a running average of squared gradients.
 #pragma once
 
-#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -17,13 +16,20 @@ struct RMSpropOptions {
   double weight_decay = 0;  ///< λ, an L2 penalty added to the gradient
   double momentum = 0;      ///< μ
   bool centered = false;    ///< divide by an estimate of the variance instead of the raw moment
+
+  /// The entries of state_dict(), PyTorch's names.
+  static std::vector<Field<RMSpropOptions>> fields() {
+    return {{"lr", &RMSpropOptions::lr},
+            {"alpha", &RMSpropOptions::alpha},
+            {"eps", &RMSpropOptions::eps},
+            {"weight_decay", &RMSpropOptions::weight_decay},
+            {"momentum", &RMSpropOptions::momentum},
+            {"centered", &RMSpropOptions::centered}};
+  }
 };
 
 /// Parameters that share one set of RMSprop options.
-struct RMSpropParamGroup {
-  std::vector<Tensor> params;
-  RMSpropOptions options;
-};
+using RMSpropParamGroup = ParamGroupOptions<RMSpropOptions>;
 
 /// RMSprop's per-parameter state; the buffers are undefined until the first update needs them.
 struct RMSpropParamState {
@@ -31,6 +37,14 @@ struct RMSpropParamState {
   Tensor square_avg;       ///< v
   Tensor momentum_buffer;  ///< b (momentum > 0 only)
   Tensor grad_avg;         ///< g_ave (centered only)
+
+  /// The entries of state_dict(), PyTorch's names.
+  static std::vector<Field<RMSpropParamState>> fields() {
+    return {{"step", &RMSpropParamState::step},
+            {"square_avg", &RMSpropParamState::square_avg},
+            {"momentum_buffer", &RMSpropParamState::momentum_buffer},
+            {"grad_avg", &RMSpropParamState::grad_avg}};
+  }
 };
 
 /// RMSprop, after Hinton's Coursera lecture 6.5 and, centered, Graves, "Generating Sequences
@@ -42,23 +56,18 @@ struct RMSpropParamState {
 ///     ṽ ← v;   if centered: g_ave ← αg_ave + (1 − α)g,  ṽ ← ṽ − g_ave²
 ///     if μ > 0:  b ← μb + g / (√ṽ + ε),  θ ← θ − γb
 ///     else:      θ ← θ − γ g / (√ṽ + ε)
-class RMSprop : public Optimizer {
+class RMSprop : public OptimizerBase<RMSpropOptions, RMSpropParamState> {
  public:
   /// One group of `params` with `options`; throws tg::Error for invalid options.
   explicit RMSprop(std::vector<Tensor> params, RMSpropOptions options = {});
   /// Several groups, each with its own options.
   explicit RMSprop(std::vector<RMSpropParamGroup> groups);
 
-  /// One update of every parameter that has a gradient.
-  void step() override;
-  /// The options of group `group` (their lr is the initial one; see param_groups()).
-  const RMSpropOptions& options(size_t group = 0) const { return options_.at(group); }
-  /// The state of parameter `index` in parameters() order.
-  const RMSpropParamState& state(size_t index) const { return state_.at(index); }
-
  private:
-  std::vector<RMSpropOptions> options_;
-  std::vector<RMSpropParamState> state_;
+  void update(Tensor& param, const Tensor& grad, RMSpropParamState& state,
+              const RMSpropOptions& options) override;
 };
+
+extern template class OptimizerBase<RMSpropOptions, RMSpropParamState>;
 
 }  // namespace tg::optim

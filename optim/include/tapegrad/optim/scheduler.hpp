@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "tapegrad/autograd/state_dict.hpp"
 #include "tapegrad/optim/optimizer.hpp"
 
 namespace tg::optim {
@@ -34,10 +35,20 @@ class LRScheduler {
   const std::vector<double>& base_lrs() const { return base_lrs_; }
   /// The number of step() calls so far.
   int64_t last_epoch() const { return last_epoch_; }
+  /// The scheduler's name as error messages and state dicts print it ("StepLR", ...).
+  const char* name() const { return name_; }
+
+  /// `type` (the scheduler's name), `last_epoch` (0-D i64), `base_lrs` and `last_lrs`
+  /// ([groups] f64).
+  StateDict state_dict() const;
+  /// Restores a state_dict() of the same scheduler type and group count; validates every entry
+  /// first and throws tg::Error naming the first bad one, changing nothing then. The
+  /// optimizer's lrs are not touched: they are in the optimizer's own state dict.
+  void load_state_dict(const StateDict& dict);
 
  protected:
-  /// Records every group's current lr as its base lr.
-  explicit LRScheduler(Optimizer& optimizer);
+  /// Records every group's current lr as its base lr; `name` prefixes error messages.
+  LRScheduler(const char* name, Optimizer& optimizer);
   /// The learning rate at `epoch` for a group whose base lr is `base_lr`.
   virtual double lr_at(double base_lr, int64_t epoch) const = 0;
   /// Sets every group's lr to its t = 0 value; each derived constructor calls it once its
@@ -45,6 +56,7 @@ class LRScheduler {
   void apply_initial_lr();
 
  private:
+  const char* name_;
   Optimizer& optimizer_;
   std::vector<double> base_lrs_;
   std::vector<double> last_lrs_;
@@ -151,6 +163,15 @@ class ReduceLROnPlateau {
   double best() const { return best_; }
   /// Epochs since the last improvement.
   int64_t num_bad_epochs() const { return num_bad_epochs_; }
+  /// Epochs left in the cooldown after the last reduction.
+  int64_t cooldown_counter() const { return cooldown_counter_; }
+
+  /// `type`, the options (mode and threshold_mode as i64 character codes, the rest 0-D), and
+  /// the counters `best` (0-D f64), `num_bad_epochs` and `cooldown_counter` (0-D i64).
+  StateDict state_dict() const;
+  /// Restores a state_dict() of a ReduceLROnPlateau; validates every entry first and throws
+  /// tg::Error naming the first bad one, changing nothing then.
+  void load_state_dict(const StateDict& dict);
 
  private:
   bool is_better(double metric) const;

@@ -1,7 +1,6 @@
 // tg::optim::SGD: stochastic gradient descent with momentum, dampening, Nesterov and weight decay.
 #pragma once
 
-#include <cstddef>
 #include <vector>
 
 #include "tapegrad/optim/optimizer.hpp"
@@ -16,17 +15,29 @@ struct SGDOptions {
   double weight_decay = 0;  ///< λ, an L2 penalty added to the gradient
   bool nesterov = false;    ///< Nesterov momentum (needs momentum > 0 and dampening == 0)
   bool maximize = false;    ///< ascend instead of descend (the gradient is negated first)
+
+  /// The entries of state_dict(), PyTorch's names.
+  static std::vector<Field<SGDOptions>> fields() {
+    return {{"lr", &SGDOptions::lr},
+            {"momentum", &SGDOptions::momentum},
+            {"dampening", &SGDOptions::dampening},
+            {"weight_decay", &SGDOptions::weight_decay},
+            {"nesterov", &SGDOptions::nesterov},
+            {"maximize", &SGDOptions::maximize}};
+  }
 };
 
 /// Parameters that share one set of SGD options.
-struct SGDParamGroup {
-  std::vector<Tensor> params;
-  SGDOptions options;
-};
+using SGDParamGroup = ParamGroupOptions<SGDOptions>;
 
 /// SGD's per-parameter state.
 struct SGDParamState {
   Tensor momentum_buffer;  ///< b; undefined until the first step with momentum
+
+  /// The entries of state_dict(), PyTorch's names.
+  static std::vector<Field<SGDParamState>> fields() {
+    return {{"momentum_buffer", &SGDParamState::momentum_buffer}};
+  }
 };
 
 /// Stochastic gradient descent, optionally with momentum; Nesterov momentum after
@@ -40,23 +51,18 @@ struct SGDParamState {
 ///     b ← μb + (1 − τ)g           later steps, if μ ≠ 0
 ///     g ← g + μb if nesterov, else g ← b      (if μ ≠ 0)
 ///     θ ← θ − γg
-class SGD : public Optimizer {
+class SGD : public OptimizerBase<SGDOptions, SGDParamState> {
  public:
   /// One group of `params` with `options`; throws tg::Error for invalid options.
   explicit SGD(std::vector<Tensor> params, SGDOptions options = {});
   /// Several groups, each with its own options.
   explicit SGD(std::vector<SGDParamGroup> groups);
 
-  /// One update of every parameter that has a gradient.
-  void step() override;
-  /// The options of group `group` (their lr is the initial one; see param_groups()).
-  const SGDOptions& options(size_t group = 0) const { return options_.at(group); }
-  /// The state of parameter `index` in parameters() order.
-  const SGDParamState& state(size_t index) const { return state_.at(index); }
-
  private:
-  std::vector<SGDOptions> options_;
-  std::vector<SGDParamState> state_;
+  void update(Tensor& param, const Tensor& grad, SGDParamState& state,
+              const SGDOptions& options) override;
 };
+
+extern template class OptimizerBase<SGDOptions, SGDParamState>;
 
 }  // namespace tg::optim
