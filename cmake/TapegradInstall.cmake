@@ -1,12 +1,12 @@
 # cmake --install support: headers, libraries, and a package config for find_package(tapegrad).
 include(CMakePackageConfigHelpers)
 
-install(TARGETS tapegrad tapegrad_autograd tapegrad_nn tapegrad_optim
+install(TARGETS tapegrad tapegrad_autograd tapegrad_nn tapegrad_optim tapegrad_checkpoint
         EXPORT tapegradTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(DIRECTORY autograd/include/ nn/include/ optim/include/
+install(DIRECTORY autograd/include/ nn/include/ optim/include/ checkpoint/include/
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT tapegradTargets NAMESPACE tapegrad::
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/tapegrad)
