@@ -12,7 +12,7 @@ flags="--epochs 2 --train-subset 6000 --test-subset 2000 --threads 1 --csv $work
 "$demo" $flags > "$work/straight.txt" 2>&1 || { cat "$work/straight.txt"; exit 1; }
 straight=$(grep '^final test accuracy' "$work/straight.txt" | cut -d' ' -f4)
 # Epoch 2's losses and accuracy as printed (without its time), for a finer comparison.
-straight_epoch=$(grep '^epoch 2/2' "$work/straight.txt" | sed 's/  (.*//')
+straight_epoch=$(grep -o 'epoch 2/2  train loss.*test accuracy [0-9.]*' "$work/straight.txt")
 
 # The checkpoint appears when epoch 1 ends; the kill then lands inside epoch 2.
 # shellcheck disable=SC2086
@@ -25,14 +25,14 @@ status=$?
 if [ "$status" -ne 137 ]; then
   echo "the run was not killed mid-epoch 2 (exit status $status)"; cat "$work/killed.txt"; exit 1
 fi
-if grep -q '^epoch 2/2' "$work/killed.txt"; then echo "killed after epoch 2 ended"; exit 1; fi
+if grep -q 'epoch 2/2  train loss' "$work/killed.txt"; then echo "killed after epoch 2 ended"; exit 1; fi
 
 # shellcheck disable=SC2086
 "$demo" $flags --checkpoint "$work/run.ckpt" --resume > "$work/resumed.txt" 2>&1 ||
   { cat "$work/resumed.txt"; exit 1; }
 grep -q 'resumed from .* after epoch 1' "$work/resumed.txt" || { cat "$work/resumed.txt"; exit 1; }
 resumed=$(grep '^final test accuracy' "$work/resumed.txt" | cut -d' ' -f4)
-resumed_epoch=$(grep '^epoch 2/2' "$work/resumed.txt" | sed 's/  (.*//')
+resumed_epoch=$(grep -o 'epoch 2/2  train loss.*test accuracy [0-9.]*' "$work/resumed.txt")
 
 echo "straight: final test accuracy $straight"
 echo "killed mid-epoch 2 and resumed: final test accuracy $resumed"
