@@ -224,6 +224,10 @@ TEST_CASE("a checkpoint that does not fit throws naming the file and entry, noth
     Training target(2, "adam", "plateau");
     expect_refused(target, good, {"scheduler"});
   }
+  SUBCASE("the same, into an optimizer that has not stepped yet (no per-parameter state)") {
+    Training target(2, "adam", "plateau", /*steps=*/0);
+    expect_refused(target, good, {"scheduler"});
+  }
   SUBCASE("a scheduler given but none saved, or saved but none given") {
     Training no_scheduler(2, "adam", "none");
     expect_refused(no_scheduler, good, {"none was given"});
