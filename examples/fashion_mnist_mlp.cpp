@@ -7,6 +7,8 @@
 //   fashion_mnist_mlp --save model.safetensors        keep the trained weights
 //   fashion_mnist_mlp --norm batch                    BatchNorm1d (or layer: LayerNorm) after
 //                                                     each hidden Linear, before the ReLU
+//   fashion_mnist_mlp --checkpoint run.ckpt           a checkpoint after every epoch ...
+//   fashion_mnist_mlp --checkpoint run.ckpt --resume  ... and, after a crash, go on from it
 //   fashion_mnist_mlp --help                          every flag
 //   mpirun -np 2 fashion_mnist_mlp --distributed      data-parallel over 2 processes (MPI)
 #include <fmt/format.h>
@@ -206,6 +208,8 @@ int main(int argc, char** argv) {
   std::string save_path;
   std::string norm = "none";
   bool distributed = false;
+  std::string checkpoint_path;
+  bool resume = false;
 
   CLI::App app{"Trains a 784-256-128-10 MLP on Fashion-MNIST and reports its test accuracy."};
   app.add_option("--epochs", epochs, "passes over the training set")
@@ -239,6 +243,11 @@ int main(int argc, char** argv) {
   app.add_flag("--distributed", distributed,
                "data-parallel training under mpirun: the batch is split across the ranks, "
                "rank 0 prints, evaluates and writes (one BLAS thread per rank unless --threads)");
+  auto* checkpoint_option =
+      app.add_option("--checkpoint", checkpoint_path,
+                     "write model, optimizer, scheduler and generator there after every epoch");
+  app.add_flag("--resume", resume, "continue from the --checkpoint file's last epoch")
+      ->needs(checkpoint_option);
   CLI11_PARSE(app, argc, argv);
   if (lr == 0) lr = default_lr(optimizer_name);
   if (svg_path.empty()) svg_path = fs::path(csv_path).replace_extension(".svg").string();
@@ -321,11 +330,22 @@ int main(int argc, char** argv) {
                    tg::get_num_threads() == 1 ? "" : "s");
     }
 
+    // A resumed run continues after the checkpoint's epoch: the loader's order depends only on
+    // (seed, epoch), and everything else that a step reads is in the checkpoint.
+    int first_epoch = 1;
+    if (resume) {
+      const tg::Metadata metadata =
+          tg::load_checkpoint(checkpoint_path, model, *optimizer, &scheduler);
+      first_epoch = std::stoi(metadata.at("epoch")) + 1;
+      train_loader.set_epoch(first_epoch - 1);
+      if (leader) fmt::print("resumed from {} after epoch {}\n", checkpoint_path, first_epoch - 1);
+    }
+
     Curves curves(train_loader.size());
     double train_seconds = 0;
-    Evaluation result{};
+    Evaluation result = first_epoch > epochs ? evaluate(model, test) : Evaluation{};
 
-    for (int epoch = 1; epoch <= epochs; ++epoch) {
+    for (int epoch = first_epoch; epoch <= epochs; ++epoch) {
       model.train();
       std::optional<ProgressBar> bar;  // rank 0's, showing rank 0's share of the loss
       if (leader) bar.emplace(fmt::format("epoch {}/{}", epoch, epochs), train_loader.size());
@@ -351,11 +371,15 @@ int main(int argc, char** argv) {
           "epoch {}/{}  train loss {:.4f}  test loss {:.4f}  test accuracy {:.4f}  ({:.2f} s)\n",
           epoch, epochs, bar->running_loss(), result.loss, result.accuracy, seconds);
       std::fflush(stdout);
+      if (!checkpoint_path.empty())
+        tg::save_checkpoint(checkpoint_path, model, *optimizer, &scheduler,
+                            {{"epoch", std::to_string(epoch)}});
     }
 
     if (leader) {
       fmt::print("final test accuracy {:.4f} after {} epoch{} ({:.2f} s/epoch of training)\n",
-                 result.accuracy, epochs, epochs == 1 ? "" : "s", train_seconds / epochs);
+                 result.accuracy, epochs, epochs == 1 ? "" : "s",
+                 train_seconds / std::max(epochs - first_epoch + 1, 1));
       curves.write_csv(csv_path);
       fmt::print("curves written to {}\n", fs::absolute(csv_path).string());
       plot_svg(csv_path, svg_path);

@@ -1,9 +1,14 @@
 // The global generator: xoshiro256** seeded through splitmix64, identical on every platform.
 #include "tapegrad/autograd/random.hpp"
 
+#include <fmt/format.h>
+
 #include <cmath>
+#include <cstring>
 #include <mutex>
 #include <numbers>
+
+#include "tapegrad/autograd/error.hpp"
 
 namespace tg {
 namespace {
@@ -56,6 +61,30 @@ thread_local bool holding_generator = false;
 void manual_seed(uint64_t seed) {
   random::GeneratorLock lock;
   generator().reseed(seed);
+}
+
+Tensor get_rng_state() {
+  Tensor state = zeros({4}, {.dtype = DType::i64});
+  random::GeneratorLock lock;
+  std::memcpy(state.data<int64_t>(), generator().s, sizeof generator().s);
+  return state;
+}
+
+void set_rng_state(const Tensor& state) {
+  if (!state.defined()) throw Error("tg::set_rng_state: the state is an undefined tensor");
+  if (state.dtype() != DType::i64 || state.shape() != Shape{4})
+    throw Error(
+        fmt::format("tg::set_rng_state: the state must be an i64 tensor of shape [4] (from "
+                    "tg::get_rng_state), got {} {}",
+                    dtype_name(state.dtype()), format_shape(state.shape())));
+  uint64_t words[4];
+  std::memcpy(words, state.data<int64_t>(), sizeof words);
+  if ((words[0] | words[1] | words[2] | words[3]) == 0)
+    throw Error(
+        "tg::set_rng_state: the all-zero state is not a state of the generator (it would draw "
+        "only zeros)");
+  random::GeneratorLock lock;
+  std::memcpy(generator().s, words, sizeof words);
 }
 
 namespace random {

@@ -6,6 +6,8 @@
 
 #include <typeinfo>
 #include <unordered_set>
+#include <utility>
+#include <vector>
 
 #include "module_observer.hpp"
 #include "tapegrad/autograd/error.hpp"
@@ -17,6 +19,24 @@ namespace {
 
 std::string type_name(const Module& module) {
   return autograd::detail::demangle(typeid(module).name());
+}
+
+// The bytes a tensor's values occupy, to tell whether two tensors share memory.
+std::pair<const char*, const char*> byte_range(const Tensor& tensor) {
+  const void* data = nullptr;
+  switch (tensor.dtype()) {
+    case DType::f32:
+      data = tensor.data<float>();
+      break;
+    case DType::f64:
+      data = tensor.data<double>();
+      break;
+    case DType::i64:
+      data = tensor.data<int64_t>();
+      break;
+  }
+  const char* begin = static_cast<const char*>(data);
+  return {begin, begin + tensor.numel() * element_size(tensor.dtype())};
 }
 
 }  // namespace
@@ -168,10 +188,24 @@ void Module::load_state_dict(const StateDict& state, bool strict) {
                                 type_name(*this), name, dtype_name(source.dtype()),
                                 format_shape(source.shape())));
   NoGradGuard no_grad;
-  for (auto& [name, target] : own) {
+  // A source that shares memory with a target other than its own (a state whose tensors are
+  // this module's, crossed) is copied first, or writing that target would change the source.
+  std::vector<std::pair<Tensor, Tensor>> copies;
+  for (const auto& [name, target] : own) {
     auto found = state.find(name);
-    if (found != state.end()) Tensor(target).copy_(found->second);
+    if (found == state.end()) continue;
+    Tensor source = found->second;
+    const auto [begin, end] = byte_range(source);
+    for (const auto& [other_name, other] : own) {
+      const auto [other_begin, other_end] = byte_range(other);
+      if (other_name != name && begin < other_end && other_begin < end) {
+        source = source.clone();
+        break;
+      }
+    }
+    copies.emplace_back(target, std::move(source));
   }
+  for (auto& [target, source] : copies) target.copy_(source);
 }
 
 void Module::check_new_name(const std::string& name, const char* what) const {

@@ -1,34 +1,17 @@
-// tg::nn::save and tg::nn::load: safetensors with a CRC-32, written atomically, loaded all or
-// nothing.
+// tg::nn::save and tg::nn::load: a module's state dict through tg::save and tg::load.
 #include "tapegrad/nn/serialize.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <zlib.h>
 
-#include <algorithm>
-#include <bit>
-#include <cerrno>
-#include <cstdint>
-#include <cstring>
-#include <map>
-#include <nlohmann/json.hpp>
 #include <set>
-#include <string_view>
+#include <vector>
 
 #include "tapegrad/autograd/error.hpp"
+#include "tapegrad/autograd/serialize.hpp"
 
 namespace tg::nn {
 namespace {
-
-static_assert(std::endian::native == std::endian::little,
-              "safetensors data is little-endian and is copied as is");
-
-constexpr int kFormatVersion = 1;
-constexpr size_t kLengthBytes = 8;
 
 const char* safetensors_dtype(DType dtype) {
   switch (dtype) {
@@ -42,353 +25,57 @@ const char* safetensors_dtype(DType dtype) {
   return "?";
 }
 
-const void* raw_data(const Tensor& tensor) {
-  switch (tensor.dtype()) {
-    case DType::f32:
-      return tensor.data<float>();
-    case DType::f64:
-      return tensor.data<double>();
-    case DType::i64:
-      return tensor.data<int64_t>();
+// nn::load is stricter than load_state_dict: the file must hold exactly the module's names with
+// its dtypes too (no silent conversion), and every mismatch is listed at once.
+void check_against_module(const std::string& path, const StateDict& file,
+                          const Module::NamedTensors& own) {
+  std::set<std::string> wanted;
+  std::vector<std::string> missing, extra, mismatched;
+  for (const auto& [name, tensor] : own) {
+    wanted.insert(name);
+    const auto found = file.find(name);
+    if (found == file.end()) {
+      missing.push_back(name);
+      continue;
+    }
+    const Tensor& entry = found->second;
+    if (entry.dtype() != tensor.dtype() || entry.shape() != tensor.shape())
+      mismatched.push_back(
+          fmt::format("\"{}\" is {} {} in the file but {} {} in the module", name,
+                      safetensors_dtype(entry.dtype()), format_shape(entry.shape()),
+                      safetensors_dtype(tensor.dtype()), format_shape(tensor.shape())));
   }
-  return nullptr;
+  for (const auto& [name, tensor] : file)
+    if (!wanted.contains(name)) extra.push_back(name);
+  std::string problems;
+  if (!missing.empty())
+    problems += fmt::format("missing from the file: {}; ", fmt::join(missing, ", "));
+  if (!extra.empty())
+    problems +=
+        fmt::format("not parameters or buffers of the module: {}; ", fmt::join(extra, ", "));
+  if (!mismatched.empty()) problems += fmt::format("{}; ", fmt::join(mismatched, "; "));
+  if (!problems.empty())
+    throw Error(fmt::format("tg::nn::load: {}: {}", path, problems.substr(0, problems.size() - 2)));
 }
 
-void* raw_data(Tensor& tensor) { return const_cast<void*>(raw_data(std::as_const(tensor))); }
-
-size_t byte_size(const Tensor& tensor) {
-  return static_cast<size_t>(tensor.numel()) * static_cast<size_t>(element_size(tensor.dtype()));
+// Parameters first, then buffers, each in registration order: the order of the file.
+Module::NamedTensors saved_tensors(const Module& module) {
+  Module::NamedTensors tensors = module.named_parameters();
+  for (auto& buffer : module.named_buffers()) tensors.push_back(std::move(buffer));
+  return tensors;
 }
-
-uint32_t crc32_of(uLong crc, const void* data, size_t size) {
-  // zlib treats a null buffer as "give the initial value", so empty tensors must be skipped.
-  if (size == 0) return static_cast<uint32_t>(crc);
-  return static_cast<uint32_t>(crc32_z(crc, static_cast<const Bytef*>(data), size));
-}
-
-std::string errno_text() { return std::strerror(errno); }
-
-// The temporary file of one save: removed on destruction unless it was renamed into place.
-class TemporaryFile {
- public:
-  TemporaryFile(const std::string& target, std::string path)
-      : target_(target), path_(std::move(path)) {
-    // No O_EXCL: a file left by a killed save whose pid has come round again is overwritten.
-    descriptor_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (descriptor_ < 0) fail(fmt::format("cannot create {}: {}", path_, errno_text()));
-    opened_ = true;
-  }
-  TemporaryFile(const TemporaryFile&) = delete;
-  TemporaryFile& operator=(const TemporaryFile&) = delete;
-  ~TemporaryFile() {
-    if (descriptor_ >= 0) ::close(descriptor_);
-    if (opened_ && !committed_) ::unlink(path_.c_str());
-  }
-
-  void write(const void* data, size_t size) {
-    const char* bytes = static_cast<const char*>(data);
-    while (size > 0) {
-      const ssize_t written = ::write(descriptor_, bytes, std::min<size_t>(size, size_t{1} << 30));
-      if (written < 0 && errno == EINTR) continue;
-      if (written <= 0)
-        fail(fmt::format("cannot write {}: {}", path_, written < 0 ? errno_text() : "no progress"));
-      bytes += written;
-      size -= static_cast<size_t>(written);
-    }
-  }
-
-  // Data on disk before the rename, so a crash after it cannot leave a renamed empty file.
-  void commit() {
-    if (::fsync(descriptor_) != 0) fail(fmt::format("cannot flush {}: {}", path_, errno_text()));
-    const int descriptor = descriptor_;
-    descriptor_ = -1;
-    if (::close(descriptor) != 0) fail(fmt::format("cannot close {}: {}", path_, errno_text()));
-    if (::rename(path_.c_str(), target_.c_str()) != 0)
-      fail(fmt::format("cannot rename {} to it: {}", path_, errno_text()));
-    committed_ = true;
-    // Best effort: persist the directory entry too; the file itself is already complete.
-    const size_t slash = target_.find_last_of('/');
-    const std::string directory = slash == std::string::npos ? "." : target_.substr(0, slash + 1);
-    const int directory_descriptor = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (directory_descriptor >= 0) {
-      ::fsync(directory_descriptor);
-      ::close(directory_descriptor);
-    }
-  }
-
- private:
-  [[noreturn]] void fail(const std::string& problem) const {
-    throw Error(fmt::format("tg::nn::save: {}: {}", target_, problem));
-  }
-
-  std::string target_;
-  std::string path_;
-  int descriptor_ = -1;
-  bool opened_ = false;
-  bool committed_ = false;
-};
-
-std::string read_whole_file(const std::string& path) {
-  auto fail = [&](const std::string& problem) {
-    return Error(fmt::format("tg::nn::load: {}: {}", path, problem));
-  };
-  const int descriptor = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (descriptor < 0) throw fail(fmt::format("cannot open: {}", errno_text()));
-  struct Closer {
-    int descriptor;
-    ~Closer() { ::close(descriptor); }
-  } closer{descriptor};
-  struct stat status {};
-  if (::fstat(descriptor, &status) != 0) throw fail(fmt::format("cannot stat: {}", errno_text()));
-  if (!S_ISREG(status.st_mode)) throw fail("not a regular file");
-  std::string bytes(static_cast<size_t>(status.st_size), '\0');
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t got = ::read(descriptor, bytes.data() + done, bytes.size() - done);
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) throw fail(fmt::format("cannot read: {}", errno_text()));
-    if (got == 0) throw fail(fmt::format("file shrank to {} bytes while being read", done));
-    done += static_cast<size_t>(got);
-  }
-  return bytes;
-}
-
-// One tensor of the file, validated against the file alone.
-struct Entry {
-  std::string name;
-  std::string dtype_name;
-  DType dtype;
-  Shape shape;
-  uint64_t begin;
-  uint64_t end;
-};
-
-uint64_t read_length(std::string_view bytes) {
-  uint64_t length = 0;
-  for (size_t i = 0; i < kLengthBytes; ++i)
-    length |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[i])) << (8 * i);
-  return length;
-}
-
-class Loader {
- public:
-  explicit Loader(const std::string& path) : path_(path) {}
-
-  [[noreturn]] void fail(const std::string& problem) const {
-    throw Error(fmt::format("tg::nn::load: {}: {}", path_, problem));
-  }
-
-  Entry parse_entry(const std::string& name, const nlohmann::json& value) const {
-    if (!value.is_object()) fail(fmt::format("entry \"{}\" is not a JSON object", name));
-    Entry entry{name, "", DType::f32, {}, 0, 0};
-    const auto dtype = value.find("dtype");
-    if (dtype == value.end() || !dtype->is_string())
-      fail(fmt::format("entry \"{}\" has no dtype string", name));
-    entry.dtype_name = dtype->get<std::string>();
-    if (entry.dtype_name == "F32") {
-      entry.dtype = DType::f32;
-    } else if (entry.dtype_name == "F64") {
-      entry.dtype = DType::f64;
-    } else if (entry.dtype_name == "I64") {
-      entry.dtype = DType::i64;
-    } else {
-      fail(fmt::format("entry \"{}\" has dtype \"{}\"; tapegrad reads F32, F64 and I64", name,
-                       entry.dtype_name));
-    }
-    const auto shape = value.find("shape");
-    if (shape == value.end() || !shape->is_array())
-      fail(fmt::format("entry \"{}\" has no shape array", name));
-    uint64_t bytes = static_cast<uint64_t>(element_size(entry.dtype));
-    // Sizes are named by position, not dumped: the JSON could be nested arbitrarily deep.
-    for (const auto& size : *shape) {
-      if (!size.is_number_unsigned())
-        fail(fmt::format("entry \"{}\": shape size {} is not a non-negative integer", name,
-                         entry.shape.size()));
-      const uint64_t n = size.get<uint64_t>();
-      if (n > static_cast<uint64_t>(INT64_MAX) || __builtin_mul_overflow(bytes, n, &bytes))
-        fail(
-            fmt::format("entry \"{}\": shape {}... is too large", name, format_shape(entry.shape)));
-      entry.shape.push_back(static_cast<int64_t>(n));
-    }
-    const auto offsets = value.find("data_offsets");
-    if (offsets == value.end() || !offsets->is_array() || offsets->size() != 2 ||
-        !(*offsets)[0].is_number_unsigned() || !(*offsets)[1].is_number_unsigned())
-      fail(fmt::format("entry \"{}\" needs data_offsets [begin, end] of non-negative integers",
-                       name));
-    entry.begin = (*offsets)[0].get<uint64_t>();
-    entry.end = (*offsets)[1].get<uint64_t>();
-    if (entry.end < entry.begin || entry.end - entry.begin != bytes)
-      fail(fmt::format("entry \"{}\" ({} {}) needs {} bytes but data_offsets [{}, {}] hold {}",
-                       name, entry.dtype_name, format_shape(entry.shape), bytes, entry.begin,
-                       entry.end, static_cast<int64_t>(entry.end - entry.begin)));
-    return entry;
-  }
-
-  // The version first, before anything else is read: a newer writer may lay the rest out
-  // differently.
-  void check_version(const nlohmann::json& metadata) const {
-    if (!metadata.is_object()) fail("__metadata__ is not a JSON object");
-    for (const auto& [key, value] : metadata.items())
-      if (!value.is_string()) fail(fmt::format("__metadata__ value \"{}\" is not a string", key));
-    const auto version = metadata.find("version");
-    if (version == metadata.end()) return;
-    const std::string text = version->get<std::string>();
-    if (text.empty() || text.size() > 9 ||
-        !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
-      fail(fmt::format("format version \"{}\" is not a number", text));
-    if (std::stoi(text) > kFormatVersion)
-      fail(fmt::format("format version {} is newer than this tapegrad reads ({})", text,
-                       kFormatVersion));
-  }
-
-  // After the layout check, so that a truncated file is reported as truncated.
-  void check_crc(const nlohmann::json& metadata, std::string_view data) const {
-    const auto crc = metadata.find("crc32");
-    if (crc == metadata.end()) return;
-    const std::string expected = crc->get<std::string>();
-    const std::string actual = fmt::format("{:08x}", crc32_of(0, data.data(), data.size()));
-    if (expected != actual)
-      fail(
-          fmt::format("CRC-32 of the data section is {} but the header says {}: the file is "
-                      "corrupt",
-                      actual, expected));
-  }
-
-  // Every entry, sorted by offset, must tile the data section exactly: no gap, no overlap.
-  void check_layout(std::vector<Entry> entries, uint64_t data_size) const {
-    std::sort(entries.begin(), entries.end(),
-              [](const Entry& a, const Entry& b) { return a.begin < b.begin; });
-    uint64_t position = 0;
-    for (const Entry& entry : entries) {
-      if (entry.begin != position)
-        fail(
-            fmt::format("entry \"{}\" starts at data offset {}, expected {} (tensors must be "
-                        "contiguous and not overlap)",
-                        entry.name, entry.begin, position));
-      position = entry.end;
-    }
-    if (position != data_size)
-      fail(
-          fmt::format("tensors cover {} bytes but the data section holds {}", position, data_size));
-  }
-
-  void check_against_module(const std::vector<Entry>& entries,
-                            const std::vector<std::pair<std::string, Tensor>>& parameters) const {
-    std::map<std::string, const Entry*> by_name;
-    for (const Entry& entry : entries) by_name.emplace(entry.name, &entry);
-    std::set<std::string> wanted;
-    std::vector<std::string> missing, extra, mismatched;
-    for (const auto& [name, tensor] : parameters) {
-      wanted.insert(name);
-      const auto found = by_name.find(name);
-      if (found == by_name.end()) {
-        missing.push_back(name);
-        continue;
-      }
-      const Entry& entry = *found->second;
-      if (entry.dtype != tensor.dtype() || entry.shape != tensor.shape())
-        mismatched.push_back(fmt::format("\"{}\" is {} {} in the file but {} {} in the module",
-                                         name, entry.dtype_name, format_shape(entry.shape),
-                                         safetensors_dtype(tensor.dtype()),
-                                         format_shape(tensor.shape())));
-    }
-    for (const Entry& entry : entries)
-      if (!wanted.contains(entry.name)) extra.push_back(entry.name);
-    std::string problems;
-    if (!missing.empty())
-      problems += fmt::format("missing from the file: {}; ", fmt::join(missing, ", "));
-    if (!extra.empty())
-      problems += fmt::format("not parameters of the module: {}; ", fmt::join(extra, ", "));
-    if (!mismatched.empty()) problems += fmt::format("{}; ", fmt::join(mismatched, "; "));
-    if (!problems.empty()) fail(problems.substr(0, problems.size() - 2));
-  }
-
- private:
-  std::string path_;
-};
 
 }  // namespace
 
 void save(const Module& module, const std::string& path) {
-  const auto parameters = module.named_parameters();
-  uint32_t crc = crc32_of(0, nullptr, 0);
-  for (const auto& [name, tensor] : parameters)
-    crc = crc32_of(crc, raw_data(tensor), byte_size(tensor));
-
-  // ordered_json keeps the entries in named_parameters() order, the order of the data too.
-  nlohmann::ordered_json header = nlohmann::ordered_json::object();
-  header["__metadata__"] = {{"format", "tapegrad"},
-                            {"version", std::to_string(kFormatVersion)},
-                            {"crc32", fmt::format("{:08x}", crc)}};
-  uint64_t offset = 0;
-  for (const auto& [name, tensor] : parameters) {
-    const uint64_t end = offset + byte_size(tensor);
-    header[name] = {{"dtype", safetensors_dtype(tensor.dtype())},
-                    {"shape", tensor.shape()},
-                    {"data_offsets", {offset, end}}};
-    offset = end;
-  }
-  std::string text = header.dump();
-  // Spaces up to a multiple of 8 align the data section, as the safetensors writer does.
-  text.append((kLengthBytes - text.size() % kLengthBytes) % kLengthBytes, ' ');
-  char length[kLengthBytes];
-  for (size_t i = 0; i < kLengthBytes; ++i)
-    length[i] = static_cast<char>((static_cast<uint64_t>(text.size()) >> (8 * i)) & 0xff);
-
-  // Beside the target so the rename stays on one file system; the pid keeps two processes
-  // saving to the same path from sharing a temporary file.
-  TemporaryFile file(path, fmt::format("{}.tmp-{}", path, ::getpid()));
-  file.write(length, kLengthBytes);
-  file.write(text.data(), text.size());
-  for (const auto& [name, tensor] : parameters) file.write(raw_data(tensor), byte_size(tensor));
-  file.commit();
+  detail::save_named(saved_tensors(module), path, {}, "tg::nn::save");
 }
 
 void load(Module& module, const std::string& path) {
-  const Loader loader(path);
-  const std::string bytes = read_whole_file(path);
-  if (bytes.size() < kLengthBytes)
-    loader.fail(
-        fmt::format("the file is {} bytes, too short for the 8-byte header length", bytes.size()));
-  const uint64_t header_length = read_length(bytes);
-  if (header_length > bytes.size() - kLengthBytes)
-    loader.fail(fmt::format("header length {} runs past the end of the file ({} bytes)",
-                            header_length, bytes.size()));
-  const std::string_view header_text(bytes.data() + kLengthBytes,
-                                     static_cast<size_t>(header_length));
-  const std::string_view data(bytes.data() + kLengthBytes + header_length,
-                              bytes.size() - kLengthBytes - static_cast<size_t>(header_length));
-
-  nlohmann::json header;
-  try {
-    header = nlohmann::json::parse(header_text);
-  } catch (const nlohmann::json::exception& error) {
-    loader.fail(fmt::format("the header is not valid JSON ({})", error.what()));
-  }
-  if (!header.is_object()) loader.fail("the header is not a JSON object");
-
-  const auto metadata = header.find("__metadata__");
-  if (metadata != header.end()) loader.check_version(*metadata);
-  std::vector<Entry> entries;
-  for (const auto& [name, value] : header.items()) {
-    if (name == "__metadata__") continue;
-    entries.push_back(loader.parse_entry(name, value));
-  }
-  loader.check_layout(entries, data.size());
-  if (metadata != header.end()) loader.check_crc(*metadata, data);
-  auto parameters = module.named_parameters();
-  loader.check_against_module(entries, parameters);
-
+  const StateDict file = detail::load_named(path, nullptr, "tg::nn::load");
+  check_against_module(path, file, saved_tensors(module));
   // Everything is known good: only now is the module written, through each tensor's storage.
-  std::map<std::string, const Entry*> by_name;
-  for (const Entry& entry : entries) by_name.emplace(entry.name, &entry);
-  for (auto& [name, tensor] : parameters) {
-    const Entry& entry = *by_name.at(name);
-    if (entry.end > entry.begin)
-      std::memcpy(raw_data(tensor), data.data() + entry.begin,
-                  static_cast<size_t>(entry.end - entry.begin));
-    tensor.mark_modified();  // a graph recorded before the load must not use the new values
-  }
+  module.load_state_dict(file, /*strict=*/true);
 }
 
 }  // namespace tg::nn

@@ -160,8 +160,67 @@ def nn_load_seeds():
     put("nn_load", "huge_shape", struct.pack("<Q", len(huge)) + huge.encode())
 
 
+def tg_load_seeds():
+    # Any tensors at all, with user metadata beside tapegrad's reserved keys.
+    tensors = [("a.weight", "F32", [2, 2], floats(1, -2, 3.5, 0)),
+               ("b", "F64", [], struct.pack("<d", 0.125)),
+               ("step", "I64", [2], struct.pack("<2q", 7, -1)),
+               ("empty", "F32", [0, 3], b"")]
+    with_user = {"format": "tapegrad", "version": "1", "epoch": "3", "note": "warm-up"}
+    put("tg_load", "valid", safetensors(tensors))
+    put("tg_load", "valid_user_metadata", safetensors(tensors, metadata=with_user))
+    put("tg_load", "valid_no_metadata", safetensors(tensors, metadata=False))
+    put("tg_load", "no_tensors", safetensors([], metadata=with_user))
+    put("tg_load", "metadata_not_string", safetensors(tensors, metadata={"epoch": 3}, crc=False))
+    put("tg_load", "metadata_not_object", safetensors(tensors, metadata=["x"], crc=False))
+    put("tg_load", "truncated", safetensors(tensors, metadata=with_user)[:-3])
+    corrupt = bytearray(safetensors(tensors, metadata=with_user))
+    corrupt[-9] ^= 0x01
+    put("tg_load", "corrupt_data", bytes(corrupt))
+    put("tg_load", "unicode_names", safetensors([("größe.ü", "F32", [1], floats(1))],
+                                                metadata={"ключ": "значение"}))
+
+
+def checkpoint_load_seeds():
+    # Breakages of the valid checkpoint that `resume_helper write-fuzz-seeds` wrote (run that
+    # first); skipped when it is absent.
+    path = os.path.join(HERE, "corpus", "checkpoint_load", "valid_trained")
+    if not os.path.exists(path):
+        return
+    with open(path, "rb") as f:
+        valid = f.read()
+    put("checkpoint_load", "truncated", valid[:-7])
+    flipped = bytearray(valid)
+    flipped[-20] ^= 0x02
+    put("checkpoint_load", "flipped_data_bit", bytes(flipped))
+    (length,) = struct.unpack("<Q", valid[:8])
+    header = json.loads(valid[8:8 + length])
+    data = valid[8 + length:]
+    metadata = header.pop("__metadata__")
+
+    def rewrite(name, entries):
+        # Re-lays the data for `entries` {name: (dtype, shape, payload)} with a fresh CRC.
+        tensors = [(key, dtype, shape, payload) for key, (dtype, shape, payload) in entries.items()]
+        put("checkpoint_load", name, safetensors(tensors, metadata={
+            key: value for key, value in metadata.items() if key != "crc32"}))
+
+    entries = {key: (value["dtype"], value["shape"],
+                     data[value["data_offsets"][0]:value["data_offsets"][1]])
+               for key, value in header.items()}
+    rewrite("relaid", entries)
+    rewrite("no_rng", {k: v for k, v in entries.items() if k != "rng.state"})
+    rewrite("zero_rng", dict(entries, **{"rng.state": ("I64", [4], bytes(32))}))
+    rewrite("extra_entry", dict(entries, **{"model.9.weight": ("F32", [1], floats(1))}))
+    optimizer_keys = sorted(k for k in entries if k.startswith("optimizer.state."))
+    if optimizer_keys:
+        rewrite("missing_optimizer_entry", {k: v for k, v in entries.items() if k != optimizer_keys[0]})
+    rewrite("model_only", {k: v for k, v in entries.items() if k.startswith("model.")})
+
+
 if __name__ == "__main__":
     idx_seeds()
     csv_seeds()
     data_test_seeds()
     nn_load_seeds()
+    tg_load_seeds()
+    checkpoint_load_seeds()

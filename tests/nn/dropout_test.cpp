@@ -1,7 +1,9 @@
 // Dropout and F::dropout: fraction dropped, 1/(1 − p) scaling, gradient, eval identity, seeding.
 #include <cmath>
 #include <tapegrad/autograd.hpp>
+#include <tapegrad/data.hpp>
 #include <tapegrad/nn.hpp>
+#include <tuple>
 
 #include "support/testing.hpp"
 
@@ -138,4 +140,20 @@ TEST_CASE("F::dropout passes gradcheck and names itself in its errors") {
       {x});
   TG_CHECK_ERROR(tg::F::dropout(x, 1.5, true), "dropout", "1.5");
   TG_CHECK_ERROR(tg::F::dropout(tg::zeros({2}, {.dtype = tg::i64}), 0.5, true), "dropout", "i64");
+}
+
+TEST_CASE("after set_rng_state, Dropout, init and a seedless shuffling loader draw the same") {
+  tg::manual_seed(21);
+  const tg::Tensor state = tg::get_rng_state();
+  auto draw = [] {
+    tg::nn::Dropout dropout(0.5);
+    const std::vector<double> mask = dropout(tg::ones({64})).to_vector();
+    const std::vector<double> weight = tg::nn::Linear(4, 3).weight.to_vector();
+    tg::data::DataLoader loader(tg::data::TensorDataset(tg::arange(10), tg::arange(10)),
+                                {.batch_size = 10, .shuffle = true});
+    return std::make_tuple(mask, weight, (*loader.begin()).x.to_vector());
+  };
+  const auto first = draw();
+  tg::set_rng_state(state);
+  CHECK(draw() == first);
 }

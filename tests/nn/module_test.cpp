@@ -1,4 +1,5 @@
 // tg::nn::Module: registration, dotted names, aliasing, train/eval, zero_grad, to(dtype), moves.
+#include <map>
 #include <tapegrad/autograd.hpp>
 #include <tapegrad/nn.hpp>
 #include <type_traits>
@@ -177,4 +178,149 @@ TEST_CASE("Module::num_parameters counts elements, trainable ones on request") {
   CHECK(model.num_parameters() == 13);
   CHECK(model.num_parameters(/*trainable_only=*/true) == 7);
   CHECK(tg::nn::ReLU().num_parameters() == 0);
+}
+
+namespace {
+
+// A model with a float and an integer buffer besides its parameters.
+struct WithBuffers : tg::nn::Module {
+  tg::nn::Linear& fc = register_module("fc", tg::nn::Linear(2, 2));
+  tg::Tensor running = register_buffer("running", tg::tensor({0.5, -0.5}));
+  tg::Tensor count = register_buffer("count", tg::tensor({3}, {.dtype = tg::i64}));
+};
+
+struct Nested : tg::nn::Module {
+  WithBuffers& block = register_module("block", WithBuffers());
+  tg::Tensor gain = register_parameter("gain", tg::ones({1}));
+};
+
+// Every parameter's and buffer's values and dtype, by name: equal means bit-identical for
+// these small f32/i64 values (to_vector is exact for both).
+std::map<std::string, std::pair<tg::DType, std::vector<double>>> snapshot(const tg::nn::Module& m) {
+  std::map<std::string, std::pair<tg::DType, std::vector<double>>> out;
+  for (const auto& [name, tensor] : m.state_dict())
+    out[name] = {tensor.dtype(), tensor.to_vector()};
+  return out;
+}
+
+tg::StateDict fresh_state(const tg::nn::Module& m, double offset) {
+  tg::StateDict state;
+  for (const auto& [name, tensor] : m.state_dict())
+    state[name] = (tensor + offset).to(tensor.dtype()).detach();  // i64 + double is f32
+  return state;
+}
+
+}  // namespace
+
+TEST_CASE("state_dict holds every parameter and buffer under its dotted name, aliasing them") {
+  Nested model;
+  const tg::StateDict state = model.state_dict();
+  std::vector<std::string> keys;
+  for (const auto& [name, tensor] : state) keys.push_back(name);
+  CHECK(keys == std::vector<std::string>{"block.count", "block.fc.bias", "block.fc.weight",
+                                         "block.running", "gain"});
+  CHECK(state.at("block.running").impl() == model.block.running.impl());
+  CHECK(state.at("block.fc.weight").impl() == model.block.fc.weight.impl());
+  CHECK(state.at("block.count").dtype() == tg::i64);
+}
+
+TEST_CASE("load_state_dict writes into the existing tensors, so an optimizer's handles see it") {
+  Nested model;
+  const std::vector<tg::Tensor> handles = model.parameters();  // what an optimizer holds
+  const float* weight_storage = model.block.fc.weight.data<float>();
+  tg::StateDict state;
+  state["gain"] = tg::tensor({2.0});
+  state["block.fc.weight"] = tg::tensor({1, 2, 3, 4}, {2, 2});
+  state["block.fc.bias"] = tg::tensor({-1, 1});
+  state["block.running"] = tg::tensor({0.25, 0.75});
+  state["block.count"] = tg::tensor({9}, {.dtype = tg::i64});
+  model.load_state_dict(state);
+  CHECK(model.block.fc.weight.data<float>() == weight_storage);
+  TG_CHECK_VALUES(model.block.fc.weight, {1, 2, 3, 4});
+  TG_CHECK_VALUES(model.block.running, {0.25, 0.75});
+  TG_CHECK_VALUES(model.block.count, {9});
+  CHECK(model.block.fc.weight.requires_grad());
+  CHECK(handles[0].impl() == model.gain.impl());
+  TG_CHECK_VALUES(handles[0], {2.0});
+}
+
+TEST_CASE("load_state_dict converts between f32 and f64 on load") {
+  Nested model;
+  tg::StateDict state = fresh_state(model, 0.0);
+  state["block.fc.bias"] = tg::tensor({0.1, 0.3}, {.dtype = tg::f64});
+  model.load_state_dict(state);
+  CHECK(model.block.fc.bias.dtype() == tg::f32);
+  CHECK(model.block.fc.bias.data<float>()[0] == 0.1f);  // rounded to the nearest float
+  CHECK(model.block.fc.bias.data<float>()[1] == 0.3f);
+}
+
+TEST_CASE("strict loading needs exactly the module's names; non-strict loads what matches") {
+  Nested model;
+  SUBCASE("strict: a missing entry") {
+    tg::StateDict state = fresh_state(model, 1.0);
+    state.erase("block.running");
+    const auto before = snapshot(model);
+    TG_CHECK_ERROR(model.load_state_dict(state), "load_state_dict", "missing entry",
+                   "\"block.running\"", "f32 [2]");
+    CHECK(snapshot(model) == before);
+  }
+  SUBCASE("strict: an unexpected entry") {
+    tg::StateDict state = fresh_state(model, 1.0);
+    state["block.extra"] = tg::zeros({3});
+    const auto before = snapshot(model);
+    TG_CHECK_ERROR(model.load_state_dict(state), "load_state_dict", "unexpected entry",
+                   "\"block.extra\"", "f32 [3]");
+    CHECK(snapshot(model) == before);
+  }
+  SUBCASE("non-strict: missing entries are kept and extra ones ignored") {
+    const std::vector<double> weight = model.block.fc.weight.to_vector();
+    tg::StateDict state;
+    state["gain"] = tg::tensor({4.0});
+    state["block.count"] = tg::tensor({-2}, {.dtype = tg::i64});
+    state["not.in.model"] = tg::zeros({7});
+    model.load_state_dict(state, /*strict=*/false);
+    TG_CHECK_VALUES(model.gain, {4});
+    TG_CHECK_VALUES(model.block.count, {-2});
+    CHECK(model.block.fc.weight.to_vector() == weight);
+  }
+}
+
+TEST_CASE("a bad entry leaves every parameter and buffer as it was (all or nothing)") {
+  Nested model;
+  // "gain" sorts last, so the good entries before it would be written first by a naive loop.
+  tg::StateDict state = fresh_state(model, 1.0);
+  const auto before = snapshot(model);
+  SUBCASE("a wrong shape") {
+    state["gain"] = tg::ones({2});
+    TG_CHECK_ERROR(model.load_state_dict(state), "\"gain\"", "f32 [2]", "f32 [1]");
+  }
+  SUBCASE("an integer tensor for a float parameter") {
+    state["gain"] = tg::tensor({1}, {.dtype = tg::i64});
+    TG_CHECK_ERROR(model.load_state_dict(state), "\"gain\"", "i64 [1]", "f32 [1]");
+  }
+  SUBCASE("a float tensor for an integer buffer") {
+    state["block.count"] = tg::tensor({1.0});
+    TG_CHECK_ERROR(model.load_state_dict(state), "\"block.count\"", "f32 [1]", "i64 [1]");
+  }
+  SUBCASE("an undefined tensor") {
+    state["gain"] = tg::Tensor();
+    TG_CHECK_ERROR(model.load_state_dict(state), "\"gain\"", "undefined");
+  }
+  SUBCASE("non-strict still checks the entries it would load") {
+    state["gain"] = tg::ones({3});
+    CHECK_THROWS_AS(model.load_state_dict(state, false), tg::Error);
+  }
+  CHECK(snapshot(model) == before);
+}
+
+TEST_CASE("loading a state whose tensors are the module's own, crossed, loads the old values") {
+  // {a: b's tensor, b: a's tensor}: copying a first would overwrite b's source.
+  tg::nn::Module model;
+  tg::Tensor a = model.register_parameter("a", tg::tensor({1, 2}));
+  tg::Tensor b = model.register_parameter("b", tg::tensor({3, 4}));
+  model.load_state_dict({{"a", b}, {"b", a}});
+  TG_CHECK_VALUES(a, {3, 4});
+  TG_CHECK_VALUES(b, {1, 2});
+  model.load_state_dict(model.state_dict());  // its own state: a no-op
+  TG_CHECK_VALUES(a, {3, 4});
 }

@@ -261,7 +261,7 @@ TEST_CASE("a bad file throws tg::Error naming the file and the problem, the mode
   }
   SUBCASE("a name the module lacks") {
     tg::nn::Sequential no_bias(tg::nn::Linear(3, 4), tg::nn::ReLU(), tg::nn::Linear(4, 2, false));
-    expect_failure(no_bias, file, {"not parameters of the module: 2.bias"});
+    expect_failure(no_bias, file, {"not parameters or buffers of the module: 2.bias"});
   }
   SUBCASE("entries whose offsets do not match their size or tile the data") {
     const std::string data(8, '\0');

@@ -300,3 +300,121 @@ TEST_CASE("loading a file that does not fit fails with tg::Error and leaves the 
     }
   }
 }
+
+namespace {
+
+// A model and a momentum SGD that has stepped once (its buffers as large as the model), so a
+// checkpoint of it is about twice the model's size.
+struct Trained {
+  tg::nn::Sequential model = big_model();
+  tg::optim::SGD optimizer{model.parameters(), {.lr = 0.1, .momentum = 0.9}};
+  tg::optim::StepLR scheduler{optimizer, {.step_size = 1}};
+  explicit Trained(uint64_t seed) {
+    tg::manual_seed(seed);
+    for (tg::Tensor& p : model.parameters()) tg::nn::init::uniform_(p, -0.1, 0.1);
+    optimizer.zero_grad();
+    model(tg::randn({2, 1024})).sum().backward();
+    optimizer.step();
+    scheduler.step();
+  }
+};
+
+// Loads `path` into fresh objects; true if they then match `expected` bit for bit.
+bool loads_as(const fs::path& path, const Trained& expected) {
+  Trained fresh(77);
+  tg::load_checkpoint(path.string(), fresh.model, fresh.optimizer, fresh.scheduler);
+  if (parameter_bytes(fresh.model) != parameter_bytes(expected.model)) return false;
+  const tg::StateDict a = fresh.optimizer.state_dict(), b = expected.optimizer.state_dict();
+  if (a.size() != b.size()) return false;
+  for (const auto& [name, tensor] : a)
+    if (tensor.to_vector() != b.at(name).to_vector()) return false;
+  return fresh.scheduler.last_epoch() == expected.scheduler.last_epoch();
+}
+
+}  // namespace
+
+TEST_CASE("a save_checkpoint that fails partway (file size limit) keeps the previous checkpoint") {
+  tg::set_num_threads(1);
+  TempDir dir;
+  const fs::path target = dir.path / "run.ckpt";
+  Trained previous(1);
+  tg::save_checkpoint(target.string(), previous.model, previous.optimizer, &previous.scheduler);
+  const std::vector<uint8_t> previous_file = read_bytes(target);
+  REQUIRE(previous_file.size() > 40'000'000);
+  Trained next(2);
+  for (rlim_t limit : {rlim_t{0}, rlim_t{4096}, rlim_t{16} << 20, rlim_t{40} << 20}) {
+    CAPTURE(limit);
+    const pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      signal(SIGXFSZ, SIG_IGN);
+      rlimit rl{limit, limit};
+      if (setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(99);
+      try {
+        tg::save_checkpoint(target.string(), next.model, next.optimizer, &next.scheduler);
+        _exit(kSavedFine);
+      } catch (const tg::Error&) {
+        _exit(kThrewTgError);
+      } catch (...) {
+        _exit(kThrewOther);
+      }
+    }
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == kThrewTgError);
+    CHECK(dir.files() == std::vector<std::string>{"run.ckpt"});
+    CHECK(read_bytes(target) == previous_file);
+  }
+  CHECK(loads_as(target, previous));
+}
+
+TEST_CASE("a process killed inside save_checkpoint leaves the previous checkpoint loadable") {
+  tg::set_num_threads(1);
+  TempDir dir;
+  const fs::path target = dir.path / "run.ckpt";
+  Trained previous(1);
+  Trained next(2);
+  tg::save_checkpoint(target.string(), previous.model, previous.optimizer, &previous.scheduler);
+  const std::vector<uint8_t> previous_file = read_bytes(target);
+  bool killed_mid_write = false;
+  for (int attempt = 0; attempt < 20 && !killed_mid_write; ++attempt) {
+    for (const std::string& name : dir.files())
+      if (name != "run.ckpt") fs::remove(dir.path / name);
+    const pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      try {
+        tg::save_checkpoint(target.string(), next.model, next.optimizer, &next.scheduler);
+      } catch (...) {
+        _exit(1);
+      }
+      _exit(0);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+      bool partial = false;
+      for (const auto& entry : fs::directory_iterator(dir.path)) {
+        std::error_code error;
+        const auto size = fs::file_size(entry.path(), error);
+        if (entry.path().filename() != "run.ckpt" && !error && size > 0 &&
+            size < previous_file.size())
+          partial = true;
+      }
+      if (partial) {
+        killed_mid_write = kill(pid, SIGKILL) == 0;
+        break;
+      }
+      int status = 0;
+      if (waitpid(pid, &status, WNOHANG) == pid) break;
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (!killed_mid_write)  // the child finished first: put the previous checkpoint back
+      tg::save_checkpoint(target.string(), previous.model, previous.optimizer, &previous.scheduler);
+  }
+  REQUIRE(killed_mid_write);
+  CHECK(read_bytes(target) == previous_file);
+  CHECK(loads_as(target, previous));
+}

@@ -12,5 +12,7 @@
 #include "tapegrad/autograd/hooks.hpp"
 #include "tapegrad/autograd/ops.hpp"
 #include "tapegrad/autograd/random.hpp"
+#include "tapegrad/autograd/serialize.hpp"
+#include "tapegrad/autograd/state_dict.hpp"
 #include "tapegrad/autograd/tape.hpp"
 #include "tapegrad/autograd/tensor.hpp"

@@ -1,0 +1,53 @@
+// tg::save and tg::load: named tensors and string metadata in one safetensors file, checksummed.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "tapegrad/autograd/state_dict.hpp"
+
+namespace tg {
+
+/// String metadata saved with a state dict in the safetensors header's "__metadata__".
+using Metadata = std::map<std::string, std::string>;
+
+/// Writes every tensor of `state` to `path` as safetensors: an 8-byte little-endian header
+/// length, a JSON header {name: {dtype, shape, data_offsets}, "__metadata__": {...}}, then the
+/// raw little-endian data. "__metadata__" holds `metadata` and tapegrad's reserved keys
+/// "format" ("tapegrad"), "version" ("1") and "crc32" (the data section's zlib CRC-32 in
+/// hex); a `metadata` key equal to a reserved one throws tg::Error. Atomic: the file is written
+/// beside `path` under a temporary name, flushed to disk and renamed over `path`, so `path`
+/// holds either the old or the new file. Throws tg::Error naming the file on any failure,
+/// removing the temporary file.
+///
+///     tg::save(model.state_dict(), "model.safetensors", {{"epoch", "3"}});
+void save(const StateDict& state, const std::string& path, const Metadata& metadata = {});
+
+/// Reads a file written by tg::save (or any safetensors file of F32, F64 and I64 tensors) into
+/// new tensors. The whole file is validated before anything is returned (header, offsets,
+/// dtypes, shapes, format version, CRC-32 when present); on any problem tg::Error naming the
+/// file, the entry and the problem is thrown. With `metadata`, it receives "__metadata__"
+/// without the reserved keys (format, version, crc32).
+///
+///     tg::Metadata metadata;
+///     tg::StateDict state = tg::load("model.safetensors", &metadata);
+StateDict load(const std::string& path, Metadata* metadata = nullptr);
+
+/// The reserved "__metadata__" keys that tg::save writes itself.
+bool is_reserved_metadata_key(std::string_view key);
+
+namespace detail {
+/// Named tensors in the order they are to be written.
+using NamedTensorList = std::vector<std::pair<std::string, Tensor>>;
+/// tg::save with the entries in the given order and error messages prefixed by `caller`
+/// (tg::nn::save keeps named_parameters() order; tg::save_checkpoint names itself).
+void save_named(const NamedTensorList& tensors, const std::string& path, const Metadata& metadata,
+                std::string_view caller);
+/// tg::load with error messages prefixed by `caller`.
+StateDict load_named(const std::string& path, Metadata* metadata, std::string_view caller);
+}  // namespace detail
+
+}  // namespace tg
