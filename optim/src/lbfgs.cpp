@@ -78,6 +78,7 @@ class FlatParams {
         T* x = p.data<T>();
         for (size_t i = 0; i < n; ++i) x[i] = static_cast<T>(flat[offset + i]);
       });
+      p.mark_modified();
       offset += n;
     }
   }
@@ -92,6 +93,7 @@ class FlatParams {
         for (size_t i = 0; i < n; ++i)
           x[i] = static_cast<T>(static_cast<double>(x[i]) + t * d[offset + i]);
       });
+      p.mark_modified();
       offset += n;
     }
   }

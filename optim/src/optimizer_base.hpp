@@ -78,6 +78,7 @@ Tensor OptimizerBase<Options, State>::step(std::function<Tensor()> closure) {
             buffer = buffer.to(param.dtype());
         }
       update(param, grad, state, group.options);
+      param.mark_modified();  // a graph recorded before the step must not read the new values
     }
   }
   return loss;

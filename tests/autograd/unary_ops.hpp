@@ -24,8 +24,6 @@ struct UnaryOp {
 
 inline double logistic(double x) { return 1 / (1 + std::exp(-x)); }
 
-// relu, leaky_relu, abs and clamp multiply the gradient by a mask their backward does not
-// record, so their second derivatives are not available yet (twice_differentiable = false).
 inline const std::vector<UnaryOp>& unary_ops() {
   using std::exp, std::log, std::sqrt, std::tanh;
   constexpr double pi = std::numbers::pi, e = std::numbers::e;
@@ -76,7 +74,7 @@ inline const std::vector<UnaryOp>& unary_ops() {
        -4.0,
        4.0,
        true,
-       false,
+       true,
        {-2.0, 0.0, 3.0},
        {2.0, 0.0, 3.0},
        {-1.0, 0.0, 1.0}},
@@ -107,7 +105,7 @@ inline const std::vector<UnaryOp>& unary_ops() {
        -4.0,
        4.0,
        true,
-       false,
+       true,
        {-2.0, 0.0, 3.0},
        {0.0, 0.0, 3.0},
        {0.0, 0.0, 1.0}},
@@ -117,7 +115,7 @@ inline const std::vector<UnaryOp>& unary_ops() {
        -4.0,
        4.0,
        true,
-       false,
+       true,
        {-2.0, 0.0, 3.0},
        {-0.2, 0.0, 3.0},
        {0.1, 0.1, 1.0}},
@@ -127,7 +125,7 @@ inline const std::vector<UnaryOp>& unary_ops() {
        -4.0,
        4.0,
        true,
-       false,
+       true,
        {-2.0, 0.0, 3.0},
        {-1.0, 0.0, 2.0},
        {0.0, 1.0, 0.0}},
@@ -138,7 +136,7 @@ inline const std::vector<UnaryOp>& unary_ops() {
        -4.0,
        4.0,
        true,
-       false,
+       true,
        {-2.0, 0.05, 3.0},
        {-0.1, 0.05, 0.1},
        {0.0, 1.0, 0.0}},
@@ -148,7 +146,7 @@ inline const std::vector<UnaryOp>& unary_ops() {
        -4.0,
        4.0,
        true,
-       false,
+       true,
        {-6.0, 0.5, 3.0},
        {-5.0, 0.5, 3.0},
        {0.0, 1.0, 1.0}},

@@ -417,3 +417,14 @@ TEST_CASE("state buffers follow their parameter when the model is converted to a
       }
   }
 }
+
+TEST_CASE("a step counts as an in-place write: a graph recorded before it refuses to backward") {
+  tg::Tensor w = param({1.0, 2.0});
+  tg::optim::SGD opt({w}, {.lr = 0.1});
+  const tg::Tensor stale = (w * w).sum();  // mul saves w at its current version
+  set_grad(w, {1.0, 1.0});
+  const uint64_t before = w.version();
+  opt.step();
+  CHECK(w.version() > before);
+  TG_CHECK_ERROR(stale.backward(), "mul", "modified by an inplace operation");
+}
