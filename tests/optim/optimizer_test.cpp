@@ -426,5 +426,7 @@ TEST_CASE("a step counts as an in-place write: a graph recorded before it refuse
   const uint64_t before = w.version();
   opt.step();
   CHECK(w.version() > before);
-  TG_CHECK_ERROR(stale.backward(), "mul", "modified by an inplace operation");
+  const std::string message = tg::testing::error_message([&] { stale.backward(); });
+  CHECK(tg::testing::contains(message, "mul"));
+  CHECK(tg::testing::contains(message, "modified by an inplace operation"));
 }
