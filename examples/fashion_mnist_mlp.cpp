@@ -1,4 +1,4 @@
-// The main demo: a 784-256-128-10 ReLU MLP trained with Adam on Fashion-MNIST, with a progress
+// The main demo: a 784-256-128-10 MLP (ReLU by default) trained with Adam on Fashion-MNIST, with a progress
 // bar, per-epoch test accuracy, and the loss and accuracy curves as CSV (and SVG with gnuplot).
 //
 //   fashion_mnist_mlp                                 5 epochs, Adam lr 1e-3, batch 128, seed 42
@@ -6,7 +6,8 @@
 //   fashion_mnist_mlp --optimizer sgd --lr 0.05       any of adam, adamw, sgd, rmsprop
 //   fashion_mnist_mlp --save model.safetensors        keep the trained weights
 //   fashion_mnist_mlp --norm batch                    BatchNorm1d (or layer: LayerNorm) after
-//                                                     each hidden Linear, before the ReLU
+//                                                     each hidden Linear, before the activation
+//   fashion_mnist_mlp --activation gelu               GELU (or silu: SiLU) instead of ReLU
 //   fashion_mnist_mlp --checkpoint run.ckpt           a checkpoint after every epoch ...
 //   fashion_mnist_mlp --checkpoint run.ckpt --resume  ... and, after a crash, go on from it
 //   fashion_mnist_mlp --help                          every flag
@@ -73,14 +74,16 @@ std::unique_ptr<tg::optim::Optimizer> make_optimizer(const std::string& name,
 
 // 784-256-128-10 with ReLU; `norm` ("none", "batch" or "layer") puts a BatchNorm1d or LayerNorm
 // after each hidden Linear, before its activation.
-tg::nn::Sequential make_model(const std::string& norm) {
+tg::nn::Sequential make_model(const std::string& norm, const std::string& activation) {
   tg::nn::Sequential model;
   int64_t in = 784;
   for (int64_t hidden : {256, 128}) {
     model.push_back(tg::nn::Linear(in, hidden));
     if (norm == "batch") model.push_back(tg::nn::BatchNorm1d(hidden));
     if (norm == "layer") model.push_back(tg::nn::LayerNorm({hidden}));
-    model.push_back(tg::nn::ReLU());
+    if (activation == "relu") model.push_back(tg::nn::ReLU());
+    if (activation == "gelu") model.push_back(tg::nn::GELU());
+    if (activation == "silu") model.push_back(tg::nn::SiLU());
     in = hidden;
   }
   model.push_back(tg::nn::Linear(in, 10));
@@ -207,6 +210,7 @@ int main(int argc, char** argv) {
   std::string svg_path;
   std::string save_path;
   std::string norm = "none";
+  std::string activation = "relu";
   bool distributed = false;
   std::string checkpoint_path;
   bool resume = false;
@@ -239,6 +243,9 @@ int main(int argc, char** argv) {
                  "none, batch (BatchNorm1d) or layer (LayerNorm) after hidden layers")
       ->capture_default_str()
       ->check(CLI::IsMember({"none", "batch", "layer"}));
+  app.add_option("--activation", activation, "relu, gelu or silu after each hidden layer")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"relu", "gelu", "silu"}));
   app.add_option("--save", save_path, "save the trained model there (e.g. model.safetensors)");
   app.add_flag("--distributed", distributed,
                "data-parallel training under mpirun: the batch is split across the ranks, "
@@ -300,7 +307,7 @@ int main(int argc, char** argv) {
                                        .num_replicas = world,
                                        .rank = rank});
 
-    tg::nn::Sequential model = make_model(norm);
+    tg::nn::Sequential model = make_model(norm, activation);
     // What the training loop calls: the model, or its data-parallel wrapper (same parameters).
     tg::nn::Module* trained = &model;
 #if TG_HAVE_DISTRIBUTED
@@ -320,10 +327,10 @@ int main(int argc, char** argv) {
                  train.labels.size(0), test.labels.size(0));
       fmt::print("{}", tg::nn::summary(model, {batch_size, 784}));
       fmt::print(
-          "MLP 784-256-128-10 (ReLU, norm {}), {} parameters; {} lr {:g}, batch {}, seed {}, "
+          "MLP 784-256-128-10 ({}, norm {}), {} parameters; {} lr {:g}, batch {}, seed {}, "
           "{} thread{}\n",
-          norm, model.num_parameters(), optimizer_name, lr, batch_size, seed, tg::get_num_threads(),
-          tg::get_num_threads() == 1 ? "" : "s");
+          activation, norm, model.num_parameters(), optimizer_name, lr, batch_size, seed,
+          tg::get_num_threads(), tg::get_num_threads() == 1 ? "" : "s");
       if (distributed)
         fmt::print("data-parallel over {} ranks: {} samples per rank per step, {} thread{} each\n",
                    world, batch_size / world, tg::get_num_threads(),
