@@ -47,21 +47,23 @@ TEST_CASE("the README's wrong backward fails with the report it shows") {
   CAPTURE(result.report);
   CHECK_FALSE(result.ok);
   // element [2]: analytical 2·2² = 8, numerical 3·2² = 12
-  CHECK(result.report.find("input 0 [3], element [2] -> output [2]: analytical 8, numerical 12") !=
+  CHECK(result.report.find(
+            "input 0 [3], element [2] -> output [2]: analytical 8, numerical 12, input value 2") !=
         std::string::npos);
 }
 
 TEST_CASE("the README's tape of the logistic-regression example") {
   tg::autograd::TapeInspectionGuard inspect;
-  tg::Tensor w = tg::zeros({2}, {.dtype = tg::f64, .requires_grad = true});
-  tg::Tensor b = tg::scalar(0.0, {.dtype = tg::f64, .requires_grad = true});
+  tg::Tensor w = tg::zeros({2}, {.dtype = tg::f64, .requires_grad = true}).set_name("w");
+  tg::Tensor b = tg::scalar(0.0, {.dtype = tg::f64, .requires_grad = true}).set_name("b");
   tg::Tensor x = tg::tensor({3.0, 2.0}, {.dtype = tg::f64});
   tg::Tensor loss = -tg::log(tg::sigmoid((w * x).sum() + b));  // y = 1
   loss.backward({.retain_graph = true});
   const std::string tape = tg::autograd::format_tape(loss);
   CAPTURE(tape);
   // σ(0) = 0.5; dloss/dp = −1/p = −2; dσ/dz = 0.25 → dloss/dz = −0.5; dloss/dw = −0.5·x.
-  CHECK(tape.find("leaf 0  [2] f64  value [0, 0]  grad [-1.5, -1]\n") != std::string::npos);
+  CHECK(tape.find("leaf w  [2] f64  value [0, 0]  grad [-1.5, -1]\n") != std::string::npos);
+  CHECK(tape.find("#3  add(#2, leaf b) -> [] f64  value 0  grad -0.5\n") != std::string::npos);
   CHECK(tape.find("#4  sigmoid(#3) -> [] f64  value 0.5  grad -2\n") != std::string::npos);
   CHECK(tape.find("#6  neg(#5) -> [] f64  value 0.693147  grad 1") != std::string::npos);
 }
