@@ -1,19 +1,11 @@
 // Seeing the tape: format_tape and to_dot on a small fixed graph, line by line.
 #include <doctest/doctest.h>
 
-#include <sstream>
 #include <tapegrad/autograd.hpp>
 
-namespace {
+#include "support/testing.hpp"
 
-std::vector<std::string> lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream stream(text);
-  for (std::string line; std::getline(stream, line);) out.push_back(line);
-  return out;
-}
-
-}  // namespace
+using tg::testing::lines;
 
 TEST_CASE("format_tape lists leaves and records in tape order, with values and gradients") {
   tg::autograd::TapeInspectionGuard inspect;

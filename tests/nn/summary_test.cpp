@@ -6,14 +6,9 @@
 
 #include "support/testing.hpp"
 
-namespace {
+using tg::testing::lines;
 
-std::vector<std::string> lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream stream(text);
-  for (std::string line; std::getline(stream, line);) out.push_back(line);
-  return out;
-}
+namespace {
 
 tg::nn::Sequential small_sequential() {
   return tg::nn::Sequential(tg::nn::Linear(4, 3), tg::nn::BatchNorm1d(3), tg::nn::ReLU(),

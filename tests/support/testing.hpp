@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <functional>
+#include <sstream>
 #include <string>
 #include <tapegrad/autograd.hpp>
 #include <vector>
@@ -95,6 +96,14 @@ inline std::string error_message(const std::function<void()>& action) {
   }
   FAIL_CHECK("expected a tg::Error");
   return "";
+}
+
+/// The lines of `text` without their '\n' (for checking printed tables and tapes line by line).
+inline std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream stream(text);
+  for (std::string line; std::getline(stream, line);) out.push_back(line);
+  return out;
 }
 
 /// Sample mean and (n − 1) standard deviation of every element.
