@@ -2,6 +2,7 @@
 // buckets overlap the backward; no_sync; unused parameters; failures reach every rank.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -144,8 +145,8 @@ TEST_CASE("N ranks with batch B follow one process with batch N*B step by step")
       }
       CHECK(steps >= 5);
       if (rank == 0)
-        MESSAGE("world " << world << " " << std::string(tg::dtype_name(dtype)) << " " << optimizer << ": "
-                         << steps << " steps, largest relative error " << worst);
+        MESSAGE("world " << world << " " << std::string(tg::dtype_name(dtype)) << " " << optimizer
+                         << ": " << steps << " steps, largest relative error " << worst);
     }
   }
 }
@@ -383,4 +384,47 @@ TEST_CASE("construction broadcasts rank 0's parameters") {
   tg::Tensor from_rank_0 = model.weight.detach().clone();
   dist::broadcast(from_rank_0, 0);
   CHECK(model.weight.to_vector() == from_rank_0.to_vector());
+}
+
+TEST_CASE("a checkpoint written by rank 0 resumes a data-parallel run bit for bit") {
+  const TensorDataset data = regression_data(tg::f64);
+  const std::string path = "ddp_resume_" + std::to_string(dist::get_world_size()) + ".ckpt";
+  constexpr int kEpochs = 4;
+
+  // One data-parallel run of epochs [first, kEpochs), from a checkpoint when `resume`.
+  auto train = [&](int first, bool resume, int checkpoint_after) {
+    tg::nn::Sequential model = make_model(tg::f64);
+    dist::DistributedDataParallel ddp(model);
+    auto optimizer = make_optimizer("adam", model.parameters());
+    tg::optim::StepLR scheduler(*optimizer, {.step_size = 1, .gamma = 0.5});
+    DataLoader loader(data, {.batch_size = 3,
+                             .shuffle = true,
+                             .seed = 7,
+                             .num_replicas = dist::get_world_size(),
+                             .rank = dist::get_rank()});
+    if (resume) {
+      const tg::Metadata metadata = tg::load_checkpoint(path, model, *optimizer, &scheduler);
+      CHECK(std::stoi(metadata.at("epoch")) == first);
+    }
+    for (int epoch = first; epoch < kEpochs; ++epoch) {
+      loader.set_epoch(epoch);
+      for (auto [x, y] : loader) {
+        optimizer->zero_grad();
+        tg::F::mse_loss(ddp(x), y).backward();
+        optimizer->step();
+      }
+      scheduler.step();
+      if (epoch + 1 == checkpoint_after && dist::get_rank() == 0)
+        tg::save_checkpoint(path, model, *optimizer, &scheduler,
+                            {{"epoch", std::to_string(epoch + 1)}});
+      dist::barrier();  // the file is whole before any rank reads it
+    }
+    return flat(model.parameters());
+  };
+
+  const std::vector<double> straight = train(0, false, kEpochs / 2);
+  const std::vector<double> resumed = train(kEpochs / 2, true, -1);
+  CHECK(resumed == straight);  // bit for bit
+  dist::barrier();
+  if (dist::get_rank() == 0) std::remove(path.c_str());
 }
