@@ -1,5 +1,6 @@
 // Unary ops, driven by the op table (unary_ops.hpp): values and derivatives, gradcheck, f32
 // against f64; and the elementwise maximum and minimum.
+#include <algorithm>
 #include <cmath>
 
 #include "support/testing.hpp"
@@ -129,5 +130,29 @@ TEST_CASE("softplus, silu and elu stay finite and exact at the extremes") {
     TG_CHECK_VALUES(y, {0, 1000});
     y.sum().backward();
     TG_CHECK_VALUES(x.grad(), {0, 1});
+  }
+}
+
+// exp, sigmoid, sqrt and tanh differentiate through their saved output, as PyTorch's do, so a
+// write to their input leaves their backward right; every other op reads its input.
+TEST_CASE("every unary op refuses a backward after its saved input was written in place") {
+  const std::vector<std::string> reads_only_its_output = {"exp", "sigmoid", "sqrt", "tanh"};
+  tg::manual_seed(5);
+  for (const auto& op : unary_ops()) {
+    const std::string label = op.label;
+    CAPTURE(label);
+    tg::Tensor x = uniform({4}, op.lo, op.hi);
+    const tg::Tensor loss = op.fn(x).sum();
+    {
+      tg::NoGradGuard no_grad;
+      x.copy_(x.detach().clone());  // the same values, one version later
+    }
+    if (std::ranges::find(reads_only_its_output, label) != reads_only_its_output.end()) {
+      CHECK_NOTHROW(loss.backward());
+      continue;
+    }
+    const std::string message = tg::testing::error_message([&] { loss.backward(); });
+    CHECK(tg::testing::contains(message, op.record));
+    CHECK(tg::testing::contains(message, "modified by an inplace operation"));
   }
 }

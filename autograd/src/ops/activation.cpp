@@ -32,9 +32,11 @@ Tensor normal_cdf(const Tensor& a) {
     using T = decltype(x);
     return T(0.5) * (T(1) + std::erf(x * static_cast<T>(std::numbers::sqrt2 / 2)));
   });
-  return detail::record("normal_cdf", out, {&a}, [a](const Tensor& g) -> Gradients {
-    return {g * exp(a * a * -0.5) * (std::numbers::inv_sqrtpi / std::numbers::sqrt2)};
-  });
+  return detail::record(
+      "normal_cdf", out, {&a}, [a = detail::SavedTensor(a)](const Tensor& g) -> Gradients {
+        const Tensor& x = a.unpack();
+        return {g * exp(x * x * -0.5) * (std::numbers::inv_sqrtpi / std::numbers::sqrt2)};
+      });
 }
 
 }  // namespace
@@ -47,11 +49,14 @@ Tensor softplus(const Tensor& a, double beta, double threshold) {
     return scaled > static_cast<T>(threshold) ? x
                                               : std::log1p(std::exp(scaled)) / static_cast<T>(beta);
   });
-  return detail::record("softplus", out, {&a}, [a, beta, threshold](const Tensor& g) -> Gradients {
-    const Tensor linear =
-        mask_where(a, [beta, threshold](double x) { return x * beta > threshold; });
-    return {where(linear, g, g * sigmoid(a * beta))};
-  });
+  return detail::record(
+      "softplus", out, {&a},
+      [a = detail::SavedTensor(a), beta, threshold](const Tensor& g) -> Gradients {
+        const Tensor& input = a.unpack();
+        const Tensor linear =
+            mask_where(input, [beta, threshold](double x) { return x * beta > threshold; });
+        return {where(linear, g, g * sigmoid(input * beta))};
+      });
 }
 
 // d gelu(a)/da = Φ(a) + a·φ(a)
@@ -60,10 +65,12 @@ Tensor gelu(const Tensor& a) {
     using T = decltype(x);
     return x * T(0.5) * (T(1) + std::erf(x * static_cast<T>(std::numbers::sqrt2 / 2)));
   });
-  return detail::record("gelu", out, {&a}, [a](const Tensor& g) -> Gradients {
-    const Tensor density = exp(a * a * -0.5) * (std::numbers::inv_sqrtpi / std::numbers::sqrt2);
-    return {g * (normal_cdf(a) + a * density)};
-  });
+  return detail::record(
+      "gelu", out, {&a}, [a = detail::SavedTensor(a)](const Tensor& g) -> Gradients {
+        const Tensor& x = a.unpack();
+        const Tensor density = exp(x * x * -0.5) * (std::numbers::inv_sqrtpi / std::numbers::sqrt2);
+        return {g * (normal_cdf(x) + x * density)};
+      });
 }
 
 // d silu(a)/da = σ(a)·(1 + a·(1 - σ(a)))
@@ -75,10 +82,12 @@ Tensor silu(const Tensor& a) {
     const T e = std::exp(x);
     return x * e / (T(1) + e);
   });
-  return detail::record("silu", out, {&a}, [a](const Tensor& g) -> Gradients {
-    const Tensor s = sigmoid(a);
-    return {g * s * (1.0 + a * (1.0 - s))};
-  });
+  return detail::record("silu", out, {&a},
+                        [a = detail::SavedTensor(a)](const Tensor& g) -> Gradients {
+                          const Tensor& x = a.unpack();
+                          const Tensor s = sigmoid(x);
+                          return {g * s * (1.0 + x * (1.0 - s))};
+                        });
 }
 
 // d elu(a)/da = 1 where a > 0, else alpha·e^a
@@ -87,11 +96,14 @@ Tensor elu(const Tensor& a, double alpha) {
     using T = decltype(x);
     return x > 0 ? x : static_cast<T>(alpha) * std::expm1(x);
   });
-  return detail::record("elu", out, {&a}, [a, alpha](const Tensor& g) -> Gradients {
-    const Tensor positive = mask_where(a, [](double x) { return x > 0; });
-    // e^a is taken only where a <= 0 (e^0 elsewhere), so a large a cannot overflow into 0·Inf.
-    return {where(positive, g, g * exp(a * (1.0 - positive)) * alpha)};
-  });
+  return detail::record("elu", out, {&a},
+                        [a = detail::SavedTensor(a), alpha](const Tensor& g) -> Gradients {
+                          const Tensor& input = a.unpack();
+                          const Tensor positive = mask_where(input, [](double x) { return x > 0; });
+                          // e^a is taken only where a <= 0 (e^0 elsewhere), so a large a cannot
+                          // overflow into 0·Inf.
+                          return {where(positive, g, g * exp(input * (1.0 - positive)) * alpha)};
+                        });
 }
 
 }  // namespace tg

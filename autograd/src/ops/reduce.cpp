@@ -238,18 +238,20 @@ Tensor prod_kernel(const Tensor& a) {
 //   k > 2: 0, with first and second derivatives 0.
 Tensor prod(const Tensor& a) {
   Tensor out = prod_kernel(a);
-  return detail::record("prod", out, {&a}, [a](const Tensor& g) -> Gradients {
-    if (!is_floating(a.dtype())) return {Tensor()};
-    const Tensor is_zero = eq(a, 0.0);
-    const auto zeros_count = static_cast<int64_t>(sum(is_zero).item());
-    if (zeros_count == 0) return {g * prod(a) / a};
-    if (zeros_count > 2) return {zeros_like(a) * g};
-    const Tensor nonzero = where(is_zero, scalar(1.0, {.dtype = a.dtype()}), a);
-    const Tensor product = prod(nonzero);
-    const Tensor zero_values = sum(a * is_zero);  // 0, with the zeros' history
-    if (zeros_count == 1) return {g * where(is_zero, product, product * zero_values / nonzero)};
-    return {g * where(is_zero, product * (zero_values - a), scalar(0.0, {.dtype = a.dtype()}))};
-  });
+  return detail::record(
+      "prod", out, {&a}, [a = detail::SavedTensor(a)](const Tensor& g) -> Gradients {
+        const Tensor& x = a.unpack();
+        if (!is_floating(x.dtype())) return {Tensor()};
+        const Tensor is_zero = eq(x, 0.0);
+        const auto zeros_count = static_cast<int64_t>(sum(is_zero).item());
+        if (zeros_count == 0) return {g * prod(x) / x};
+        if (zeros_count > 2) return {zeros_like(x) * g};
+        const Tensor nonzero = where(is_zero, scalar(1.0, {.dtype = x.dtype()}), x);
+        const Tensor product = prod(nonzero);
+        const Tensor zero_values = sum(x * is_zero);  // 0, with the zeros' history
+        if (zeros_count == 1) return {g * where(is_zero, product, product * zero_values / nonzero)};
+        return {g * where(is_zero, product * (zero_values - x), scalar(0.0, {.dtype = x.dtype()}))};
+      });
 }
 
 // var = sum((a - mean(a))²) / (n - 1), written with ops so both derivatives come from theirs.
@@ -298,15 +300,17 @@ Tensor norm(const Tensor& a, double p) {
         static_cast<T>(std::isfinite(largest) ? largest * std::pow(total, 1.0 / p) : largest);
     return result;
   });
-  return detail::record("norm", out, {&a},
-                        [a, p, y = detail::SavedOutput(out)](const Tensor& g) -> Gradients {
-                          const Tensor n = y.value([&] { return norm(a, p); });
-                          const Tensor one = scalar(1.0, {.dtype = n.dtype()});
-                          const Tensor safe = where(eq(n, 0.0), one, n);
-                          if (p == 2.0) return {g * a / safe};
-                          const Tensor sign = gt(a, 0.0) - lt(a, 0.0);
-                          return {g * sign * pow(abs(a), p - 1.0) / pow(safe, p - 1.0)};
-                        });
+  return detail::record(
+      "norm", out, {&a},
+      [a = detail::SavedTensor(a), p, y = detail::SavedOutput(out)](const Tensor& g) -> Gradients {
+        const Tensor& x = a.unpack();
+        const Tensor n = y.value([&] { return norm(x, p); });
+        const Tensor one = scalar(1.0, {.dtype = n.dtype()});
+        const Tensor safe = where(eq(n, 0.0), one, n);
+        if (p == 2.0) return {g * x / safe};
+        const Tensor sign = gt(x, 0.0) - lt(x, 0.0);
+        return {g * sign * pow(abs(x), p - 1.0) / pow(safe, p - 1.0)};
+      });
 }
 
 namespace {

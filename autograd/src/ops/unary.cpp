@@ -209,35 +209,50 @@ Tensor clamp(const Tensor& a, double lo, double hi) {
 Tensor sin(const Tensor& a) {
   Tensor out = map_floating(a, [](auto x) { return std::sin(x); });
   return detail::record("sin", out, {&a},
-                        [a](const Tensor& g) -> Gradients { return {g * cos(a)}; });
+                        [a = detail::SavedTensor(a)](const Tensor& g) -> Gradients {
+                          const Tensor& x = a.unpack();
+                          return {g * cos(x)};
+                        });
 }
 
 // d cos(a)/da = -sin(a)
 Tensor cos(const Tensor& a) {
   Tensor out = map_floating(a, [](auto x) { return std::cos(x); });
   return detail::record("cos", out, {&a},
-                        [a](const Tensor& g) -> Gradients { return {neg(g * sin(a))}; });
+                        [a = detail::SavedTensor(a)](const Tensor& g) -> Gradients {
+                          const Tensor& x = a.unpack();
+                          return {neg(g * sin(x))};
+                        });
 }
 
 // d log(1 + a)/da = 1 / (1 + a)
 Tensor log1p(const Tensor& a) {
   Tensor out = map_floating(a, [](auto x) { return std::log1p(x); });
   return detail::record("log1p", out, {&a},
-                        [a](const Tensor& g) -> Gradients { return {g / (a + 1.0)}; });
+                        [a = detail::SavedTensor(a)](const Tensor& g) -> Gradients {
+                          const Tensor& x = a.unpack();
+                          return {g / (x + 1.0)};
+                        });
 }
 
 // d(e^a - 1)/da = e^a
 Tensor expm1(const Tensor& a) {
   Tensor out = map_floating(a, [](auto x) { return std::expm1(x); });
   return detail::record("expm1", out, {&a},
-                        [a](const Tensor& g) -> Gradients { return {g * exp(a)}; });
+                        [a = detail::SavedTensor(a)](const Tensor& g) -> Gradients {
+                          const Tensor& x = a.unpack();
+                          return {g * exp(x)};
+                        });
 }
 
 // d(a²)/da = 2a
 Tensor square(const Tensor& a) {
   Tensor out = map_any(a, [](auto x) { return x * x; });
   return detail::record("square", out, {&a},
-                        [a](const Tensor& g) -> Gradients { return {g * a * 2.0}; });
+                        [a = detail::SavedTensor(a)](const Tensor& g) -> Gradients {
+                          const Tensor& x = a.unpack();
+                          return {g * x * 2.0};
+                        });
 }
 
 }  // namespace tg
