@@ -41,13 +41,17 @@ std::pair<const char*, const char*> byte_range(const Tensor& tensor) {
 
 }  // namespace
 
-namespace detail {
-thread_local ForwardObserver* forward_observer = nullptr;
-}  // namespace detail
+namespace {
+thread_local detail::ForwardObserver* forward_observer = nullptr;
+}  // namespace
+
+detail::ForwardObserver* detail::exchange_forward_observer(ForwardObserver* observer) {
+  return std::exchange(forward_observer, observer);
+}
 
 Tensor Module::operator()(const Tensor& input) {
   Tensor output = forward(input);
-  if (detail::forward_observer != nullptr) (*detail::forward_observer)(*this, output);
+  if (forward_observer != nullptr) (*forward_observer)(*this, output);
   return output;
 }
 

@@ -10,7 +10,9 @@ namespace tg::nn::detail {
 /// Called by Module::operator() after each forward with the module and its output.
 using ForwardObserver = std::function<void(Module&, const Tensor&)>;
 
-/// This thread's observer, or null (the common case: one load and a branch per call).
-extern thread_local ForwardObserver* forward_observer;
+/// Makes `observer` this thread's observer (null: none, the common case) and returns the
+/// previous one. A function rather than an extern thread_local, whose cross-unit access
+/// UBSan reports as a null store with static libraries.
+ForwardObserver* exchange_forward_observer(ForwardObserver* observer);
 
 }  // namespace tg::nn::detail

@@ -57,16 +57,19 @@ class ForwardRun {
   explicit ForwardRun(Module& model) {
     auto modules = model.named_modules();
     for (auto& [name, module] : modules) modes_.emplace_back(module, module->is_training());
-    previous_ = detail::forward_observer;
   }
   ~ForwardRun() {
-    detail::forward_observer = previous_;
+    detail::exchange_forward_observer(previous_);
     // Parents first (named_modules' order): train(on) of a parent sets its children, which then
     // get their own flags back.
     for (auto& [module, training] : modes_) module->train(training);
   }
   ForwardRun(const ForwardRun&) = delete;
   ForwardRun& operator=(const ForwardRun&) = delete;
+
+  void observe(detail::ForwardObserver* observer) {
+    previous_ = detail::exchange_forward_observer(observer);
+  }
 
  private:
   std::vector<std::pair<Module*, bool>> modes_;
@@ -81,7 +84,7 @@ std::map<const Module*, Shape> output_shapes(Module& model, const Shape& input_s
   detail::ForwardObserver observer = [&](Module& module, const Tensor& output) {
     shapes.emplace(&module, output.shape());  // a module called twice keeps its first shape
   };
-  detail::forward_observer = &observer;
+  run.observe(&observer);
   NoGradGuard no_grad;
   model.eval();
   model(zeros(input_shape, {.dtype = dtype}));
