@@ -1,5 +1,6 @@
-// The main demo: a 784-256-128-10 MLP (ReLU by default) trained with Adam on Fashion-MNIST, with a progress
-// bar, per-epoch test accuracy, and the loss and accuracy curves as CSV (and SVG with gnuplot).
+// The main demo: a 784-256-128-10 MLP (ReLU by default) trained with Adam on Fashion-MNIST, with a
+// progress bar, per-epoch test accuracy, and the loss and accuracy curves as CSV (and SVG with
+// gnuplot).
 //
 //   fashion_mnist_mlp                                 5 epochs, Adam lr 1e-3, batch 128, seed 42
 //   fashion_mnist_mlp --epochs 1 --train-subset 6000  a short run
