@@ -29,18 +29,6 @@ static_assert(std::endian::native == std::endian::little,
 constexpr int kFormatVersion = 1;
 constexpr size_t kLengthBytes = 8;
 
-const char* safetensors_dtype(DType dtype) {
-  switch (dtype) {
-    case DType::f32:
-      return "F32";
-    case DType::f64:
-      return "F64";
-    case DType::i64:
-      return "I64";
-  }
-  return "?";
-}
-
 const void* raw_data(const Tensor& tensor) {
   switch (tensor.dtype()) {
     case DType::f32:
@@ -316,7 +304,7 @@ void save_named(const NamedTensorList& tensors, const std::string& path, const M
   uint64_t offset = 0;
   for (const auto& [name, tensor] : tensors) {
     const uint64_t end = offset + byte_size(tensor);
-    header[name] = {{"dtype", safetensors_dtype(tensor.dtype())},
+    header[name] = {{"dtype", detail::safetensors_dtype(tensor.dtype())},
                     {"shape", tensor.shape()},
                     {"data_offsets", {offset, end}}};
     offset = end;
@@ -404,6 +392,18 @@ void save(const StateDict& state, const std::string& path, const Metadata& metad
 
 StateDict load(const std::string& path, Metadata* metadata) {
   return detail::load_named(path, metadata, "tg::load");
+}
+
+const char* detail::safetensors_dtype(DType dtype) {
+  switch (dtype) {
+    case DType::f32:
+      return "F32";
+    case DType::f64:
+      return "F64";
+    case DType::i64:
+      return "I64";
+  }
+  return "?";
 }
 
 }  // namespace tg

@@ -13,18 +13,6 @@
 namespace tg::nn {
 namespace {
 
-const char* safetensors_dtype(DType dtype) {
-  switch (dtype) {
-    case DType::f32:
-      return "F32";
-    case DType::f64:
-      return "F64";
-    case DType::i64:
-      return "I64";
-  }
-  return "?";
-}
-
 // nn::load is stricter than load_state_dict: the file must hold exactly the module's names with
 // its dtypes too (no silent conversion), and every mismatch is listed at once.
 void check_against_module(const std::string& path, const StateDict& file,
@@ -42,8 +30,8 @@ void check_against_module(const std::string& path, const StateDict& file,
     if (entry.dtype() != tensor.dtype() || entry.shape() != tensor.shape())
       mismatched.push_back(
           fmt::format("\"{}\" is {} {} in the file but {} {} in the module", name,
-                      safetensors_dtype(entry.dtype()), format_shape(entry.shape()),
-                      safetensors_dtype(tensor.dtype()), format_shape(tensor.shape())));
+                      tg::detail::safetensors_dtype(entry.dtype()), format_shape(entry.shape()),
+                      tg::detail::safetensors_dtype(tensor.dtype()), format_shape(tensor.shape())));
   }
   for (const auto& [name, tensor] : file)
     if (!wanted.contains(name)) extra.push_back(name);

@@ -48,6 +48,8 @@ void save_named(const NamedTensorList& tensors, const std::string& path, const M
                 std::string_view caller);
 /// tg::load with error messages prefixed by `caller`.
 StateDict load_named(const std::string& path, Metadata* metadata, std::string_view caller);
+/// The dtype as the safetensors header spells it ("F32", "F64", "I64").
+const char* safetensors_dtype(DType dtype);
 }  // namespace detail
 
 }  // namespace tg
