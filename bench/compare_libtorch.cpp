@@ -2,6 +2,9 @@
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 
@@ -36,6 +39,34 @@ void run_chain(const bench::Args& args, const bench::Workload& w) {
       [&] { return y.item<double>(); });
 }
 
+// micrograd's expression on f64 0-D scalars, as on tapegrad's side: fresh leaves every
+// iteration (as BurTorch's PyTorch script does), so no gradient needs resetting.
+void run_tiny_graph(const bench::Args& args) {
+  const auto leaf = torch::TensorOptions().dtype(torch::kFloat64).requires_grad(true);
+  torch::Tensor a, b, g;
+  auto iteration = [&] {
+    a = torch::scalar_tensor(-41.0, leaf);
+    b = torch::scalar_tensor(2.0, leaf);
+    torch::Tensor c = a + b;
+    torch::Tensor d = a * b + b.pow(3);
+    torch::Tensor e = c - d;
+    torch::Tensor f = e.pow(2);
+    g = f / 2.0;
+    g.backward();
+  };
+  // By hand: g = 612.5, dg/da = -35, dg/db = 1050 (see compare_tapegrad.cpp).
+  iteration();
+  const double value = g.item<double>(), grad_a = a.grad().item<double>(),
+               grad_b = b.grad().item<double>();
+  if (std::abs(value - 612.5) > 1e-9 || std::abs(grad_a + 35.0) > 1e-9 ||
+      std::abs(grad_b - 1050.0) > 1e-9) {
+    std::fprintf(stderr, "tiny_graph computed g = %g, a.grad = %g, b.grad = %g\n", value, grad_a,
+                 grad_b);
+    std::exit(1);
+  }
+  bench::run("libtorch", args, iteration, [&] { return g.item<double>(); });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -47,6 +78,10 @@ int main(int argc, char** argv) {
   torch::manual_seed(0);
   if (w.chain_length > 0) {
     run_chain(args, w);
+    return 0;
+  }
+  if (w.name == "tiny_graph") {
+    run_tiny_graph(args);
     return 0;
   }
 

@@ -5,6 +5,7 @@
 // log_softmax + gather; comparing the two shows what the module layer costs.
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -109,6 +110,35 @@ void run_chain(const bench::Args& args, const bench::Workload& w) {
       [&] { return y.item(); });
 }
 
+// micrograd's expression on f64 0-D scalars, as BurTorch benchmarks it against micrograd and
+// PyTorch: every iteration makes its two leaves anew (a = -41, b = 2), builds the graph and runs
+// backward, so gradients start from nothing each time and nothing needs resetting; the
+// previous iteration's leaves and graph are freed when the handles are reassigned.
+void run_tiny_graph(const bench::Args& args) {
+  const tg::TensorOptions leaf{.dtype = tg::f64, .requires_grad = true};
+  tg::Tensor a, b, g;
+  auto iteration = [&] {
+    a = tg::scalar(-41.0, leaf);
+    b = tg::scalar(2.0, leaf);
+    tg::Tensor c = a + b;
+    tg::Tensor d = a * b + b.pow(3);
+    tg::Tensor e = c - d;
+    tg::Tensor f = e.pow(2);
+    g = f / 2.0;
+    g.backward();
+  };
+  // By hand: e = (a + b) - (ab + b^3) = 35, g = e^2 / 2 = 612.5, dg/da = e (1 - b) = -35,
+  // dg/db = e (1 - a - 3b^2) = 1050.
+  iteration();
+  if (std::abs(g.item() - 612.5) > 1e-9 || std::abs(a.grad().item() + 35.0) > 1e-9 ||
+      std::abs(b.grad().item() - 1050.0) > 1e-9) {
+    std::fprintf(stderr, "tiny_graph computed g = %g, a.grad = %g, b.grad = %g\n", g.item(),
+                 a.grad().item(), b.grad().item());
+    std::exit(1);
+  }
+  bench::run("tapegrad", args, iteration, [&] { return g.item(); });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -126,6 +156,10 @@ int main(int argc, char** argv) {
   tg::manual_seed(0);
   if (w.chain_length > 0) {
     run_chain(args, w);
+    return 0;
+  }
+  if (w.name == "tiny_graph") {
+    run_tiny_graph(args);
     return 0;
   }
 
