@@ -150,7 +150,8 @@ TEST_CASE("element_moments gives the mean and population std of every element") 
   // 1, 10, 2, 20, 3, 60: mean 96/6 = 16; deviations -15, -6, -14, 4, -13, 44;
   // squares 225 + 36 + 196 + 16 + 169 + 1936 = 2578; var 2578/6; std sqrt(429.666...)
   for (const tg::DType dtype : {tg::f32, tg::f64}) {
-    CAPTURE(tg::dtype_name(dtype));
+    const std::string dtype_name(tg::dtype_name(dtype));
+    CAPTURE(dtype_name);
     const tg::data::ElementMoments moments = tg::data::element_moments(three_rows(dtype));
     CHECK(moments.mean == Approx(16.0).epsilon(1e-12));
     CHECK(moments.std == Approx(std::sqrt(2578.0 / 6.0)).epsilon(1e-12));
@@ -169,7 +170,8 @@ TEST_CASE("element_moments gives the mean and population std of every element") 
 TEST_CASE("standardize_ writes (x - mean) / std into the tensor itself") {
   SUBCASE("f64 and f32, in the same storage, with the version bumped") {
     for (const tg::DType dtype : {tg::f64, tg::f32}) {
-      CAPTURE(tg::dtype_name(dtype));
+      const std::string dtype_name(tg::dtype_name(dtype));
+      CAPTURE(dtype_name);
       tg::Tensor x = three_rows(dtype);
       const tg::Tensor same_storage = x;  // a second handle: sees the write only if in place
       const uint64_t version = x.version();
