@@ -284,3 +284,17 @@ TEST_CASE("anomaly mode names linear_relu for a NaN it makes") {
   // ∞·1 + 1·(−1) is finite-plus-infinite = ∞, and relu(∞) = ∞.
   TG_CHECK_ERROR(tg::linear_relu(x, w), "anomaly: forward of 'linear_relu' produced Inf");
 }
+
+TEST_CASE("linear and linear_relu on a batch of no rows give zero weight and bias gradients") {
+  for (const bool fused : {false, true}) {
+    CAPTURE(fused);
+    tg::Tensor w = leaf({1, 2, 3, 4, 5, 6}, {2, 3});
+    tg::Tensor b = leaf({1, -1}, {2});
+    const tg::Tensor x = tg::zeros({0, 3}, {.dtype = tg::f64});
+    const tg::Tensor y = fused ? tg::linear_relu(x, w, b) : tg::linear(x, w, b);
+    CHECK(y.shape() == tg::Shape{0, 2});
+    y.sum().backward();
+    TG_CHECK_VALUES(w.grad(), {0, 0, 0, 0, 0, 0});
+    TG_CHECK_VALUES(b.grad(), {0, 0});
+  }
+}
