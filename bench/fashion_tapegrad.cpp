@@ -26,10 +26,10 @@ int main(int argc, char** argv) {
   tg::data::FashionMnist train = tg::data::read_fashion_mnist(tg::data::fashion_mnist_dir(), true);
   tg::data::FashionMnist test = tg::data::read_fashion_mnist(tg::data::fashion_mnist_dir(), false);
 
-  const tg::Tensor pixel_mean = train.images.mean();
-  const tg::Tensor pixel_std = (train.images - pixel_mean).pow(2).mean().sqrt();
-  train.images = (train.images - pixel_mean) / pixel_std;
-  test.images = (test.images - pixel_mean) / pixel_std;
+  // In place, so the 188 MB of training images exist once.
+  const tg::data::ElementMoments pixels = tg::data::element_moments(train.images);
+  tg::data::standardize_(train.images, pixels.mean, pixels.std);
+  tg::data::standardize_(test.images, pixels.mean, pixels.std);
 
   tg::nn::Sequential net(tg::nn::Linear(784, 256), tg::nn::ReLU(), tg::nn::Linear(256, 128),
                          tg::nn::ReLU(), tg::nn::Linear(128, 10));

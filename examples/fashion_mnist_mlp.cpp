@@ -295,11 +295,11 @@ int main(int argc, char** argv) {
     auto train = first(tg::data::read_fashion_mnist(data_dir, /*train=*/true), train_subset);
     auto test = first(tg::data::read_fashion_mnist(data_dir, /*train=*/false), test_subset);
     // Pixels centred and scaled by the training set's mean and standard deviation (about 0.286
-    // and 0.353, torchvision's Normalize for this data): inputs of unit scale train faster.
-    const tg::Tensor pixel_mean = train.images.mean();
-    const tg::Tensor pixel_std = (train.images - pixel_mean).pow(2).mean().sqrt();
-    train.images = (train.images - pixel_mean) / pixel_std;
-    test.images = (test.images - pixel_mean) / pixel_std;
+    // and 0.353, torchvision's Normalize for this data): inputs of unit scale train faster. In
+    // place, so the 188 MB of training images exist once.
+    const tg::data::ElementMoments pixels = tg::data::element_moments(train.images);
+    tg::data::standardize_(train.images, pixels.mean, pixels.std);
+    tg::data::standardize_(test.images, pixels.mean, pixels.std);
     // Each rank reads its shard of every epoch's permutation, batch_size / world at a time.
     tg::data::DataLoader train_loader(tg::data::TensorDataset(train.images, train.labels),
                                       {.batch_size = batch_size / world,

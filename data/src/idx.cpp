@@ -74,6 +74,13 @@ class Source {
         throw Error(fmt::format("read_idx: {}: zlib could not start inflating", path));
       }
       input_.resize(kInputBytes);
+      // The last 4 bytes of a gzip member are its decompressed length mod 2^32 (little-endian).
+      unsigned char trailer[4];
+      if (std::fseek(file, -4, SEEK_END) == 0 && std::fread(trailer, 1, 4, file) == 4)
+        trailer_length_ = uint32_t{trailer[0]} | (uint32_t{trailer[1]} << 8) |
+                          (uint32_t{trailer[2]} << 16) | (uint32_t{trailer[3]} << 24);
+      if (std::fseek(file, 0, SEEK_SET) != 0)
+        throw Error(fmt::format("read_idx: {}: not a seekable file", path));
       return;
     }
     // A plain file: its size is known up front, so a header can be checked against it.
@@ -94,6 +101,13 @@ class Source {
   bool gzip() const { return stream_ != nullptr; }
   // Size of a plain file; unknown for gzip until it has been read.
   std::optional<uint64_t> size() const { return size_; }
+  // Whether the file itself vouches for a stream of `bytes`: a plain file's size (checked
+  // against the header before reading), or a one-member gzip file's trailer length. A multi-member
+  // gzip file names only its last member's length there, so it never vouches.
+  bool confirms(uint64_t bytes) const {
+    return size_ ? *size_ == bytes
+                 : trailer_length_ && *trailer_length_ == static_cast<uint32_t>(bytes);
+  }
 
   // Reads up to `count` bytes; fewer only at the end of the stream. Throws for corrupt gzip.
   size_t read(unsigned char* buffer, size_t count) {
@@ -173,6 +187,7 @@ class Source {
   uint64_t fed_ = 0;           // compressed bytes handed to inflate
   uint64_t decompressed_ = 0;  // bytes inflate has produced
   std::optional<uint64_t> size_;
+  std::optional<uint32_t> trailer_length_;
   uint64_t offset_ = 0;
 };
 
@@ -212,16 +227,36 @@ T element_as(const ElementType& type, const unsigned char* p) {
   }
 }
 
+// Converts the `count` elements at p into out.
 template <class T>
-void convert(const ElementType& type, const std::vector<unsigned char>& raw, T* out) {
-  const size_t count = raw.size() / static_cast<size_t>(type.bytes);
-  const unsigned char* p = raw.data();
+void convert(const ElementType& type, const unsigned char* p, size_t count, T* out) {
   if (type.code == 0x08) {  // the common case (images, labels) gets a loop the compiler vectorises
     for (size_t i = 0; i < count; ++i) out[i] = static_cast<T>(p[i]);
     return;
   }
   for (size_t i = 0; i < count; ++i)
     out[i] = element_as<T>(type, p + i * static_cast<size_t>(type.bytes));
+}
+
+// Calls body(p) with a typed pointer to out's elements.
+template <class Body>
+void with_typed_data(Tensor& out, Body body) {
+  switch (out.dtype()) {
+    case DType::f32:
+      return body(out.data<float>());
+    case DType::f64:
+      return body(out.data<double>());
+    case DType::i64:
+      return body(out.data<int64_t>());
+  }
+}
+
+[[noreturn]] void truncated(const std::string& path, const Source& source,
+                            const std::string& declared, uint64_t data_offset, uint64_t have) {
+  fail(path, source.gzip(), data_offset + have,
+       fmt::format("truncated data: the header declares {} from byte {}, but the {} ends "
+                   "after {} of them",
+                   declared, data_offset, source.gzip() ? "decompressed stream" : "file", have));
 }
 
 Tensor read(const std::string& path, std::optional<DType> requested) {
@@ -295,23 +330,44 @@ Tensor read(const std::string& path, std::optional<DType> requested) {
                        *file_size - data_offset - data_bytes, declared));
   }
 
-  // The buffer grows with the bytes that actually arrive: a gzip stream's length is only known
-  // once it has been inflated.
-  std::vector<unsigned char> raw;
-  uint64_t have = 0;
-  while (have < data_bytes) {
-    const uint64_t capacity = std::min(
-        data_bytes, std::max<uint64_t>(2 * raw.size(), source.size() ? data_bytes : kChunkBytes));
-    raw.resize(static_cast<size_t>(capacity));
-    const size_t want = static_cast<size_t>(capacity - have);
-    const size_t n = source.read(raw.data() + have, want);
-    have += n;
-    if (n < want)
-      fail(
-          path, source.gzip(), data_offset + have,
-          fmt::format("truncated data: the header declares {} from byte {}, but the {} ends "
-                      "after {} of them",
-                      declared, data_offset, source.gzip() ? "decompressed stream" : "file", have));
+  Tensor out;
+  if (source.confirms(data_offset + data_bytes)) {
+    // The file's size vouches for the header: allocate the result once and convert the bytes
+    // into it a chunk at a time, so the file's bytes are never held whole beside it (for
+    // Fashion-MNIST's training images, 47 MB of bytes beside 188 MB of f32).
+    out = zeros(shape, {.dtype = dtype});
+    std::vector<unsigned char> chunk(
+        static_cast<size_t>(std::min<uint64_t>(data_bytes, kChunkBytes)));
+    with_typed_data(out, [&](auto* o) {
+      uint64_t have = 0;
+      while (have < data_bytes) {
+        const size_t want =
+            static_cast<size_t>(std::min<uint64_t>(data_bytes - have, chunk.size()));
+        const size_t n = source.read(chunk.data(), want);
+        if (n < want) truncated(path, source, declared, data_offset, have + n);
+        const size_t element = static_cast<size_t>(type->bytes);
+        convert(*type, chunk.data(), n / element, o + have / element);
+        have += n;
+      }
+    });
+  } else {
+    // The buffer grows with the bytes that actually arrive: a gzip stream's length is only
+    // known once it has been inflated.
+    std::vector<unsigned char> raw;
+    uint64_t have = 0;
+    while (have < data_bytes) {
+      const uint64_t capacity =
+          std::min(data_bytes, std::max<uint64_t>(2 * raw.size(), kChunkBytes));
+      raw.resize(static_cast<size_t>(capacity));
+      const size_t want = static_cast<size_t>(capacity - have);
+      const size_t n = source.read(raw.data() + have, want);
+      have += n;
+      if (n < want) truncated(path, source, declared, data_offset, have);
+    }
+    out = zeros(shape, {.dtype = dtype});
+    with_typed_data(out, [&](auto* o) {
+      convert(*type, raw.data(), raw.size() / static_cast<size_t>(type->bytes), o);
+    });
   }
   // Reading one byte more also makes zlib check the gzip trailer's CRC and length. (As with
   // gunzip, zlib ignores garbage after the last complete gzip member.)
@@ -321,19 +377,6 @@ Tensor read(const std::string& path, std::optional<DType> requested) {
          fmt::format("trailing bytes after the data: the stream is longer than the header "
                      "declares ({})",
                      declared));
-
-  Tensor out = zeros(shape, {.dtype = dtype});
-  switch (dtype) {
-    case DType::f32:
-      convert(*type, raw, out.data<float>());
-      break;
-    case DType::f64:
-      convert(*type, raw, out.data<double>());
-      break;
-    case DType::i64:
-      convert(*type, raw, out.data<int64_t>());
-      break;
-  }
   return out;
 }
 

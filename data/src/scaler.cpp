@@ -124,6 +124,59 @@ Tensor StandardScaler::mean() const { return vector_tensor(mean_); }
 Tensor StandardScaler::var() const { return vector_tensor(var_); }
 Tensor StandardScaler::scale() const { return vector_tensor(scale_); }
 
+ElementMoments element_moments(const Tensor& X) {
+  if (!X.defined() || !is_floating(X.dtype()) || X.numel() < 1)
+    throw Error(fmt::format(
+        "element_moments: X must be a non-empty f32 or f64 tensor, got {}",
+        X.defined() ? fmt::format("{} {}", dtype_name(X.dtype()), format_shape(X.shape()))
+                    : std::string("an undefined tensor")));
+  ElementMoments moments;
+  with_elements(X, [&](const auto* x) {
+    const int64_t n = X.numel();
+    double total = 0;
+    for (int64_t i = 0; i < n; ++i) total += static_cast<double>(x[i]);
+    moments.mean = total / static_cast<double>(n);
+    // Squared deviations from the mean, as fit() does, rather than E[x²] - E[x]².
+    double squares = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const double deviation = static_cast<double>(x[i]) - moments.mean;
+      squares += deviation * deviation;
+    }
+    moments.std = std::sqrt(squares / static_cast<double>(n));
+  });
+  return moments;
+}
+
+void standardize_(Tensor& X, double mean, double std) {
+  if (!X.defined() || !is_floating(X.dtype()))
+    throw Error(fmt::format(
+        "standardize_: X must be an f32 or f64 tensor, got {}",
+        X.defined() ? fmt::format("{} {}", dtype_name(X.dtype()), format_shape(X.shape()))
+                    : std::string("an undefined tensor")));
+  if (!X.is_leaf() || X.requires_grad())
+    throw Error(fmt::format(
+        "standardize_: X of shape {} {}; standardise the data before it enters a graph, or "
+        "X.detach().clone()",
+        format_shape(X.shape()), X.is_leaf() ? "requires grad" : "was computed by a recorded op"));
+  if (!(std > 0 && std::isfinite(std)) || !std::isfinite(mean))
+    throw Error(fmt::format(
+        "standardize_: mean must be finite and std positive and finite, got mean {} and std {} "
+        "(X of shape {})",
+        mean, std, format_shape(X.shape())));
+  auto apply = [&](auto* x) {
+    using T = std::remove_pointer_t<decltype(x)>;
+    // In X's dtype, as (X - mean) / std computes it out of place.
+    const T shift = static_cast<T>(mean);
+    const T divisor = static_cast<T>(std);
+    for (int64_t i = 0, end = X.numel(); i < end; ++i) x[i] = (x[i] - shift) / divisor;
+  };
+  if (X.dtype() == DType::f32)
+    apply(X.data<float>());
+  else
+    apply(X.data<double>());
+  X.mark_modified();
+}
+
 MinMaxScaler::MinMaxScaler(double low, double high) : low_(low), high_(high) {
   if (!(low < high))
     throw Error(

@@ -26,13 +26,22 @@ Linear::Linear(int64_t in_features, int64_t out_features, bool with_bias)
   }
 }
 
-Tensor Linear::forward(const Tensor& input) {
+void Linear::check_input(const Tensor& input) const {
   if (input.dim() < 1 || input.shape().back() != in_features_)
     throw Error(
         fmt::format("Linear(in_features={}, out_features={}): input {} must have {} as "
                     "its last dimension",
                     in_features_, out_features_, format_shape(input.shape()), in_features_));
+}
+
+Tensor Linear::forward(const Tensor& input) {
+  check_input(input);
   return linear(input, weight, bias);
+}
+
+Tensor Linear::forward_relu(const Tensor& input) {
+  check_input(input);
+  return linear_relu(input, weight, bias);
 }
 
 }  // namespace tg::nn

@@ -49,6 +49,8 @@ detail::ForwardObserver* detail::exchange_forward_observer(ForwardObserver* obse
   return std::exchange(forward_observer, observer);
 }
 
+bool detail::forward_observed() { return forward_observer != nullptr; }
+
 Tensor Module::operator()(const Tensor& input) {
   Tensor output = forward(input);
   if (forward_observer != nullptr) (*forward_observer)(*this, output);

@@ -15,4 +15,8 @@ using ForwardObserver = std::function<void(Module&, const Tensor&)>;
 /// UBSan reports as a null store with static libraries.
 ForwardObserver* exchange_forward_observer(ForwardObserver* observer);
 
+/// True while some observer watches this thread's forwards (Sequential then calls every module
+/// itself, fusing none, so that each one's output is seen).
+bool forward_observed();
+
 }  // namespace tg::nn::detail

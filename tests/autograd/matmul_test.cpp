@@ -1,4 +1,9 @@
-// matmul (1-D, 2-D, batched 3-D) and linear (x Wᵀ + b): values, gradients, f32 against f64.
+// matmul (1-D, 2-D, batched 3-D), linear (x Wᵀ + b) and linear_relu: values, gradients, f32 against
+// f64.
+#include <cmath>
+#include <functional>
+#include <limits>
+
 #include "support/testing.hpp"
 
 using tg::testing::leaf;
@@ -151,5 +156,145 @@ TEST_CASE_TEMPLATE("products with one output row or column match the written-out
     CHECK(tg::testing::all_close(x.grad().to_vector(), naive(ones, wv, rows, out, 4), tolerance));
     CHECK(tg::testing::all_close(w.grad().to_vector(),
                                  naive(transposed(ones, rows, out), xv, out, rows, 4), tolerance));
+  }
+}
+
+TEST_CASE("linear_relu computes relu(x Wᵀ + b) and its gradients in one record") {
+  // x Wᵀ = [3, 0, 6; 7, 2, 12] (as above); b = [−4, 0.5, −7] gives pre-activations
+  // [−1, 0.5, −1; 3, 2.5, 5], so y = [0, 0.5, 0; 3, 2.5, 5] and the mask m = [0 1 0; 1 1 1].
+  tg::Tensor x = leaf({1, 2, 3, 4}, {2, 2});
+  tg::Tensor w = leaf({1, 1, 2, -1, 0, 3}, {3, 2});
+  tg::Tensor b = leaf({-4, 0.5, -7}, {3});
+  const tg::Tensor y = tg::linear_relu(x, w, b);
+  TG_CHECK_VALUES(y, {0, 0.5, 0, 3, 2.5, 5});
+  CHECK(tg::autograd::format_tape(y).find("linear_relu") != std::string::npos);
+  CHECK(tg::autograd::format_tape(y).find("relu [") == std::string::npos);
+  // G = [1 2 3; 4 5 6]: dY = G ⊙ m = [0 2 0; 4 5 6]
+  const tg::Tensor g = tg::tensor({1, 2, 3, 4, 5, 6}, {2, 3}, {.dtype = tg::f64});
+  (y * g).sum().backward();
+  // dx = dY W: row 0 = 2·[2, −1] = [4, −2]; row 1 = 4·[1, 1] + 5·[2, −1] + 6·[0, 3] = [14, 17]
+  TG_CHECK_VALUES(x.grad(), {4, -2, 14, 17});
+  // dW = dYᵀ x: row 0 = 4·[3, 4]; row 1 = 2·[1, 2] + 5·[3, 4] = [17, 24]; row 2 = 6·[3, 4]
+  TG_CHECK_VALUES(w.grad(), {12, 16, 17, 24, 18, 24});
+  // db = Σ_rows dY
+  TG_CHECK_VALUES(b.grad(), {4, 7, 6});
+
+  SUBCASE("without bias, and with an input that needs no gradient") {
+    const tg::Tensor data = tg::tensor({1, 2, 3, 4}, {2, 2}, {.dtype = tg::f64});
+    tg::Tensor weight = leaf({1, 1, 2, -1, 0, 3}, {3, 2});
+    // relu([3, 0, 6; 7, 2, 12]) = the same values, mask [1 0 1; 1 1 1]
+    const tg::Tensor out = tg::linear_relu(data, weight);
+    TG_CHECK_VALUES(out, {3, 0, 6, 7, 2, 12});
+    out.sum().backward();
+    // dW = mᵀ x: row 0 = [1, 2] + [3, 4]; row 1 = [3, 4] (the 0 at row 0 passes nothing); row 2
+    TG_CHECK_VALUES(weight.grad(), {4, 6, 3, 4, 4, 6});
+  }
+  SUBCASE("a NaN pre-activation stays NaN and passes its gradient, as relu's") {
+    tg::Tensor nan_input = leaf({std::nan(""), 1}, {1, 2});
+    tg::Tensor weight = leaf({1, 1}, {1, 2});
+    const tg::Tensor out = tg::linear_relu(nan_input, weight);
+    CHECK(std::isnan(out.item()));
+    out.sum().backward();
+    TG_CHECK_VALUES(nan_input.grad(), {1, 1});
+  }
+}
+
+TEST_CASE("linear_relu on [..., in] folds the leading dims into rows") {
+  const tg::Tensor x = tg::tensor({1, 2, 3, 4, -1, -2}, {3, 1, 2}, {.dtype = tg::f64});
+  const tg::Tensor w = tg::tensor({1, 1, 2, -1}, {2, 2}, {.dtype = tg::f64});
+  const tg::Tensor b = tg::tensor({0, 1}, {.dtype = tg::f64});
+  // rows [1, 2], [3, 4], [−1, −2]: x Wᵀ + b = [3, 1], [7, 3], [−3, 1]; relu
+  const tg::Tensor y = tg::linear_relu(x, w, b);
+  CHECK(y.shape() == tg::Shape{3, 1, 2});
+  TG_CHECK_VALUES(y, {3, 1, 7, 3, 0, 1});
+}
+
+TEST_CASE("linear and linear_relu pass gradcheck and gradgradcheck in f64") {
+  tg::manual_seed(14);
+  using Inputs = std::vector<tg::Tensor>;
+  auto fused = [](const Inputs& in) { return tg::linear_relu(in[0], in[1], in[2]); };
+  auto fused_no_bias = [](const Inputs& in) { return tg::linear_relu(in[0], in[1]); };
+  auto plain = [](const Inputs& in) { return tg::linear(in[0], in[1], in[2]); };
+  // Pre-activations of such inputs lie far from relu's kink at the finite-difference scale.
+  auto check_both = [](const std::function<tg::Tensor(const Inputs&)>& f, const Inputs& inputs) {
+    TG_CHECK_GRADCHECK(f, inputs);
+    const auto second = tg::gradgradcheck(f, inputs);
+    CHECK_MESSAGE(second.ok, second.report);
+  };
+  SUBCASE("2-D, about half of the units off") {
+    const Inputs in{uniform({5, 3}, -1, 1), uniform({4, 3}, -1, 1), uniform({4}, -1, 1)};
+    check_both(fused, in);
+    check_both(fused_no_bias, {in[0], in[1]});
+    check_both(plain, in);
+  }
+  SUBCASE("3-D input [2, 3, in]") {
+    const Inputs in{uniform({2, 3, 4}, -1, 1), uniform({2, 4}, -1, 1), uniform({2}, -1, 1)};
+    check_both(fused, in);
+    check_both(plain, in);
+  }
+  SUBCASE("agrees with relu(linear(...)) in value and gradient, f32 and f64") {
+    for (const tg::DType dtype : {tg::f32, tg::f64}) {
+      const std::string dtype_name(tg::dtype_name(dtype));
+      CAPTURE(dtype_name);
+      tg::Tensor x = uniform({6, 5}, -1, 1).to(dtype).detach();
+      tg::Tensor w = uniform({7, 5}, -1, 1).to(dtype).detach();
+      tg::Tensor b = uniform({7}, -1, 1).to(dtype).detach();
+      for (tg::Tensor* t : {&x, &w, &b}) t->set_requires_grad();
+      const tg::Tensor g = uniform({6, 7}, -1, 1).to(dtype).detach();
+      (tg::linear_relu(x, w, b) * g).sum().backward();
+      const std::vector<double> fused_grads[] = {x.grad().to_vector(), w.grad().to_vector(),
+                                                 b.grad().to_vector()};
+      for (tg::Tensor* t : {&x, &w, &b}) t->zero_grad();
+      (tg::relu(tg::linear(x, w, b)) * g).sum().backward();
+      const double tolerance = dtype == tg::f32 ? 1e-5 : 1e-12;
+      CHECK(tg::testing::all_close(fused_grads[0], x.grad().to_vector(), tolerance));
+      CHECK(tg::testing::all_close(fused_grads[1], w.grad().to_vector(), tolerance));
+      CHECK(tg::testing::all_close(fused_grads[2], b.grad().to_vector(), tolerance));
+      CHECK(tg::testing::all_close(tg::linear_relu(x, w, b).to_vector(),
+                                   tg::relu(tg::linear(x, w, b)).to_vector(), tolerance));
+    }
+  }
+}
+
+TEST_CASE("linear_relu refuses bad shapes and dtypes, naming itself") {
+  const tg::Tensor x = tg::ones({2, 3});
+  TG_CHECK_ERROR(tg::linear_relu(x, tg::ones({4, 2}), tg::ones({4})), "linear_relu",
+                 "input [2, 3] with weight [4, 2] and bias [4]");
+  TG_CHECK_ERROR(tg::linear_relu(x, tg::ones({4, 3}), tg::ones({3})), "linear_relu", "bias [3]");
+  TG_CHECK_ERROR(tg::linear_relu(x, tg::ones({4, 3}, {.dtype = tg::f64})), "linear_relu",
+                 "f32 [2, 3] and f64 [4, 3]");
+}
+
+TEST_CASE("linear_relu's backward refuses an input written in place since the forward") {
+  tg::Tensor x = tg::tensor({1, 2, 3, 4}, {2, 2}, {.dtype = tg::f64});
+  tg::Tensor w = leaf({1, 1, 2, -1}, {2, 2});
+  const tg::Tensor y = tg::linear_relu(x, w).sum();
+  x.add_(1.0);
+  const std::string message = tg::testing::error_message([&] { y.backward(); });
+  CAPTURE(message);
+  CHECK(tg::testing::contains(message, "backward of 'linear_relu'"));
+  CHECK(tg::testing::contains(message, "modified by an inplace operation"));
+}
+
+TEST_CASE("anomaly mode names linear_relu for a NaN it makes") {
+  tg::autograd::DetectAnomalyGuard anomaly;
+  const tg::Tensor x =
+      tg::tensor({std::numeric_limits<double>::infinity(), 1}, {1, 2}, {.dtype = tg::f64});
+  tg::Tensor w = leaf({1, -1}, {1, 2});
+  // ∞·1 + 1·(−1) is finite-plus-infinite = ∞, and relu(∞) = ∞.
+  TG_CHECK_ERROR(tg::linear_relu(x, w), "anomaly: forward of 'linear_relu' produced Inf");
+}
+
+TEST_CASE("linear and linear_relu on a batch of no rows give zero weight and bias gradients") {
+  for (const bool fused : {false, true}) {
+    CAPTURE(fused);
+    tg::Tensor w = leaf({1, 2, 3, 4, 5, 6}, {2, 3});
+    tg::Tensor b = leaf({1, -1}, {2});
+    const tg::Tensor x = tg::zeros({0, 3}, {.dtype = tg::f64});
+    const tg::Tensor y = fused ? tg::linear_relu(x, w, b) : tg::linear(x, w, b);
+    CHECK(y.shape() == tg::Shape{0, 2});
+    y.sum().backward();
+    TG_CHECK_VALUES(w.grad(), {0, 0, 0, 0, 0, 0});
+    TG_CHECK_VALUES(b.grad(), {0, 0});
   }
 }

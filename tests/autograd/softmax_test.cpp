@@ -67,3 +67,47 @@ TEST_CASE_TEMPLATE("f32 softmax agrees with f64", T, float, double) {
   CHECK(tg::testing::all_close(tg::log_softmax(z64.to(dtype), 1).to_vector(),
                                tg::log_softmax(z64, 1).to_vector(), 100 * tolerance));
 }
+
+TEST_CASE("softmax and log_softmax backward: y ⊙ (g − Σ g⊙y) and g − p·Σ g, along either dim") {
+  // Each column of [[0, 5], [0, 5]] holds two equal logits, so along dim 0 every p is ½.
+  const tg::Tensor g = tg::tensor({1, 2, 3, 6}, {2, 2}, {.dtype = tg::f64});
+  SUBCASE("softmax along dim 0 (strided slices)") {
+    tg::Tensor z = leaf({0, 5, 0, 5}, {2, 2});
+    (tg::softmax(z, 0) * g).sum().backward();
+    // column 0: Σ g·y = ½(1 + 3) = 2, dx = ½(1 − 2), ½(3 − 2); column 1: Σ = ½(2 + 6) = 4
+    TG_CHECK_VALUES(z.grad(), {-0.5, -1, 0.5, 1});
+  }
+  SUBCASE("log_softmax along dim 0") {
+    tg::Tensor z = leaf({0, 5, 0, 5}, {2, 2});
+    (tg::log_softmax(z, 0) * g).sum().backward();
+    // column sums of g: 4 and 8; dx = g − ½·Σ
+    TG_CHECK_VALUES(z.grad(), {-1, -2, 1, 2});
+  }
+  SUBCASE("softmax and log_softmax along dim 1 (contiguous rows)") {
+    tg::Tensor z = leaf({0, 0, 7, 7}, {2, 2});
+    (tg::softmax(z, 1) * g).sum().backward();
+    // row 0: Σ g·y = ½(1 + 2) = 1.5 → ½(1 − 1.5), ½(2 − 1.5); row 1: Σ = 4.5 → ½(−1.5), ½(1.5)
+    TG_CHECK_VALUES(z.grad(), {-0.25, 0.25, -0.75, 0.75});
+    tg::Tensor w = leaf({0, 0, 7, 7}, {2, 2});
+    (tg::log_softmax(w, 1) * g).sum().backward();
+    // row sums 3 and 9: g − ½·Σ
+    TG_CHECK_VALUES(w.grad(), {-0.5, 0.5, -1.5, 1.5});
+  }
+}
+
+TEST_CASE("softmax and log_softmax pass gradgradcheck along every dim") {
+  tg::manual_seed(15);
+  const tg::Tensor z = uniform({2, 3, 2}, -2.0, 2.0);
+  for (int64_t dim = -3; dim < 3; ++dim) {
+    CAPTURE(dim);
+    for (const bool log : {false, true}) {
+      CAPTURE(log);
+      const auto result = tg::gradgradcheck(
+          [&](const std::vector<tg::Tensor>& in) {
+            return log ? tg::log_softmax(in[0], dim) : tg::softmax(in[0], dim);
+          },
+          {z});
+      CHECK_MESSAGE(result.ok, result.report);
+    }
+  }
+}

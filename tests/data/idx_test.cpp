@@ -285,3 +285,57 @@ TEST_CASE("read_idx rejects corrupt gzip streams") {
     CHECK(contains(w.message, "corrupt gzip stream"));
   }
 }
+
+TEST_CASE("read_idx converts data larger than its read chunk straight into the result") {
+  // 600,000 big-endian shorts (1.2 MB) cross the 1 MiB chunk the reader converts at a time;
+  // element i holds i mod 30011 - 15000, so both signs and every chunk boundary are checked.
+  const TempDir dir;
+  constexpr uint32_t kCount = 600000;
+  Bytes payload;
+  payload.reserve(2 * kCount);
+  auto value = [](uint32_t i) {
+    return static_cast<int16_t>(static_cast<int32_t>(i % 30011) - 15000);
+  };
+  for (uint32_t i = 0; i < kCount; ++i) {
+    const auto bits = static_cast<uint16_t>(value(i));
+    payload.push_back(static_cast<unsigned char>(bits >> 8));
+    payload.push_back(static_cast<unsigned char>(bits & 0xff));
+  }
+  const Bytes bytes = idx(0x0B, {kCount}, payload);
+  for (const bool gzip : {false, true}) {
+    CAPTURE(gzip);
+    const std::string path = dir.file(gzip ? "big.gz" : "big");
+    if (gzip)
+      tg::testing::write_gzip(path, bytes);
+    else
+      tg::testing::write_file(path, bytes);
+    const tg::Tensor t = read_idx(path, tg::f32);
+    REQUIRE(t.shape() == tg::Shape{kCount});
+    const float* x = t.data<float>();
+    // 524,288 shorts fill the first chunk; check around it and at both ends.
+    for (const uint32_t i : {0u, 1u, 524287u, 524288u, 524289u, kCount - 1}) {
+      CAPTURE(i);
+      CHECK(x[i] == static_cast<float>(value(i)));
+    }
+    uint32_t wrong = 0;
+    for (uint32_t i = 0; i < kCount; ++i) wrong += x[i] != static_cast<float>(value(i)) ? 1 : 0;
+    CHECK(wrong == 0);
+  }
+}
+
+TEST_CASE("read_idx refuses a gzip trailer forged to agree with a lying header") {
+  // The header declares 1000 bytes, the stream holds 3, and the trailer's length field is set to
+  // the 1008 the header implies: the reader trusts it enough to allocate 1000 elements, then the
+  // stream runs out (zlib first finds the length check wrong).
+  const TempDir dir;
+  const std::string honest = dir.file("honest.gz");
+  tg::testing::write_gzip(honest, idx(0x08, {1000}, {1, 2, 3}));
+  Bytes forged = tg::testing::read_file(honest);
+  const uint32_t length = 1008;
+  for (int k = 0; k < 4; ++k)
+    forged[forged.size() - 4 + static_cast<size_t>(k)] =
+        static_cast<unsigned char>(length >> (8 * k));
+  const Written w = read_error(dir, "forged.gz", forged);
+  CHECK(contains(w.message, "corrupt gzip stream"));
+  CHECK(contains(w.message, "incorrect length check"));
+}

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "support/files.hpp"
@@ -143,4 +144,71 @@ TEST_CASE("MinMaxScaler gives a constant column range 1") {
   check_values(scaled, {0, 0, 0, 1});
   // New data in the constant column is only shifted: 6 - 4 = 2.
   check_values(scaler.transform(tg::tensor({6, 1}, {1, 2})), {2, 0.5});
+}
+
+TEST_CASE("element_moments gives the mean and population std of every element") {
+  // 1, 10, 2, 20, 3, 60: mean 96/6 = 16; deviations -15, -6, -14, 4, -13, 44;
+  // squares 225 + 36 + 196 + 16 + 169 + 1936 = 2578; var 2578/6; std sqrt(429.666...)
+  for (const tg::DType dtype : {tg::f32, tg::f64}) {
+    const std::string dtype_name(tg::dtype_name(dtype));
+    CAPTURE(dtype_name);
+    const tg::data::ElementMoments moments = tg::data::element_moments(three_rows(dtype));
+    CHECK(moments.mean == Approx(16.0).epsilon(1e-12));
+    CHECK(moments.std == Approx(std::sqrt(2578.0 / 6.0)).epsilon(1e-12));
+  }
+  SUBCASE("an i64 or empty tensor is refused") {
+    CHECK(contains(
+        error_message([] { tg::data::element_moments(tg::zeros({2}, {.dtype = tg::i64})); }),
+        "element_moments: X must be a non-empty f32 or f64 tensor, got i64 [2]"));
+    CHECK(contains(error_message([] {
+                     tg::data::element_moments(tg::zeros({0, 3}));
+                   }),
+                   "got f32 [0, 3]"));
+  }
+}
+
+TEST_CASE("standardize_ writes (x - mean) / std into the tensor itself") {
+  SUBCASE("f64 and f32, in the same storage, with the version bumped") {
+    for (const tg::DType dtype : {tg::f64, tg::f32}) {
+      const std::string dtype_name(tg::dtype_name(dtype));
+      CAPTURE(dtype_name);
+      tg::Tensor x = three_rows(dtype);
+      const tg::Tensor same_storage = x;  // a second handle: sees the write only if in place
+      const uint64_t version = x.version();
+      tg::data::standardize_(x, 2.0, 4.0);
+      // (1 - 2)/4, (10 - 2)/4, (2 - 2)/4, (20 - 2)/4, (3 - 2)/4, (60 - 2)/4: exact in both dtypes
+      CHECK(x.to_vector() == std::vector<double>{-0.25, 2.0, 0.0, 4.5, 0.25, 14.5});
+      CHECK(same_storage.to_vector() == x.to_vector());
+      CHECK(x.version() > version);
+      CHECK(x.dtype() == dtype);
+    }
+  }
+  SUBCASE("with element_moments, the result has mean 0 and std 1") {
+    tg::Tensor x = three_rows();
+    const tg::data::ElementMoments moments = tg::data::element_moments(x);
+    tg::data::standardize_(x, moments.mean, moments.std);
+    const tg::data::ElementMoments after = tg::data::element_moments(x);
+    CHECK(after.mean == Approx(0.0).epsilon(1e-12).scale(1.0));
+    CHECK(after.std == Approx(1.0).epsilon(1e-12));
+  }
+  SUBCASE("refused: i64, a tensor that requires grad or was recorded, a bad std") {
+    tg::Tensor integers = tg::zeros({2}, {.dtype = tg::i64});
+    CHECK(contains(error_message([&] { tg::data::standardize_(integers, 0, 1); }),
+                   "standardize_: X must be an f32 or f64 tensor, got i64 [2]"));
+    tg::Tensor parameter = tg::zeros({2, 3}, {.requires_grad = true});
+    CHECK(contains(error_message([&] { tg::data::standardize_(parameter, 0, 1); }),
+                   "standardize_: X of shape [2, 3] requires grad"));
+    tg::Tensor recorded = parameter * 2.0;
+    CHECK(contains(error_message([&] { tg::data::standardize_(recorded, 0, 1); }),
+                   "was computed by a recorded op"));
+    tg::Tensor x = three_rows();
+    for (const double bad : {0.0, -1.0, std::nan(""), std::numeric_limits<double>::infinity()}) {
+      CAPTURE(bad);
+      CHECK(contains(error_message([&] { tg::data::standardize_(x, 0, bad); }),
+                     "std positive and finite"));
+    }
+    CHECK(contains(error_message([&] { tg::data::standardize_(x, std::nan(""), 1); }),
+                   "mean must be finite"));
+    CHECK(x.to_vector() == std::vector<double>{1, 10, 2, 20, 3, 60});
+  }
 }

@@ -73,3 +73,77 @@ TEST_CASE("Sequential's accessors throw tg::Error for a bad index or type") {
   TG_CHECK_ERROR(model.at<tg::nn::Linear>(5), "Sequential", "5");
   TG_CHECK_ERROR(model(tg::ones({1, 3})), "Linear", "[1, 3]");
 }
+
+TEST_CASE("Sequential runs a Linear followed by a ReLU as one linear_relu, unchanged in effect") {
+  tg::manual_seed(10);
+  tg::nn::Sequential model(tg::nn::Linear(3, 4), tg::nn::ReLU(), tg::nn::Linear(4, 2),
+                           tg::nn::ReLU());
+  model.to(tg::f64);
+  const tg::Tensor x = tg::randn({5, 3}, {.dtype = tg::f64});
+  const tg::Tensor out = model(x);
+  const std::string tape = tg::autograd::format_tape(out);
+  CAPTURE(tape);
+  CHECK(tg::testing::contains(tape, "linear_relu"));
+  CHECK_FALSE(tg::testing::contains(tape, "relu ["));
+
+  SUBCASE("the same values and gradients as the layers one by one") {
+    auto& first = model.at<tg::nn::Linear>(0);
+    auto& second = model.at<tg::nn::Linear>(2);
+    const tg::Tensor g = tg::randn({5, 2}, {.dtype = tg::f64});
+    (out * g).sum().backward();
+    std::vector<std::vector<double>> fused;
+    for (const tg::Tensor& p : model.parameters()) fused.push_back(p.grad().to_vector());
+    model.zero_grad();
+    const tg::Tensor by_hand = tg::relu(
+        tg::linear(tg::relu(tg::linear(x, first.weight, first.bias)), second.weight, second.bias));
+    CHECK(tg::testing::all_close(out.to_vector(), by_hand.to_vector(), 1e-12));
+    (by_hand * g).sum().backward();
+    const std::vector<tg::Tensor> parameters = model.parameters();
+    for (size_t i = 0; i < parameters.size(); ++i) {
+      CAPTURE(i);
+      CHECK(tg::testing::all_close(fused[i], parameters[i].grad().to_vector(), 1e-12));
+    }
+  }
+  SUBCASE("gradcheck and gradgradcheck through the fused layers") {
+    const tg::Tensor input = tg::randn({2, 3}, {.dtype = tg::f64, .requires_grad = true});
+    std::vector<tg::Tensor> inputs{input};
+    for (const tg::Tensor& p : model.parameters()) inputs.push_back(p);
+    auto f = [&](const std::vector<tg::Tensor>& in) { return model(in[0]); };
+    TG_CHECK_GRADCHECK(f, inputs);
+    const auto second = tg::gradgradcheck(f, inputs);
+    CHECK_MESSAGE(second.ok, second.report);
+  }
+  SUBCASE("a bad input is refused with Linear's own message") {
+    TG_CHECK_ERROR(model(tg::ones({2, 5}, {.dtype = tg::f64})),
+                   "Linear(in_features=3, out_features=4): input [2, 5] must have 3");
+  }
+}
+
+namespace {
+
+// A Linear whose forward doubles its output: Sequential must call it, not fuse around it.
+struct DoublingLinear : tg::nn::Linear {
+  using tg::nn::Linear::Linear;
+  tg::Tensor forward(const tg::Tensor& input) override {
+    return tg::nn::Linear::forward(input) * 2.0;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("Sequential fuses only a plain Linear, and summary still sees every module") {
+  tg::nn::Sequential model(DoublingLinear(1, 1), tg::nn::ReLU());
+  auto& layer = model.at<DoublingLinear>(0);
+  set_values(layer.weight, {3});
+  set_values(layer.bias, {-1});
+  // relu(2·(3x − 1)) at x = 1, 0: 4, 0
+  TG_CHECK_VALUES(model(tg::tensor({1, 0}, {2, 1})), {4, 0});
+
+  tg::nn::Sequential plain(tg::nn::Linear(4, 3), tg::nn::ReLU(), tg::nn::Linear(3, 2));
+  const std::string table = tg::nn::summary(plain, {2, 4});
+  CAPTURE(table);
+  // Each module's own row, with its own output shape: the ReLU was called, not fused away.
+  CHECK(tg::testing::contains(table, "0      Linear  [2, 3]            15"));
+  CHECK(tg::testing::contains(table, "1      ReLU    [2, 3]             0"));
+  CHECK(tg::testing::contains(table, "2      Linear  [2, 2]             8"));
+}

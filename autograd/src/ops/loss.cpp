@@ -129,11 +129,16 @@ Tensor cross_entropy_loss(const Tensor& logits_in, const Tensor& target_in, cons
   const TargetWeights counted = target_weights(target, weight, ignore_index);
   const double smooth = label_smoothing / static_cast<double>(classes);
   Tensor terms = empty({rows}, logits.dtype());
+  // The softmax of each counted row, kept for the backward when there will be one: it is
+  // computed here anyway, and keeping it saves the backward a second pass of exp.
+  const bool recording = should_record({&logits});
+  Tensor probs = recording ? empty(logits.shape(), logits.dtype()) : Tensor();
   dispatch_floating("cross_entropy", logits.dtype(), [&]<class T>() {
     const T* z = data_of<T>(logits);
     const T* w = weight.defined() ? data_of<T>(weight) : nullptr;
     const int64_t* index = data_of<int64_t>(target);
     T* o = data_of<T>(terms);
+    T* p = recording ? data_of<T>(probs) : nullptr;
     for (int64_t n = 0; n < rows; ++n) {
       if (index[n] == ignore_index) {
         o[n] = 0;
@@ -144,7 +149,14 @@ Tensor cross_entropy_loss(const Tensor& logits_in, const Tensor& target_in, cons
       for (int64_t c = 0; c < classes; ++c) m = std::max(m, row[c]);
       if (!std::isfinite(m)) m = 0;
       T total = 0;
-      for (int64_t c = 0; c < classes; ++c) total += std::exp(row[c] - m);
+      if (p != nullptr) {
+        T* p_row = p + n * classes;
+        for (int64_t c = 0; c < classes; ++c) total += (p_row[c] = std::exp(row[c] - m));
+        const T inverse = T(1) / total;
+        for (int64_t c = 0; c < classes; ++c) p_row[c] *= inverse;
+      } else {
+        for (int64_t c = 0; c < classes; ++c) total += std::exp(row[c] - m);
+      }
       const T lse = m + std::log(total);
       T term = static_cast<T>(1 - label_smoothing) *
                static_cast<T>(counted.of_sample[static_cast<size_t>(n)]) * (lse - row[index[n]]);
@@ -157,66 +169,70 @@ Tensor cross_entropy_loss(const Tensor& logits_in, const Tensor& target_in, cons
     }
   });
   Tensor out = reduce_terms(terms, reduction, counted.total);
-  return record(
-      "cross_entropy", out, {&logits},
-      [logits, target, weight, ignore_index, reduction, label_smoothing, smooth,
-       counted](const Tensor& g) -> Gradients {
-        const int64_t n_rows = logits.size(0), n_classes = logits.size(1);
-        const int64_t* index = data_of<int64_t>(target);
-        const std::vector<double> w = weight.defined() ? weight.to_vector() : std::vector<double>{};
-        double weight_total = 0;
-        for (int64_t c = 0; c < n_classes; ++c)
-          weight_total += w.empty() ? 1.0 : w[static_cast<size_t>(c)];
-        // Row n's gradient is (p·a_n − B_n)·factor_n; a_n and B_n are 0 for ignored samples.
-        std::vector<double> a(static_cast<size_t>(n_rows), 0.0);
-        for (int64_t n = 0; n < n_rows; ++n)
-          if (index[n] != ignore_index)
-            a[static_cast<size_t>(n)] =
-                (1 - label_smoothing) * counted.of_sample[static_cast<size_t>(n)] +
-                label_smoothing * weight_total / static_cast<double>(n_classes);
-        auto b_entry = [&](int64_t n, int64_t c) {
-          if (index[n] == ignore_index) return 0.0;
-          const double hit = c == index[n]
-                                 ? (1 - label_smoothing) * counted.of_sample[static_cast<size_t>(n)]
-                                 : 0.0;
-          return hit + smooth * (w.empty() ? 1.0 : w[static_cast<size_t>(c)]);
-        };
-        const Tensor factor = per_sample_factor(g, reduction, counted.total);
-        if (is_grad_enabled()) {  // create_graph: the same formula from recorded ops
-          std::vector<double> b_values(static_cast<size_t>(n_rows * n_classes));
-          for (int64_t n = 0; n < n_rows; ++n)
-            for (int64_t c = 0; c < n_classes; ++c)
-              b_values[static_cast<size_t>(n * n_classes + c)] = b_entry(n, c);
-          const Tensor b = tensor(b_values, logits.shape(), {.dtype = logits.dtype()});
-          const Tensor a_column = tensor(a, {n_rows, 1}, {.dtype = logits.dtype()});
-          return {(softmax(logits, 1) * a_column - b) * factor};
-        }
-        const std::vector<double> scale = factor.to_vector();
-        Tensor grad = empty(logits.shape(), logits.dtype());
-        dispatch_floating("cross_entropy", logits.dtype(), [&]<class T>() {
-          const T* z = data_of<T>(logits);
-          T* d = data_of<T>(grad);
-          for (int64_t n = 0; n < n_rows; ++n) {
-            const T* row = z + n * n_classes;
-            T* out_row = d + n * n_classes;
-            const auto un = static_cast<size_t>(n);
-            const T s = static_cast<T>(scale.size() == 1 ? scale[0] : scale[un]);
-            if (index[n] == ignore_index) {
-              std::fill(out_row, out_row + n_classes, T(0));
-              continue;
-            }
-            T m = -std::numeric_limits<T>::infinity();
-            for (int64_t c = 0; c < n_classes; ++c) m = std::max(m, row[c]);
-            if (!std::isfinite(m)) m = 0;
-            T total = 0;
-            for (int64_t c = 0; c < n_classes; ++c) total += (out_row[c] = std::exp(row[c] - m));
-            const T row_a = static_cast<T>(a[un]);
-            for (int64_t c = 0; c < n_classes; ++c)
-              out_row[c] = (out_row[c] / total * row_a - static_cast<T>(b_entry(n, c))) * s;
-          }
-        });
-        return {grad};
-      });
+  return record("cross_entropy", out, {&logits},
+                [logits_saved = SavedTensor(logits), probs, target, weight, ignore_index, reduction,
+                 label_smoothing, smooth, counted](const Tensor& g) -> Gradients {
+                  const int64_t n_rows = probs.size(0), n_classes = probs.size(1);
+                  const int64_t* index = data_of<int64_t>(target);
+                  const std::vector<double> w =
+                      weight.defined() ? weight.to_vector() : std::vector<double>{};
+                  double weight_total = 0;
+                  for (int64_t c = 0; c < n_classes; ++c)
+                    weight_total += w.empty() ? 1.0 : w[static_cast<size_t>(c)];
+                  // Row n's gradient is (p·a_n − B_n)·factor_n, where B_n holds (1 − ε)·w_y at the
+                  // target and (ε/C)·w_c everywhere; a_n and B_n are 0 for ignored samples.
+                  std::vector<double> a(static_cast<size_t>(n_rows), 0.0);
+                  for (int64_t n = 0; n < n_rows; ++n)
+                    if (index[n] != ignore_index)
+                      a[static_cast<size_t>(n)] =
+                          (1 - label_smoothing) * counted.of_sample[static_cast<size_t>(n)] +
+                          label_smoothing * weight_total / static_cast<double>(n_classes);
+                  auto hit = [&](int64_t n) {
+                    return (1 - label_smoothing) * counted.of_sample[static_cast<size_t>(n)];
+                  };
+                  auto spread = [&](int64_t c) {
+                    return smooth * (w.empty() ? 1.0 : w[static_cast<size_t>(c)]);
+                  };
+                  const Tensor factor = per_sample_factor(g, reduction, counted.total);
+                  if (is_grad_enabled()) {  // create_graph: the same formula from recorded ops
+                    const Tensor& scores = logits_saved.unpack();
+                    std::vector<double> b_values(static_cast<size_t>(n_rows * n_classes), 0.0);
+                    for (int64_t n = 0; n < n_rows; ++n) {
+                      if (index[n] == ignore_index) continue;
+                      for (int64_t c = 0; c < n_classes; ++c)
+                        b_values[static_cast<size_t>(n * n_classes + c)] = spread(c);
+                      b_values[static_cast<size_t>(n * n_classes + index[n])] += hit(n);
+                    }
+                    const Tensor b = tensor(b_values, scores.shape(), {.dtype = scores.dtype()});
+                    const Tensor a_column = tensor(a, {n_rows, 1}, {.dtype = scores.dtype()});
+                    return {(softmax(scores, 1) * a_column - b) * factor};
+                  }
+                  // One pass over the saved probabilities: p·(a_n·s_n), less the spread and the
+                  // hit.
+                  const std::vector<double> scale = factor.to_vector();
+                  Tensor grad = empty(probs.shape(), probs.dtype());
+                  dispatch_floating("cross_entropy", probs.dtype(), [&]<class T>() {
+                    const T* p = data_of<T>(probs);
+                    T* d = data_of<T>(grad);
+                    for (int64_t n = 0; n < n_rows; ++n) {
+                      T* __restrict out_row = d + n * n_classes;
+                      const T* __restrict p_row = p + n * n_classes;
+                      const auto un = static_cast<size_t>(n);
+                      const double s = scale.size() == 1 ? scale[0] : scale[un];
+                      if (index[n] == ignore_index) {
+                        std::fill(out_row, out_row + n_classes, T(0));
+                        continue;
+                      }
+                      const T row_a = static_cast<T>(a[un] * s);
+                      for (int64_t c = 0; c < n_classes; ++c) out_row[c] = p_row[c] * row_a;
+                      if (smooth != 0)
+                        for (int64_t c = 0; c < n_classes; ++c)
+                          out_row[c] -= static_cast<T>(spread(c) * s);
+                      out_row[index[n]] -= static_cast<T>(hit(n) * s);
+                    }
+                  });
+                  return {grad};
+                });
 }
 
 // l_n = −w_y·log_probs[n, y] (0 when ignored)  ⇒  dl_n/dlog_probs[n, j] = −w_y·δ_yj
@@ -295,22 +311,56 @@ Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target) {
                 });
 }
 
-Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target) {
-  Tensor out = empty(logits.shape(), logits.dtype());
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target,
+                                        LossReduction reduction) {
+  Tensor terms = empty(logits.shape(), logits.dtype());
   const Tensor y = as_dtype(target, logits.dtype());
   dispatch_floating("binary_cross_entropy_with_logits", logits.dtype(), [&]<class T>() {
     const T* x = data_of<T>(logits);
     const T* t = data_of<T>(y);
-    T* o = data_of<T>(out);
+    T* o = data_of<T>(terms);
     for (int64_t i = 0, end = logits.numel(); i < end; ++i)
       o[i] = std::max(x[i], T(0)) - x[i] * t[i] + std::log1p(std::exp(-std::abs(x[i])));
   });
-  // dL/dx = sigmoid(x) − y,  dL/dy = −x
+  const double count = static_cast<double>(logits.numel());
+  Tensor out = reduce_terms(terms, reduction, count);
+  // dL/dx = f·(sigmoid(x) − y),  dL/dy = −f·x,  with f the gradient each term receives: g/n for
+  // mean (0/0 = NaN over no elements, as the mean itself), g for sum, g elementwise for none.
   return record("binary_cross_entropy_with_logits", out, {&logits, &target},
-                [x = logits, target](const Tensor& g) -> Gradients {
-                  Tensor grad_logits, grad_target;
-                  if (x.requires_grad()) grad_logits = g * (sigmoid(x) - target.to(x.dtype()));
-                  if (target.requires_grad()) grad_target = (-(g * x)).to(target.dtype());
+                [x_saved = SavedTensor(logits), t_saved = SavedTensor(target),
+                 reduction](const Tensor& g) -> Gradients {
+                  const Tensor& x = x_saved.unpack();
+                  const Tensor& t = t_saved.unpack();
+                  const Tensor factor =
+                      reduction == LossReduction::mean ? g / static_cast<double>(x.numel()) : g;
+                  if (is_grad_enabled()) {  // create_graph: the same formula from recorded ops
+                    Tensor grad_logits, grad_target;
+                    if (x.requires_grad()) grad_logits = factor * (sigmoid(x) - t.to(x.dtype()));
+                    if (t.requires_grad()) grad_target = (-(factor * x)).to(t.dtype());
+                    return {grad_logits, grad_target};
+                  }
+                  const Tensor y_values = as_dtype(t, x.dtype());
+                  Tensor grad_logits = x.requires_grad() ? empty(x.shape(), x.dtype()) : Tensor();
+                  Tensor grad_target = t.requires_grad() ? empty(x.shape(), x.dtype()) : Tensor();
+                  dispatch_floating("binary_cross_entropy_with_logits", x.dtype(), [&]<class T>() {
+                    const T* xv = data_of<T>(x);
+                    const T* tv = data_of<T>(y_values);
+                    const T* f = data_of<T>(factor);
+                    const bool per_element = reduction == LossReduction::none;
+                    T* dx = grad_logits.defined() ? data_of<T>(grad_logits) : nullptr;
+                    T* dt = grad_target.defined() ? data_of<T>(grad_target) : nullptr;
+                    for (int64_t i = 0, end = x.numel(); i < end; ++i) {
+                      const T scale = f[per_element ? i : 0];
+                      if (dx != nullptr) {
+                        // σ(x) written so that neither branch overflows, as tg::sigmoid.
+                        const T e = std::exp(-std::abs(xv[i]));
+                        const T sigma = xv[i] >= 0 ? T(1) / (T(1) + e) : e / (T(1) + e);
+                        dx[i] = scale * (sigma - tv[i]);
+                      }
+                      if (dt != nullptr) dt[i] = -scale * xv[i];
+                    }
+                  });
+                  if (grad_target.defined()) grad_target = as_dtype(grad_target, t.dtype());
                   return {grad_logits, grad_target};
                 });
 }

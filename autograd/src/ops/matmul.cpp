@@ -1,6 +1,9 @@
-// Matrix products on GEMM: matmul (1-D, 2-D, broadcast batches) and the fused linear layer op.
+// Matrix products on GEMM: matmul (1-D, 2-D, broadcast batches) and the fused layer ops linear and
+// linear_relu.
 // Backward passes use GEMM's transpose flags instead of materialising transposes.
 #include <fmt/format.h>
+
+#include <vector>
 
 #include "blas.hpp"
 #include "kernels.hpp"
@@ -75,6 +78,73 @@ Tensor product(const Tensor& a, const Tensor& b, bool ta, bool tb) {
                           format_shape(b.shape()), ka, kb));
 }
 
+// The checks shared by linear and linear_relu, naming `op`.
+void check_linear(const char* op, const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  if (weight.dim() != 2 || x.dim() < 1 || x.shape().back() != weight.shape()[1] ||
+      (bias.defined() && (bias.dim() != 1 || bias.shape()[0] != weight.shape()[0])))
+    throw Error(
+        fmt::format("{}: input {} with weight {} and bias {}: expected input [..., in], "
+                    "weight [out, in], bias [out]",
+                    op, format_shape(x.shape()), format_shape(weight.shape()),
+                    bias.defined() ? format_shape(bias.shape()) : "none"));
+  const DType dtype = floating_operands(op, x, weight);
+  if (bias.defined() && bias.dtype() != dtype) floating_operands(op, x, bias);
+}
+
+// A layer applied to x [..., in] as to the matrix of its rows, the result given x's leading dims.
+template <class Layer>
+Tensor fold_rows(const Tensor& x, const Tensor& weight, Layer layer) {
+  Shape out_shape = x.shape();
+  out_shape.back() = weight.shape()[0];
+  return reshape(layer(reshape(x, {-1, x.shape().back()})), out_shape);
+}
+
+// x Wᵀ + b for x [rows, in]: every row starts as the bias and GEMM adds x Wᵀ to it (beta = 1),
+// so there is no separate bias pass and OpenBLAS does not zero the output first.
+Tensor affine(const char* op, const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  const int64_t rows_n = x.shape()[0], in = x.shape()[1], out_n = weight.shape()[0];
+  Tensor out = detail::empty({rows_n, out_n}, x.dtype());
+  detail::dispatch_floating(op, x.dtype(), [&]<class T>() {
+    T* o = detail::data_of<T>(out);
+    T beta = T(0);
+    if (bias.defined()) {
+      const T* bv = detail::data_of<T>(bias);
+      for (int64_t r = 0; r < rows_n; ++r)
+        for (int64_t c = 0; c < out_n; ++c) o[r * out_n + c] = bv[c];
+      beta = T(1);
+    }
+    detail::gemm<T>(false, true, rows_n, out_n, in, T(1), detail::data_of<T>(x),
+                    detail::data_of<T>(weight), beta, o);
+  });
+  return out;
+}
+
+// Σ over the rows of g [rows, cols] (a bias's gradient), unrecorded, as the product gᵀ·1, which
+// runs as GEMV: measured against a loop adding each row into the sums, it took ~1,000 fewer
+// instructions per step of softmax 784-10 and MLP 784-128-10 at batch 64 (callgrind), and ~100
+// fewer for logistic 784-1. (GEMV's beta = 0 writes every sum, so the output starts empty.)
+Tensor column_sums(const Tensor& g) {
+  const int64_t rows_n = g.shape()[0], cols_n = g.shape()[1];
+  Tensor out = detail::empty({cols_n}, g.dtype());
+  detail::dispatch_floating("linear", g.dtype(), [&]<class T>() {
+    const std::vector<T> ones(static_cast<size_t>(rows_n), T(1));
+    detail::gemm<T>(true, false, cols_n, 1, rows_n, T(1), detail::data_of<T>(g), ones.data(), T(0),
+                    detail::data_of<T>(out));
+  });
+  return out;
+}
+
+// 1 where a > 0 or a is NaN (where relu passes its gradient), else 0; a constant.
+Tensor positive_mask(const Tensor& a) {
+  Tensor mask = detail::empty(a.shape(), a.dtype());
+  detail::dispatch_floating("linear_relu", a.dtype(), [&]<class T>() {
+    const T* x = detail::data_of<T>(a);
+    T* m = detail::data_of<T>(mask);
+    for (int64_t i = 0, end = a.numel(); i < end; ++i) m[i] = x[i] <= 0 ? T(0) : T(1);
+  });
+  return mask;
+}
+
 }  // namespace
 
 // torch.matmul's rules: 1-D operands become a row (left) or a column (right) and that dim is
@@ -126,41 +196,85 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 
 // y = x Wᵀ + b:  dx = G W,  dW = Gᵀ x,  db = Σ_rows G
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
-  if (weight.dim() != 2 || x.dim() < 1 || x.shape().back() != weight.shape()[1] ||
-      (bias.defined() && (bias.dim() != 1 || bias.shape()[0] != weight.shape()[0])))
-    throw Error(
-        fmt::format("linear: input {} with weight {} and bias {}: expected input [..., in], "
-                    "weight [out, in], bias [out]",
-                    format_shape(x.shape()), format_shape(weight.shape()),
-                    bias.defined() ? format_shape(bias.shape()) : "none"));
-  const DType dtype = floating_operands("linear", x, weight);
-  if (bias.defined() && bias.dtype() != dtype) floating_operands("linear", x, bias);
-  if (x.dim() != 2) {  // [..., in]: fold the leading dims into rows
-    Shape out_shape = x.shape();
-    out_shape.back() = weight.shape()[0];
-    return reshape(linear(reshape(x, {-1, x.shape().back()}), weight, bias), out_shape);
-  }
-  const int64_t rows_n = x.shape()[0], in = x.shape()[1], out_n = weight.shape()[0];
-  Tensor out = detail::empty({rows_n, out_n}, dtype);
-  detail::dispatch_floating("linear", dtype, [&]<class T>() {
-    T* o = detail::data_of<T>(out);
-    T beta = T(0);
-    if (bias.defined()) {  // start every row from the bias and let GEMM add x Wᵀ to it
-      const T* bv = detail::data_of<T>(bias);
-      for (int64_t r = 0; r < rows_n; ++r)
-        for (int64_t c = 0; c < out_n; ++c) o[r * out_n + c] = bv[c];
-      beta = T(1);
-    }
-    detail::gemm<T>(false, true, rows_n, out_n, in, T(1), detail::data_of<T>(x),
-                    detail::data_of<T>(weight), beta, o);
-  });
+  check_linear("linear", x, weight, bias);
+  if (x.dim() != 2)
+    return fold_rows(x, weight, [&](const Tensor& rows) { return linear(rows, weight, bias); });
+  Tensor out = affine("linear", x, weight, bias);
   return detail::record(
       "linear", out, {&x, &weight, &bias},
       [x_saved = detail::SavedTensor(x), w_saved = detail::SavedTensor(weight),
        has_bias = bias.defined()](const Tensor& g) -> Gradients {
         return {x_saved.requires_grad() ? product(g, w_saved.unpack(), false, false) : Tensor(),
                 w_saved.requires_grad() ? product(g, x_saved.unpack(), true, false) : Tensor(),
-                has_bias ? sum(g, 0) : Tensor()};
+                !has_bias           ? Tensor()
+                : is_grad_enabled() ? sum(g, 0)
+                                    : column_sums(g)};
+      });
+}
+
+// y = relu(x Wᵀ + b) with the mask m = [y > 0] (NaN passes, as relu's):
+//   dY = G ⊙ m,  dx = dY W,  dW = dYᵀ x,  db = Σ_rows dY
+// The forward applies relu to the product's output while it is in cache instead of writing a
+// second tensor, and the backward's one pass over G writes dY and sums db.
+Tensor linear_relu(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  check_linear("linear_relu", x, weight, bias);
+  if (x.dim() != 2)
+    return fold_rows(x, weight,
+                     [&](const Tensor& rows) { return linear_relu(rows, weight, bias); });
+  Tensor out = affine("linear_relu", x, weight, bias);
+  detail::dispatch_floating("linear_relu", out.dtype(), [&]<class T>() {
+    T* o = detail::data_of<T>(out);
+    for (int64_t i = 0, end = out.numel(); i < end; ++i) o[i] = o[i] <= 0 ? T(0) : o[i];
+  });
+  return detail::record(
+      "linear_relu", out, {&x, &weight, &bias},
+      [x_saved = detail::SavedTensor(x), w_saved = detail::SavedTensor(weight),
+       b_saved = detail::SavedTensor(bias),
+       y_saved = detail::SavedOutput(out)](const Tensor& g) -> Gradients {
+        const Tensor& input = x_saved.unpack();
+        const Tensor& w = w_saved.unpack();
+        const bool has_bias = b_saved.unpack().defined();
+        if (is_grad_enabled()) {
+          // create_graph: the product recorded again, so that second derivatives reach x, W and
+          // b through it; the mask is constant in them, as relu's backward records it.
+          const Tensor pre = linear(input, w, b_saved.unpack());
+          const Tensor dy = detail::times_mask("relu_backward", g, positive_mask(pre), {pre});
+          return {input.requires_grad() ? product(dy, w, false, false) : Tensor(),
+                  w.requires_grad() ? product(dy, input, true, false) : Tensor(),
+                  has_bias ? sum(dy, 0) : Tensor()};
+        }
+        const Tensor y = y_saved.value([&] { return linear_relu(input, w, b_saved.unpack()); });
+        const int64_t rows_n = y.shape()[0], out_n = y.shape()[1];
+        Tensor dy = detail::empty(y.shape(), y.dtype());
+        Tensor db = has_bias ? zeros({out_n}, {.dtype = y.dtype()}) : Tensor();
+        detail::dispatch_floating("linear_relu", y.dtype(), [&]<class T>() {
+          const T* yv = detail::data_of<T>(y);
+          const T* gv = detail::data_of<T>(g);
+          T* d = detail::data_of<T>(dy);
+          // __restrict: the buffers are distinct, which lets the loops vectorise unchecked.
+          T* __restrict sums = has_bias ? detail::data_of<T>(db) : nullptr;
+          for (int64_t r = 0; r < rows_n; ++r) {
+            const T* __restrict y_row = yv + r * out_n;
+            const T* __restrict g_row = gv + r * out_n;
+            T* __restrict d_row = d + r * out_n;
+            // Both values loaded before the select, so it compiles to a blend and vectorises.
+            if (sums == nullptr) {
+              for (int64_t c = 0; c < out_n; ++c) {
+                const T incoming = g_row[c];
+                d_row[c] = y_row[c] <= 0 ? T(0) : incoming;
+              }
+              continue;
+            }
+            for (int64_t c = 0; c < out_n; ++c) {
+              const T incoming = g_row[c];
+              const T masked = y_row[c] <= 0 ? T(0) : incoming;
+              d_row[c] = masked;
+              sums[c] += masked;
+            }
+          }
+        });
+        return {input.requires_grad() ? product(dy, w, false, false) : Tensor(),
+                w.requires_grad() ? product(dy, input, true, false) : Tensor(), db};
       });
 }
 

@@ -46,6 +46,39 @@ Tensor softmax_kernel(const char* op, const Tensor& a_in, int64_t dim, Result re
   return out;
 }
 
+// The plain (unrecorded) backward of softmax or log_softmax along one dim, one pass per slice
+// after its sum: softmax's dx = y ⊙ (g − Σ g⊙y), log_softmax's dx = g − e^y ⊙ Σ g, where y is
+// the op's saved output.
+Tensor softmax_backward_kernel(const Tensor& g, const Tensor& y, int64_t dim, Result result) {
+  const detail::DimSplit s = detail::split_at(y.shape(), dim);
+  Tensor dx = detail::empty(y.shape(), y.dtype());
+  detail::dispatch_floating("softmax", y.dtype(), [&]<class T>() {
+    const T* gv = detail::data_of<T>(g);
+    const T* yv = detail::data_of<T>(y);
+    T* d = detail::data_of<T>(dx);
+    for (int64_t outer = 0; outer < s.outer; ++outer)
+      for (int64_t i = 0; i < s.inner; ++i) {
+        const int64_t base = outer * s.size * s.inner + i;
+        T total = 0;
+        for (int64_t k = 0; k < s.size; ++k) {
+          const int64_t at = base + k * s.inner;
+          total += result == Result::softmax ? gv[at] * yv[at] : gv[at];
+        }
+        for (int64_t k = 0; k < s.size; ++k) {
+          const int64_t at = base + k * s.inner;
+          d[at] = result == Result::softmax ? yv[at] * (gv[at] - total)
+                                            : gv[at] - std::exp(yv[at]) * total;
+        }
+      }
+  });
+  return dx;
+}
+
+// Whether the plain kernel can take g: a plain backward, g already in y's shape and dtype.
+bool plain_backward(const Tensor& g, const Tensor& y) {
+  return !is_grad_enabled() && g.shape() == y.shape() && g.dtype() == y.dtype();
+}
+
 }  // namespace
 
 // d softmax_i/dx_j = y_i (δ_ij - y_j)  ⇒  dx = y ⊙ (g - Σ g⊙y)
@@ -59,6 +92,8 @@ Tensor softmax(const Tensor& a, int64_t dim) {
                         [a = detail::SavedTensor(a), d,
                          y_saved = detail::SavedOutput(out)](const Tensor& g) -> Gradients {
                           const Tensor y = y_saved.value([&] { return softmax(a.unpack(), d); });
+                          if (plain_backward(g, y))
+                            return {softmax_backward_kernel(g, y, d, Result::softmax)};
                           return {y * (g - sum(g * y, d, /*keepdim=*/true))};
                         });
 }
@@ -72,9 +107,11 @@ Tensor log_softmax(const Tensor& a, int64_t dim) {
   return detail::record("log_softmax", out, {&a},
                         [a = detail::SavedTensor(a), d,
                          y_saved = detail::SavedOutput(out)](const Tensor& g) -> Gradients {
-                          const Tensor p =
-                              exp(y_saved.value([&] { return log_softmax(a.unpack(), d); }));
-                          return {g - p * sum(g, d, /*keepdim=*/true)};
+                          const Tensor y =
+                              y_saved.value([&] { return log_softmax(a.unpack(), d); });
+                          if (plain_backward(g, y))
+                            return {softmax_backward_kernel(g, y, d, Result::log_softmax)};
+                          return {g - exp(y) * sum(g, d, /*keepdim=*/true)};
                         });
 }
 

@@ -32,7 +32,7 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
                                         Reduction reduction) {
   detail::check_same_shape("binary_cross_entropy_with_logits", "logits", logits, target);
   detail::check_floating("binary_cross_entropy_with_logits", "logits", logits);
-  return detail::reduce(tg::detail::binary_cross_entropy_with_logits(logits, target), reduction);
+  return tg::detail::binary_cross_entropy_with_logits(logits, target, fused(reduction));
 }
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduction) {

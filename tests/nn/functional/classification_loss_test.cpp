@@ -224,11 +224,29 @@ TEST_CASE("binary_cross_entropy_with_logits is stable and its gradient is sigmoi
   SUBCASE("sum") {
     const tg::Tensor loss = tg::F::binary_cross_entropy_with_logits(x, y, Reduction::sum);
     TG_CHECK_VALUES(loss, {t0 + t1 + t2});
+    (loss * 2.0).backward();
+    // 2·(σ(x) − y) and 2·(−x)
+    TG_CHECK_VALUES(x.grad(), {-1, 2 / (1 + std::exp(-2.0)), 2 * (1 / (1 + std::exp(1.0)) - 0.5)});
+    TG_CHECK_VALUES(y.grad(), {0, -4, 2});
   }
   SUBCASE("none") {
     const tg::Tensor loss = tg::F::binary_cross_entropy_with_logits(x, y, Reduction::none);
     CHECK(loss.shape() == tg::Shape{3});
     TG_CHECK_VALUES(loss, {t0, t1, t2});
+    // G = [1, 2, 3] weighs each term's gradient: G·(σ(x) − y) and −G·x
+    (loss * constant({1, 2, 3}, {3})).sum().backward();
+    TG_CHECK_VALUES(x.grad(),
+                    {-0.5, 2 / (1 + std::exp(-2.0)), 3 * (1 / (1 + std::exp(1.0)) - 0.5)});
+    TG_CHECK_VALUES(y.grad(), {0, -4, 3});
+  }
+  SUBCASE("its backward refuses a target written in place since the forward") {
+    tg::Tensor target = constant({1, 0, 0.5}, {3});
+    const tg::Tensor loss = tg::F::binary_cross_entropy_with_logits(x, target);
+    target.add_(1.0);
+    const std::string message = tg::testing::error_message([&] { loss.backward(); });
+    CAPTURE(message);
+    CHECK(tg::testing::contains(message, "backward of 'binary_cross_entropy_with_logits'"));
+    CHECK(tg::testing::contains(message, "modified by an inplace operation"));
   }
   SUBCASE("logits of ±1000") {
     tg::Tensor z = leaf({1000, -1000, 1000, -1000}, {4});

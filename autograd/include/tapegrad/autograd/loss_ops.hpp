@@ -25,7 +25,10 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const Tensor& wei
 /// Elementwise −(y·max(log p, −100) + (1 − y)·max(log(1 − p), −100)); probs must lie in [0, 1].
 Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target);
 
-/// Elementwise max(x, 0) − x·y + log1p(exp(−|x|)), never the log of 0.
-Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target);
+/// max(x, 0) − x·y + log1p(exp(−|x|)) per element, never the log of 0, reduced as asked (the
+/// mean over every element, their sum, or the elementwise terms): one record, whose plain
+/// backward is one pass.
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target,
+                                        LossReduction reduction = LossReduction::none);
 
 }  // namespace tg::detail

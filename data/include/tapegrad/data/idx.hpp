@@ -18,7 +18,10 @@ inline constexpr int64_t kMaxIdxBytes = int64_t{1} << 32;
 /// A malformed file throws tg::Error naming the file and the byte offset (counted in the
 /// decompressed stream for .gz): bad magic, unknown type code, no dimensions or a zero one,
 /// a payload over kMaxIdxBytes, truncated header or data, bytes after the data, corrupt gzip.
-/// Memory grows with the bytes actually read, never with a size the header merely claims.
+/// The result is allocated up front and filled as the bytes arrive when the file vouches for the
+/// header (a plain file's size, a one-member gzip file's trailer length), so the bytes are never
+/// held whole beside it; otherwise memory grows with the bytes actually read, never with a size
+/// the header merely claims.
 Tensor read_idx(const std::string& path);
 /// As read_idx(path), converting the elements straight to `dtype` (no i64 intermediate).
 Tensor read_idx(const std::string& path, DType dtype);

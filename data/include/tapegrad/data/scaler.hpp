@@ -77,4 +77,24 @@ class MinMaxScaler {
   std::vector<double> range_;
 };
 
+/// The mean and population standard deviation (ddof 0) of all of a tensor's elements.
+struct ElementMoments {
+  double mean = 0;
+  double std = 1;
+};
+
+/// The mean and population std of every element of the f32 or f64 tensor X (numel >= 1), in
+/// double and in two passes over X that allocate nothing (torchvision's Normalize constants).
+ElementMoments element_moments(const Tensor& X);
+
+/// X <- (X - mean) / std for every element, in place: one pass, no copy, so a dataset is
+/// standardised without a second one beside it. X must be an f32 or f64 tensor that no op
+/// recorded and that does not require grad, and std must be positive and finite; else tg::Error.
+/// Bumps X's version, as in-place writes do.
+///
+///     const tg::data::ElementMoments pixels = tg::data::element_moments(train.images);
+///     tg::data::standardize_(train.images, pixels.mean, pixels.std);
+///     tg::data::standardize_(test.images, pixels.mean, pixels.std);  // training statistics
+void standardize_(Tensor& X, double mean, double std);
+
 }  // namespace tg::data

@@ -20,6 +20,9 @@ class Linear : public Module {
 
   /// x Wᵀ + b; throws tg::Error naming the layer if x's last dimension is not in_features.
   Tensor forward(const Tensor& input) override;
+  /// relu(forward(input)) through the fused tg::linear_relu, with the same checks; what
+  /// Sequential runs for this layer when a ReLU follows it.
+  Tensor forward_relu(const Tensor& input);
 
   int64_t in_features() const { return in_features_; }
   int64_t out_features() const { return out_features_; }
@@ -30,6 +33,8 @@ class Linear : public Module {
   Tensor bias;
 
  private:
+  void check_input(const Tensor& input) const;
+
   int64_t in_features_;
   int64_t out_features_;
 };
