@@ -97,7 +97,11 @@ namespace detail {
 
 std::vector<Node*> reachable_records(const std::vector<Tensor>& roots, bool require_alive) {
   std::vector<Node*> nodes;
-  std::vector<Node*> stack;
+  nodes.reserve(64);
+  // Kept per thread so that a walk allocates nothing but its result; nothing the walk calls can
+  // start another walk on this thread.
+  thread_local std::vector<Node*> stack;
+  stack.clear();
   // One counter for all threads: a graph built with retain_graph may be walked again from
   // another thread, whose own count could equal the marks this thread's walk left behind.
   static std::atomic<uint64_t> walks{0};
@@ -122,8 +126,11 @@ std::vector<Node*> reachable_records(const std::vector<Tensor>& roots, bool requ
     for (const Edge& edge : n->edges)
       if (Node* input = edge.node.get(); first_visit(input)) stack.push_back(input);
   }
-  std::sort(nodes.begin(), nodes.end(),
-            [](const Node* a, const Node* b) { return a->sequence_nr > b->sequence_nr; });
+  // A depth-first walk of a chain, or of any graph whose inputs were recorded in order, already
+  // yields decreasing numbers: checking costs one pass, sorting n log n comparisons.
+  const auto newer = [](const Node* a, const Node* b) { return a->sequence_nr > b->sequence_nr; };
+  if (!std::is_sorted(nodes.begin(), nodes.end(), newer))
+    std::sort(nodes.begin(), nodes.end(), newer);
   return nodes;
 }
 

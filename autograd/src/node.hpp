@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "small_blocks.hpp"
 #include "tapegrad/autograd/tensor.hpp"
 #include "tensor_impl.hpp"
 
@@ -47,11 +48,14 @@ struct Inspection {
   Tensor grad;   // the gradient that reached the output in backward
 };
 
+/// A record's edges, drawn from the per-thread free lists like the record itself.
+using Edges = std::vector<Edge, SmallBlockAllocator<Edge>>;
+
 struct Node {
   // The record itself.
   const char* name = "";
   uint64_t sequence_nr = 0;  // the record's place on the tape
-  std::vector<Edge> edges;   // one per input of the op
+  Edges edges;               // one per input of the op
   Shape shape;               // the output's shape and dtype
   DType dtype = DType::f32;
   Literals literals;

@@ -19,7 +19,7 @@ namespace detail {
 Tensor empty(const Shape& shape, DType dtype) {
   for (int64_t s : shape)
     if (s < 0) throw Error(fmt::format("negative size in shape {}", format_shape(shape)));
-  auto impl = std::make_shared<TensorImpl>();
+  auto impl = std::allocate_shared<TensorImpl>(SmallBlockAllocator<TensorImpl>{});
   impl->shape = shape;
   impl->numel = shape_numel(shape);
   if (impl->numel > std::numeric_limits<int64_t>::max() / element_size(dtype))
@@ -33,7 +33,7 @@ Tensor empty(const Shape& shape, DType dtype) {
 }
 
 Tensor alias_with_shape(const Tensor& source, const Shape& shape) {
-  auto impl = std::make_shared<TensorImpl>();
+  auto impl = std::allocate_shared<TensorImpl>(SmallBlockAllocator<TensorImpl>{});
   impl->storage = source.impl()->storage;
   impl->data = source.impl()->data;
   impl->shape = shape;
