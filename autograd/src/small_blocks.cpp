@@ -1,21 +1,42 @@
 // Free lists of small blocks, one set per thread. A scalar op used to make about twenty
 // malloc/free calls, a third of its cost: glibc's per-thread cache keeps only 7 blocks per size,
 // and tearing down a graph frees more than that of each size at once, so most frees took the
-// slow path. Here each size class keeps up to kBlocksPerClass blocks, popped and pushed in a few
-// instructions. Sanitizer builds go straight to operator new/delete, so that a use after free
+// slow path. Blocks up to 64 KiB (the buffers of a small model's activations and gradients) went
+// the same way, and glibc's consolidation of them cost a fifth of a 2-16-1 MLP's step. Here each
+// size class keeps up to a few thousand blocks (at most 1 MiB of them), popped and pushed in a
+// few instructions. Sanitizer builds go straight to operator new/delete, so that a use after free
 // stays detectable.
 #include "small_blocks.hpp"
 
+#include <algorithm>
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <new>
 
 namespace tg::detail {
 namespace {
 
-constexpr size_t kGranule = alignof(std::max_align_t);  // 16: what operator new guarantees
-constexpr size_t kClasses = kLargestSmallBlock / kGranule;
-constexpr uint32_t kBlocksPerClass = 4096;  // per thread: at most 64 KiB to 2 MiB per class
+// Classes of 16, 32, ..., 512 bytes (16 is what operator new aligns to), then 1, 2, ..., 64 KiB.
+constexpr size_t kGranule = alignof(std::max_align_t);
+constexpr size_t kFineClasses = 512 / kGranule;
+constexpr size_t kClasses = kFineClasses + 7;
+static_assert(kLargestSmallBlock == size_t{1024} << (kClasses - kFineClasses - 1));
+
+constexpr size_t size_class(size_t bytes) {
+  if (bytes <= 512) return (bytes + kGranule - 1) / kGranule - 1;
+  return kFineClasses + static_cast<size_t>(std::bit_width(bytes - 1)) - 10;
+}
+constexpr size_t class_bytes(size_t c) {
+  return c < kFineClasses ? (c + 1) * kGranule : size_t{1024} << (c - kFineClasses);
+}
+// Per thread and class: 4096 blocks of up to 256 bytes, at most 1 MiB of larger ones.
+constexpr uint32_t blocks_kept(size_t c) {
+  return static_cast<uint32_t>(std::min<size_t>(4096, (size_t{1} << 20) / class_bytes(c)));
+}
+static_assert(size_class(16) == 0 && size_class(512) == kFineClasses - 1);
+static_assert(size_class(513) == kFineClasses && class_bytes(size_class(1025)) == 2048);
+static_assert(size_class(kLargestSmallBlock) == kClasses - 1);
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 constexpr bool kKeepBlocks = false;
@@ -57,8 +78,6 @@ struct ThreadExit {
   lists.exit_registered = true;
 }
 
-size_t size_class(size_t bytes) { return (bytes + kGranule - 1) / kGranule - 1; }
-
 }  // namespace
 
 void* allocate_small_block(size_t bytes) {
@@ -69,7 +88,7 @@ void* allocate_small_block(size_t bytes) {
       --lists.count[c];
       return block;
     }
-    return ::operator new((c + 1) * kGranule);
+    return ::operator new(class_bytes(c));
   }
   return ::operator new(bytes);
 }
@@ -77,7 +96,7 @@ void* allocate_small_block(size_t bytes) {
 void free_small_block(void* block, size_t bytes) noexcept {
   if (kKeepBlocks && bytes != 0 && bytes <= kLargestSmallBlock && !lists.closed) {
     const size_t c = size_class(bytes);
-    if (lists.count[c] < kBlocksPerClass) {
+    if (lists.count[c] < blocks_kept(c)) {
       if (!lists.exit_registered) register_thread_exit();
       lists.head[c] = new (block) FreeBlock{lists.head[c]};
       ++lists.count[c];

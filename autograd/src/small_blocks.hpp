@@ -7,7 +7,7 @@
 namespace tg::detail {
 
 /// The largest block the free lists keep; larger requests go to operator new.
-inline constexpr size_t kLargestSmallBlock = 512;
+inline constexpr size_t kLargestSmallBlock = size_t{64} << 10;
 
 /// A block of at least `bytes` bytes, aligned like max_align_t: this thread's last freed block
 /// of its size class if there is one, else a new one.
