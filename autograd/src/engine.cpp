@@ -34,6 +34,15 @@ Tensor accumulate(const Tensor& sum, const Tensor& term) {
   return sum.defined() ? add(sum, term) : term;
 }
 
+// Adds `term` into `sum`, taking it over when `sum` is still empty (the usual case: most
+// records feed one other record) without touching the reference counts.
+void accumulate_into(Tensor& sum, Tensor&& term) {
+  if (sum.defined())
+    sum = add(sum, term);
+  else
+    sum = std::move(term);
+}
+
 // A gradient turned back into its input's shape (undoing broadcasting) and dtype. A shape that
 // no broadcasting explains is the backward's bug (a custom Function's, typically): say whose.
 Tensor to_input_form(Tensor g, const Edge& edge, const Node& n, size_t input) {
@@ -251,7 +260,7 @@ void walk_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& 
       if (!grads[k].defined() || (!edge.node && !edge.leaf)) continue;
       Tensor g = to_input_form(std::move(grads[k]), edge, *n, k);
       if (edge.node)
-        edge.node->engine.pending_grad = accumulate(edge.node->engine.pending_grad, g);
+        accumulate_into(edge.node->engine.pending_grad, std::move(g));
       else
         deliver_to_leaf(edge.leaf, g);
     }
