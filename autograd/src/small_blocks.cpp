@@ -49,33 +49,36 @@ struct FreeBlock {
 };
 
 // Trivially destructible, so that it stays usable while the thread's other thread_local and
-// static objects (which may hold tensors) are destroyed; `closed` then sends blocks back to
-// operator delete.
+// static objects (which may hold tensors) are destroyed. `room` counts the blocks each list may
+// still take; it starts at zero, so a thread's first free takes the slow path that registers the
+// cleanup, and the cleanup sets it back to zero, so that later frees go to operator delete.
 struct FreeLists {
   std::array<FreeBlock*, kClasses> head{};
-  std::array<uint32_t, kClasses> count{};
+  std::array<uint32_t, kClasses> room{};
   bool exit_registered = false;
-  bool closed = false;
 };
 thread_local constinit FreeLists lists;
 
 // Frees the thread's blocks when it exits.
 struct ThreadExit {
   ~ThreadExit() {
-    lists.closed = true;
-    for (size_t c = 0; c < kClasses; ++c)
-      while (FreeBlock* block = lists.head[c]) {
-        lists.head[c] = block->next;
+    lists.room.fill(0);
+    for (FreeBlock*& head : lists.head)
+      while (FreeBlock* block = head) {
+        head = block->next;
         ::operator delete(block);
       }
   }
 };
 
-// The first block a thread keeps registers the cleanup: touching a thread_local with a destructor
-// costs a guard check on every use, so the hot path checks the plain flag instead.
-[[gnu::noinline]] void register_thread_exit() {
+// Registers the cleanup and opens the lists, on the thread's first free. A thread_local with a
+// destructor costs a guard check on every use, so the hot path never touches it.
+[[gnu::noinline]] bool open_lists() {
+  if (lists.exit_registered) return false;  // registered and since closed: the thread is exiting
   static thread_local ThreadExit thread_exit;
   lists.exit_registered = true;
+  for (size_t c = 0; c < kClasses; ++c) lists.room[c] = blocks_kept(c);
+  return true;
 }
 
 }  // namespace
@@ -85,7 +88,7 @@ void* allocate_small_block(size_t bytes) {
     const size_t c = size_class(bytes);
     if (FreeBlock* block = lists.head[c]) {
       lists.head[c] = block->next;
-      --lists.count[c];
+      ++lists.room[c];
       return block;
     }
     return ::operator new(class_bytes(c));
@@ -94,12 +97,11 @@ void* allocate_small_block(size_t bytes) {
 }
 
 void free_small_block(void* block, size_t bytes) noexcept {
-  if (kKeepBlocks && bytes != 0 && bytes <= kLargestSmallBlock && !lists.closed) {
+  if (kKeepBlocks && bytes != 0 && bytes <= kLargestSmallBlock) {
     const size_t c = size_class(bytes);
-    if (lists.count[c] < blocks_kept(c)) {
-      if (!lists.exit_registered) register_thread_exit();
+    if (lists.room[c] != 0 || open_lists()) {
       lists.head[c] = new (block) FreeBlock{lists.head[c]};
-      ++lists.count[c];
+      --lists.room[c];
       return;
     }
   }
