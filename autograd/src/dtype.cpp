@@ -20,8 +20,6 @@ const char* dtype_name(DType dtype) {
   return "?";
 }
 
-int64_t element_size(DType dtype) { return dtype == DType::f32 ? 4 : 8; }
-
 std::string format_shape(const Shape& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
 
 int64_t shape_numel(const Shape& shape) {

@@ -34,6 +34,15 @@ Tensor accumulate(const Tensor& sum, const Tensor& term) {
   return sum.defined() ? add(sum, term) : term;
 }
 
+// Adds `term` into `sum`, taking it over when `sum` is still empty (the usual case: most
+// records feed one other record) without touching the reference counts.
+void accumulate_into(Tensor& sum, Tensor&& term) {
+  if (sum.defined())
+    sum = add(sum, term);
+  else
+    sum = std::move(term);
+}
+
 // A gradient turned back into its input's shape (undoing broadcasting) and dtype. A shape that
 // no broadcasting explains is the backward's bug (a custom Function's, typically): say whose.
 Tensor to_input_form(Tensor g, const Edge& edge, const Node& n, size_t input) {
@@ -97,7 +106,11 @@ namespace detail {
 
 std::vector<Node*> reachable_records(const std::vector<Tensor>& roots, bool require_alive) {
   std::vector<Node*> nodes;
-  std::vector<Node*> stack;
+  nodes.reserve(64);
+  // Kept per thread so that a walk allocates nothing but its result; nothing the walk calls can
+  // start another walk on this thread.
+  thread_local std::vector<Node*> stack;
+  stack.clear();
   // One counter for all threads: a graph built with retain_graph may be walked again from
   // another thread, whose own count could equal the marks this thread's walk left behind.
   static std::atomic<uint64_t> walks{0};
@@ -122,8 +135,11 @@ std::vector<Node*> reachable_records(const std::vector<Tensor>& roots, bool requ
     for (const Edge& edge : n->edges)
       if (Node* input = edge.node.get(); first_visit(input)) stack.push_back(input);
   }
-  std::sort(nodes.begin(), nodes.end(),
-            [](const Node* a, const Node* b) { return a->sequence_nr > b->sequence_nr; });
+  // A depth-first walk of a chain, or of any graph whose inputs were recorded in order, already
+  // yields decreasing numbers: checking costs one pass, sorting n log n comparisons.
+  const auto newer = [](const Node* a, const Node* b) { return a->sequence_nr > b->sequence_nr; };
+  if (!std::is_sorted(nodes.begin(), nodes.end(), newer))
+    std::sort(nodes.begin(), nodes.end(), newer);
   return nodes;
 }
 
@@ -244,7 +260,7 @@ void walk_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& 
       if (!grads[k].defined() || (!edge.node && !edge.leaf)) continue;
       Tensor g = to_input_form(std::move(grads[k]), edge, *n, k);
       if (edge.node)
-        edge.node->engine.pending_grad = accumulate(edge.node->engine.pending_grad, g);
+        accumulate_into(edge.node->engine.pending_grad, std::move(g));
       else
         deliver_to_leaf(edge.leaf, g);
     }

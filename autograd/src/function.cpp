@@ -38,7 +38,8 @@ Tensor record_custom(const char* name, Tensor output, const std::vector<Tensor>&
   Tensor out = output.detach();
   return tg::detail::record(name, out, inputs,
                             [context = std::move(context), backward](const Tensor& g) -> Gradients {
-                              return backward(context.get(), {g});
+                              const std::vector<Tensor> grads = backward(context.get(), {g});
+                              return Gradients(grads.begin(), grads.end());
                             });
 }
 

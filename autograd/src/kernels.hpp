@@ -108,14 +108,18 @@ Tensor binary_kernel(const char* op, const Tensor& a_in, const Tensor& b_in, F f
   constexpr DType kDType = std::is_same_v<T, float>    ? DType::f32
                            : std::is_same_v<T, double> ? DType::f64
                                                        : DType::i64;
-  const Tensor a = as_dtype(a_in, kDType);
-  const Tensor b = as_dtype(b_in, kDType);
+  // Converted copies only when needed: copying a handle is two atomic count updates.
+  const Tensor a_converted = a_in.impl()->dtype == kDType ? Tensor() : as_dtype(a_in, kDType);
+  const Tensor b_converted = b_in.impl()->dtype == kDType ? Tensor() : as_dtype(b_in, kDType);
+  const Tensor& a = a_converted.defined() ? a_converted : a_in;
+  const Tensor& b = b_converted.defined() ? b_converted : b_in;
   const T* x = data_of<T>(a);
   const T* y = data_of<T>(b);
-  if (a.shape() == b.shape()) {
-    Tensor out = empty(a.shape(), kDType);
+  const Shape& a_shape = a.impl()->shape;
+  if (a_shape == b.impl()->shape) {
+    Tensor out = empty(a_shape, kDType);
     T* o = data_of<T>(out);
-    const int64_t n = a.numel();
+    const int64_t n = a.impl()->numel;
     for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
     return out;
   }

@@ -42,7 +42,7 @@ double scalar_value(const Tensor& t) {
 // A record's number must exceed its inputs' records' numbers, since the engine runs records in
 // decreasing number. Counters are per thread (no shared atomic on the hot path), so an input
 // recorded on another thread may carry a larger number: this thread's tape then jumps past it.
-uint64_t sequence_nr_after(const std::vector<Edge>& edges) {
+uint64_t sequence_nr_after(const Edges& edges) {
   uint64_t latest_input = 0;
   for (const Edge& edge : edges)
     if (edge.node && edge.node->sequence_nr > latest_input) latest_input = edge.node->sequence_nr;
@@ -75,32 +75,33 @@ Node::~Node() {
 
 void attach(const char* name, Tensor& out, std::shared_ptr<Node> node, const Tensor* const* inputs,
             size_t count) {
+  TensorImpl& result = *out.impl();
   node->name = name;
-  node->shape = out.shape();
-  node->dtype = out.dtype();
+  node->shape = result.shape;
+  node->dtype = result.dtype;
   node->edges.resize(count);
   for (size_t i = 0; i < count; ++i) {
-    const Tensor& input = *inputs[i];
+    const TensorImpl* input = inputs[i]->impl();
     Edge& edge = node->edges[i];
-    if (!input.defined()) continue;
-    if (!input.requires_grad()) {
-      if (i < node->literals.constants.size() && input.numel() == 1) {
-        node->literals.constants[i] = scalar_value(input);
+    if (input == nullptr) continue;
+    if (!input->requires_grad && input->grad_fn == nullptr) {
+      if (i < node->literals.constants.size() && input->numel == 1) {
+        node->literals.constants[i] = scalar_value(*inputs[i]);
         node->literals.constant_mask =
             static_cast<uint8_t>(node->literals.constant_mask | (1U << i));
       }
       continue;
     }
-    edge.shape = input.shape();
-    edge.dtype = input.dtype();
-    if (input.impl()->grad_fn)
-      edge.node = input.impl()->grad_fn;
+    edge.shape = input->shape;
+    edge.dtype = input->dtype;
+    if (input->grad_fn)
+      edge.node = input->grad_fn;
     else
-      edge.leaf = input.impl_ptr();
+      edge.leaf = inputs[i]->impl_ptr();
   }
   node->sequence_nr = sequence_nr_after(node->edges);
-  if (autograd::is_inspecting_tape()) node->seen.value = alias_with_shape(out, out.shape());
-  out.impl()->grad_fn = std::move(node);
+  if (autograd::is_inspecting_tape()) node->seen.value = alias_with_shape(out, result.shape);
+  result.grad_fn = std::move(node);
 }
 
 }  // namespace tg::detail

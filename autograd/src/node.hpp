@@ -9,8 +9,15 @@
 #include <string>
 #include <vector>
 
+#include "small_blocks.hpp"
 #include "tapegrad/autograd/tensor.hpp"
 #include "tensor_impl.hpp"
+
+namespace tg {
+/// One tensor per input of an op's backward; an undefined one means "no gradient". From the
+/// per-thread free lists: every backward step makes one.
+using Gradients = std::vector<Tensor, detail::SmallBlockAllocator<Tensor>>;
+}  // namespace tg
 
 namespace tg::detail {
 
@@ -47,11 +54,34 @@ struct Inspection {
   Tensor grad;   // the gradient that reached the output in backward
 };
 
+/// A record's edges: up to two inside the record (every unary and binary op), more in a vector.
+class Edges {
+ public:
+  void resize(size_t count) {
+    if (count > inline_.size()) overflow_.resize(count);
+    size_ = count;
+  }
+  size_t size() const { return size_; }
+  Edge& operator[](size_t i) { return data()[i]; }
+  const Edge& operator[](size_t i) const { return data()[i]; }
+  Edge* begin() { return data(); }
+  Edge* end() { return data() + size_; }
+  const Edge* begin() const { return data(); }
+  const Edge* end() const { return data() + size_; }
+
+ private:
+  Edge* data() { return overflow_.empty() ? inline_.data() : overflow_.data(); }
+  const Edge* data() const { return overflow_.empty() ? inline_.data() : overflow_.data(); }
+  std::array<Edge, 2> inline_;
+  std::vector<Edge> overflow_;
+  size_t size_ = 0;
+};
+
 struct Node {
   // The record itself.
   const char* name = "";
   uint64_t sequence_nr = 0;  // the record's place on the tape
-  std::vector<Edge> edges;   // one per input of the op
+  Edges edges;               // one per input of the op
   Shape shape;               // the output's shape and dtype
   DType dtype = DType::f32;
   Literals literals;

@@ -16,7 +16,7 @@ namespace tg::detail {
 inline bool should_record(std::initializer_list<const Tensor*> inputs) {
   if (!is_grad_enabled()) return false;
   for (const Tensor* t : inputs)
-    if (t->defined() && t->requires_grad()) return true;
+    if (wants_grad(*t)) return true;
   return false;
 }
 
@@ -89,6 +89,14 @@ void check_forward_anomaly(const char* name, const Tensor& out);
 void attach(const char* name, Tensor& out, std::shared_ptr<Node> node, const Tensor* const* inputs,
             size_t count);
 
+/// A new record running `backward`, allocated from the per-thread free lists.
+template <class Backward>
+std::shared_ptr<Node> make_record(Backward&& backward) {
+  using Record = LambdaNode<std::decay_t<Backward>>;
+  return std::allocate_shared<Record>(SmallBlockAllocator<Record>{},
+                                      std::forward<Backward>(backward));
+}
+
 /// Records `out` as the result of op `name` on `inputs`, with `backward` turning the gradient
 /// of `out` into one gradient per input. Does nothing when there is nothing to record.
 template <class Backward>
@@ -96,9 +104,7 @@ Tensor record(const char* name, Tensor out, std::initializer_list<const Tensor*>
               Backward&& backward) {
   check_forward_anomaly(name, out);
   if (!should_record(inputs)) return out;
-  auto node =
-      std::make_shared<LambdaNode<std::decay_t<Backward>>>(std::forward<Backward>(backward));
-  attach(name, out, std::move(node), inputs.begin(), inputs.size());
+  attach(name, out, make_record(std::forward<Backward>(backward)), inputs.begin(), inputs.size());
   return out;
 }
 
@@ -115,9 +121,8 @@ Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs,
     any = any || t.requires_grad();
   }
   if (!is_grad_enabled() || !any) return out;
-  auto node =
-      std::make_shared<LambdaNode<std::decay_t<Backward>>>(std::forward<Backward>(backward));
-  attach(name, out, std::move(node), pointers.data(), pointers.size());
+  attach(name, out, make_record(std::forward<Backward>(backward)), pointers.data(),
+         pointers.size());
   return out;
 }
 

@@ -4,7 +4,8 @@
 // in per-size free lists and reused. Sanitizer builds skip the cache so that use-after-free
 // stays detectable.
 //
-// A small buffer shares one allocation with its shared_ptr's use count, from operator new.
+// A small buffer shares one allocation with its shared_ptr's use count, from the per-thread free
+// lists of small_blocks.hpp.
 // aligned_alloc bypasses glibc's per-thread cache (~470 instructions a call) and the count
 // took a second allocation, when allocation was already over half of a scalar op's cost. The
 // 16-byte alignment of max_align_t is all the kernels need (unaligned vector loads cost
@@ -17,6 +18,8 @@
 #include <new>
 #include <unordered_map>
 #include <vector>
+
+#include "small_blocks.hpp"
 
 namespace tg::detail {
 namespace {
@@ -102,7 +105,8 @@ Storage allocate_storage(size_t bytes) {
   const size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment + kAlignment;
   if (rounded < kRecycleFrom) {  // one allocation holds the counter, the buffer and its use count
     const size_t words = (bytes + sizeof(std::max_align_t) - 1) / sizeof(std::max_align_t);
-    return with_counter(std::make_shared_for_overwrite<std::max_align_t[]>(words + 1),
+    return with_counter(std::allocate_shared_for_overwrite<std::max_align_t[]>(
+                            SmallBlockAllocator<std::max_align_t>{}, words + 1),
                         sizeof(std::max_align_t));
   }
   if (!kRecycle) {

@@ -19,21 +19,22 @@ namespace detail {
 Tensor empty(const Shape& shape, DType dtype) {
   for (int64_t s : shape)
     if (s < 0) throw Error(fmt::format("negative size in shape {}", format_shape(shape)));
-  auto impl = std::make_shared<TensorImpl>();
+  auto impl = std::allocate_shared<TensorImpl>(SmallBlockAllocator<TensorImpl>{});
   impl->shape = shape;
-  impl->numel = shape_numel(shape);
-  if (impl->numel > std::numeric_limits<int64_t>::max() / element_size(dtype))
+  impl->numel = shape.empty() ? 1 : shape_numel(shape);
+  int64_t bytes = 0;
+  if (__builtin_mul_overflow(impl->numel, element_size(dtype), &bytes))
     throw Error(
         fmt::format("shape {} needs more bytes than an int64 can count", format_shape(shape)));
   impl->dtype = dtype;
-  Storage storage = allocate_storage(static_cast<size_t>(impl->numel * element_size(dtype)));
+  Storage storage = allocate_storage(static_cast<size_t>(bytes));
   impl->storage = std::move(storage.owner);
   impl->data = storage.data;
   return Tensor(std::move(impl));
 }
 
 Tensor alias_with_shape(const Tensor& source, const Shape& shape) {
-  auto impl = std::make_shared<TensorImpl>();
+  auto impl = std::allocate_shared<TensorImpl>(SmallBlockAllocator<TensorImpl>{});
   impl->storage = source.impl()->storage;
   impl->data = source.impl()->data;
   impl->shape = shape;

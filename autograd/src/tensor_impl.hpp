@@ -37,6 +37,12 @@ Tensor empty(const Shape& shape, DType dtype);
 /// A tensor that shares `source`'s storage under another shape (same numel), with no history.
 Tensor alias_with_shape(const Tensor& source, const Shape& shape);
 
+/// Tensor::requires_grad() for the recording path, inline: the public one is a call.
+inline bool wants_grad(const Tensor& t) {
+  const TensorImpl* impl = t.impl();
+  return impl != nullptr && (impl->requires_grad || impl->grad_fn != nullptr);
+}
+
 template <class T>
 T* data_of(const Tensor& t) {
   return static_cast<T*>(t.impl()->data);

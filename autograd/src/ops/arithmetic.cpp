@@ -1,4 +1,8 @@
 // + - * / and negation, with broadcasting; each forward beside its backward.
+#include <array>
+#include <bit>
+#include <cstdint>
+
 #include "kernels.hpp"
 #include "record.hpp"
 #include "tapegrad/autograd/ops.hpp"
@@ -14,8 +18,25 @@ Tensor broadcast_op(const char* op, const Tensor& a, const Tensor& b, F f) {
 
 // A double beside a tensor: the tensor's dtype when floating, else f32 (the default float
 // dtype). By type, never by value: arange(3) * 2.0 is f32 like arange(3) * 0.5, as PyTorch.
+// The last few constants are kept per thread: `x / 2.0` in a loop would otherwise build the
+// same 0-D tensor every call, a sixth of a scalar op's cost. Nothing writes to them: they are
+// only ever an op's input, never its output.
 Tensor double_operand(const Tensor& t, double value) {
-  return scalar(value, {.dtype = t.dtype() == DType::i64 ? DType::f32 : t.dtype()});
+  const DType dtype = t.dtype() == DType::i64 ? DType::f32 : t.dtype();
+  struct Constant {
+    uint64_t bits = 0;
+    DType dtype = DType::f32;
+    Tensor tensor;
+  };
+  thread_local std::array<Constant, 8> recent;
+  thread_local size_t next_slot = 0;
+  const auto bits = std::bit_cast<uint64_t>(value);
+  for (const Constant& c : recent)
+    if (c.tensor.defined() && c.bits == bits && c.dtype == dtype) return c.tensor;
+  Constant& slot = recent[next_slot];
+  next_slot = (next_slot + 1) % recent.size();
+  slot = {bits, dtype, scalar(value, {.dtype = dtype})};
+  return slot.tensor;
 }
 
 }  // namespace

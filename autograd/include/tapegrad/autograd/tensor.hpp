@@ -206,9 +206,6 @@ class Tensor {
   std::shared_ptr<detail::TensorImpl> impl_;
 };
 
-/// One tensor per input of an op's backward; an undefined one means "no gradient".
-using Gradients = std::vector<Tensor>;
-
 /// A copy of `values` (row-major) with `shape`.
 Tensor tensor(std::vector<double> values, Shape shape, TensorOptions options = {});
 /// A 1-D tensor of `values`.
