@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 
+#include "parallel.hpp"
 #include "tapegrad/autograd/tensor.hpp"
 
 namespace tg::detail {
@@ -106,9 +107,17 @@ void set_blas_threads(int n) {
 }
 int blas_threads() { return max_threads().load(std::memory_order_relaxed); }
 
+// openblas_get_parallel(): 0 sequential, 1 pthreads, 2 OpenMP. Asked of the library that is
+// loaded, not the header compiled against: on Debian update-alternatives picks the variant.
+bool blas_runs_on_openmp() { return openblas_get_parallel() == 2; }
+
 }  // namespace tg::detail
 
 namespace tg {
-void set_num_threads(int n) { detail::set_blas_threads(n < 1 ? 1 : n); }
+void set_num_threads(int n) {
+  const int threads = n < 1 ? 1 : n;
+  detail::set_blas_threads(threads);
+  detail::set_parallel_threads(threads);
+}
 int get_num_threads() { return detail::blas_threads(); }
 }  // namespace tg

@@ -14,11 +14,14 @@ Tensor as_floating(const Tensor& a) {
   return a.dtype() == DType::i64 ? detail::as_dtype(a, DType::f32) : a;
 }
 
+// The floating functions (exp, tanh, sin, ...) cost dozens of instructions per element, so
+// they split across threads from a smaller size than the one-instruction maps below.
 template <class F>
 Tensor map_floating(const Tensor& a_in, F f) {
   const Tensor a = as_floating(a_in);
   return detail::dispatch_floating("map", a.dtype(), [&]<class T>() {
-    return detail::unary_kernel<T>(a, [&](T x) { return static_cast<T>(f(x)); });
+    return detail::unary_kernel<T>(
+        a, [&](T x) { return static_cast<T>(f(x)); }, detail::kGrainCostly);
   });
 }
 
@@ -70,8 +73,9 @@ Tensor times_positive_mask(const char* name, const Tensor& g, const Tensor& a, d
     const T* x = detail::data_of<T>(a);
     const T* dy = detail::data_of<T>(g);
     T* dx = detail::data_of<T>(out);
-    for (int64_t i = 0, end = a.numel(); i < end; ++i)
-      dx[i] = dy[i] * static_cast<T>(mask_of(x[i]));
+    detail::parallel_for(a.numel(), detail::kGrainCheap, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) dx[i] = dy[i] * static_cast<T>(mask_of(x[i]));
+    });
     return out;
   });
 }
