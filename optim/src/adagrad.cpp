@@ -57,7 +57,7 @@ void Adagrad::update(Tensor& param, const Tensor& grad, AdagradParamState& state
     const T* g = grad.data<T>();
     T* sum = state.sum.data<T>();
     tg::detail::parallel_for(
-        param.numel(), tg::detail::kGrainCostly,
+        param.numel(), tg::detail::kGrainModerate,
         [&](int64_t begin, int64_t end) { update_values(p, g, sum, begin, end, clr, options); });
   });
 }

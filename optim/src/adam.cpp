@@ -114,7 +114,7 @@ void Adam::update(Tensor& param, const Tensor& grad, AdamParamState& state,
     T* m = state.exp_avg.data<T>();
     T* v = state.exp_avg_sq.data<T>();
     T* v_max = options.amsgrad ? state.max_exp_avg_sq.data<T>() : nullptr;
-    tg::detail::parallel_for(param.numel(), tg::detail::kGrainCostly,
+    tg::detail::parallel_for(param.numel(), tg::detail::kGrainModerate,
                              [&](int64_t begin, int64_t end) {
                                if (v_max != nullptr)
                                  update_values<true>(p, g, m, v, v_max, begin, end, options, c);

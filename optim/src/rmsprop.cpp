@@ -77,7 +77,7 @@ void RMSprop::update(Tensor& param, const Tensor& grad, RMSpropParamState& state
     T* grad_avg = options.centered ? state.grad_avg.data<T>() : nullptr;
     T* buffer = options.momentum > 0 ? state.momentum_buffer.data<T>() : nullptr;
     tg::detail::parallel_for(
-        param.numel(), tg::detail::kGrainCostly, [&](int64_t begin, int64_t end) {
+        param.numel(), tg::detail::kGrainModerate, [&](int64_t begin, int64_t end) {
           if (grad_avg != nullptr && buffer != nullptr)
             update_values<true, true>(p, g, square_avg, grad_avg, buffer, begin, end, options);
           else if (grad_avg != nullptr)

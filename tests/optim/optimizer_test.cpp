@@ -433,7 +433,7 @@ TEST_CASE("a step counts as an in-place write: a graph recorded before it refuse
 
 TEST_CASE("every optimizer steps a parameter split across threads as it steps each element alone") {
   // 3·2^15 + 5 elements: above the size from which the steps split across threads (2^13 for
-  // the adaptive ones, 2^16 for SGD) and not a whole number of 64-element chunks. Element i
+  // the adaptive ones, 2^15 for SGD) and not a whole number of 64-element chunks. Element i
   // starts at w0[i % 7] and gets gradient g[s][i % 7] at step s; seven one-element parameters
   // get the same values alone, where no split can happen. The hand-computed step tests check
   // the one-element steps; this checks that splitting changes no bit of any element.
