@@ -60,7 +60,7 @@ Tensor sum_dim_kernel(const Tensor& a, int64_t dim, bool keepdim) {
       detail::parallel_for(s.outer, std::max<int64_t>(1, grain / std::max<int64_t>(s.inner, 1)),
                            [&](int64_t begin, int64_t end) { sum_block(begin, end, 0, s.inner); });
     else
-      detail::parallel_for(s.inner, std::max<int64_t>(1, grain / s.outer),
+      detail::parallel_for(s.inner, std::max<int64_t>(1, grain / std::max<int64_t>(s.outer, 1)),
                            [&](int64_t begin, int64_t end) { sum_block(0, s.outer, begin, end); });
     return out;
   });
