@@ -50,7 +50,8 @@ void run_parallel(int64_t count, int64_t grain, void* context,
   // Inside someone else's parallel region (a user's, or OpenBLAS's) the loop stays on its
   // thread: nesting would oversubscribe the cores.
   if (most > 1 && !omp_in_parallel()) {
-#pragma omp parallel num_threads(static_cast <int>(most))
+    const int team_size = static_cast<int>(most);
+#pragma omp parallel num_threads(team_size)
     {
       const int64_t team = omp_get_num_threads();
       const int64_t rank = omp_get_thread_num();
