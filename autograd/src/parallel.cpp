@@ -43,7 +43,7 @@ void set_parallel_threads(int n) {
 #endif
 }
 
-void run_parallel(int64_t count, int64_t grain, void* context,
+void run_parallel(int64_t count, [[maybe_unused]] int64_t grain, void* context,
                   void (*body)(void* context, int64_t begin, int64_t end)) {
 #ifdef TG_HAVE_OPENMP
   const int64_t most = std::min<int64_t>(parallel_threads(), count / std::max<int64_t>(grain, 1));
