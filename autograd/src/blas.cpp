@@ -50,7 +50,10 @@ std::atomic<int>& max_threads() {
 // 15 µs on one thread, 36 µs on two; 128×256×784: 419 µs against 271 µs), so those run on one
 // thread. Only OpenBLAS's global count can say so; every caller sets it back to max_threads(),
 // so concurrent callers can only cost each other speed, never change a result (OpenBLAS splits
-// rows and columns, not the inner sum).
+// rows and columns, not the inner sum). Measured again on OpenBLAS's OpenMP build (best of
+// 10+ runs, 1 thread / 2, on a machine loaded by other work, so only each row's ratio counts):
+// 64×784·784×10 (2^18.9) 56 / 69 µs; 64×784·784×128 (2^22.6) 462 / 408 µs; 128×256×784
+// (2^24.6) 1,867 / 1,548 µs; 256×1024×1024 (2^28) 19.8 / 13.9 ms: 2^22 still divides them.
 class ThreadsForProduct {
  public:
   explicit ThreadsForProduct(int64_t m, int64_t n, int64_t k)
