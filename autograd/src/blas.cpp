@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 
+#include "parallel.hpp"
 #include "tapegrad/autograd/tensor.hpp"
 
 namespace tg::detail {
@@ -49,7 +50,10 @@ std::atomic<int>& max_threads() {
 // 15 µs on one thread, 36 µs on two; 128×256×784: 419 µs against 271 µs), so those run on one
 // thread. Only OpenBLAS's global count can say so; every caller sets it back to max_threads(),
 // so concurrent callers can only cost each other speed, never change a result (OpenBLAS splits
-// rows and columns, not the inner sum).
+// rows and columns, not the inner sum). Measured again on OpenBLAS's OpenMP build (best of
+// 10+ runs, 1 thread / 2, on a machine loaded by other work, so only each row's ratio counts):
+// 64×784·784×10 (2^18.9) 56 / 69 µs; 64×784·784×128 (2^22.6) 462 / 408 µs; 128×256×784
+// (2^24.6) 1,867 / 1,548 µs; 256×1024×1024 (2^28) 19.8 / 13.9 ms: 2^22 still divides them.
 class ThreadsForProduct {
  public:
   explicit ThreadsForProduct(int64_t m, int64_t n, int64_t k)
@@ -106,9 +110,17 @@ void set_blas_threads(int n) {
 }
 int blas_threads() { return max_threads().load(std::memory_order_relaxed); }
 
+// openblas_get_parallel(): 0 sequential, 1 pthreads, 2 OpenMP. Asked of the library that is
+// loaded, not the header compiled against: on Debian update-alternatives picks the variant.
+bool blas_runs_on_openmp() { return openblas_get_parallel() == 2; }
+
 }  // namespace tg::detail
 
 namespace tg {
-void set_num_threads(int n) { detail::set_blas_threads(n < 1 ? 1 : n); }
+void set_num_threads(int n) {
+  const int threads = n < 1 ? 1 : n;
+  detail::set_blas_threads(threads);
+  detail::set_parallel_threads(threads);
+}
 int get_num_threads() { return detail::blas_threads(); }
 }  // namespace tg

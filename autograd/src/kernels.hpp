@@ -1,6 +1,7 @@
 // Private kernel helpers: dtype dispatch, broadcasting, and loops over raw storage.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -8,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "parallel.hpp"
 #include "tapegrad/autograd/dispatch.hpp"  // dispatch_floating
 #include "tapegrad/autograd/error.hpp"
 #include "tensor_impl.hpp"
@@ -65,25 +67,32 @@ struct DimSplit {
 };
 DimSplit split_at(const Shape& shape, int64_t dim);
 
-/// Visits every element of `shape` in row-major order, calling f(out_index, offsets...) where
-/// each offset walks its own strides; the innermost dimension runs as a tight loop.
+/// Visits the elements of `shape` in rows [first_row, last_row) of its innermost dimension, in
+/// row-major order, calling f(out_index, offsets...) where each offset walks its own strides;
+/// the innermost dimension runs as a tight loop.
 template <size_t N, class F>
-void for_each_strided(const Shape& shape, const std::vector<int64_t> (&strides)[N], F&& f) {
+void for_each_strided_rows(const Shape& shape, const std::vector<int64_t> (&strides)[N],
+                           int64_t first_row, int64_t last_row, F&& f) {
   const int64_t ndim = static_cast<int64_t>(shape.size());
-  int64_t total = 1;
-  for (int64_t s : shape) total *= s;
-  if (total == 0) return;
   if (ndim == 0) {
     int64_t zero[N] = {};
-    f(int64_t{0}, zero);
+    if (first_row < last_row) f(int64_t{0}, zero);
     return;
   }
   const int64_t inner = shape[static_cast<size_t>(ndim - 1)];
   std::vector<int64_t> counter(static_cast<size_t>(ndim), 0);
   int64_t offsets[N] = {};
+  // The counter and offsets of the first row: its index in the outer dimensions, digit by digit.
+  for (int64_t d = ndim - 2, rest = first_row; d >= 0; --d) {
+    const auto ud = static_cast<size_t>(d);
+    counter[ud] = rest % shape[ud];
+    rest /= shape[ud];
+    for (size_t k = 0; k < N; ++k) offsets[k] += counter[ud] * strides[k][ud];
+  }
   int64_t inner_stride[N];
   for (size_t k = 0; k < N; ++k) inner_stride[k] = strides[k][static_cast<size_t>(ndim - 1)];
-  for (int64_t out = 0; out < total; out += inner) {
+  for (int64_t row = first_row; row < last_row; ++row) {
+    const int64_t out = row * inner;
     int64_t walk[N];
     for (size_t k = 0; k < N; ++k) walk[k] = offsets[k];
     for (int64_t i = 0; i < inner; ++i) {
@@ -101,8 +110,20 @@ void for_each_strided(const Shape& shape, const std::vector<int64_t> (&strides)[
   }
 }
 
+/// Visits every element of `shape` in row-major order, calling f(out_index, offsets...) where
+/// each offset walks its own strides; the innermost dimension runs as a tight loop.
+template <size_t N, class F>
+void for_each_strided(const Shape& shape, const std::vector<int64_t> (&strides)[N], F&& f) {
+  int64_t total = 1;
+  for (int64_t s : shape) total *= s;
+  if (total == 0) return;
+  const int64_t rows = shape.empty() ? 1 : total / shape.back();
+  for_each_strided_rows(shape, strides, 0, rows, f);
+}
+
 /// out = f(a, b) elementwise with broadcasting, computed and returned in `dtype`.
-/// The same-shape and scalar cases are plain loops that vectorise.
+/// The same-shape and scalar cases are plain loops that vectorise; large outputs are split
+/// across parallel_for's threads (by rows when broadcasting).
 template <class T, class F>
 Tensor binary_kernel(const char* op, const Tensor& a_in, const Tensor& b_in, F f) {
   constexpr DType kDType = std::is_same_v<T, float>    ? DType::f32
@@ -119,8 +140,9 @@ Tensor binary_kernel(const char* op, const Tensor& a_in, const Tensor& b_in, F f
   if (a_shape == b.impl()->shape) {
     Tensor out = empty(a_shape, kDType);
     T* o = data_of<T>(out);
-    const int64_t n = a.impl()->numel;
-    for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
+    parallel_for(a.impl()->numel, kGrainCheap, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) o[i] = f(x[i], y[i]);
+    });
     return out;
   }
   Shape shape = broadcast_shapes(op, a.shape(), b.shape());
@@ -129,27 +151,38 @@ Tensor binary_kernel(const char* op, const Tensor& a_in, const Tensor& b_in, F f
   const int64_t n = out.numel();
   if (b.numel() == 1 && a.numel() == n) {
     const T yv = y[0];
-    for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], yv);
+    parallel_for(n, kGrainCheap, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) o[i] = f(x[i], yv);
+    });
   } else if (a.numel() == 1 && b.numel() == n) {
     const T xv = x[0];
-    for (int64_t i = 0; i < n; ++i) o[i] = f(xv, y[i]);
+    parallel_for(n, kGrainCheap, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) o[i] = f(xv, y[i]);
+    });
   } else {
     const std::vector<int64_t> strides[2] = {broadcast_strides(a.shape(), shape),
                                              broadcast_strides(b.shape(), shape)};
-    for_each_strided(shape, strides,
-                     [&](int64_t i, const int64_t* off) { o[i] = f(x[off[0]], y[off[1]]); });
+    const auto visit = [&](int64_t i, const int64_t* off) { o[i] = f(x[off[0]], y[off[1]]); };
+    if (n == 0) return out;
+    const int64_t inner = shape.empty() ? 1 : shape.back();
+    const int64_t rows = n / inner;
+    parallel_for(rows, std::max<int64_t>(1, kGrainCheap / inner), [&](int64_t begin, int64_t end) {
+      for_each_strided_rows(shape, strides, begin, end, visit);
+    });
   }
   return out;
 }
 
-/// out = f(a) elementwise, in a's dtype.
+/// out = f(a) elementwise, in a's dtype; split across threads from 2 * `grain` elements (the
+/// default suits an op of a few instructions; kGrainCostly one like exp or tanh).
 template <class T, class F>
-Tensor unary_kernel(const Tensor& a, F f) {
+Tensor unary_kernel(const Tensor& a, F f, int64_t grain = kGrainCheap) {
   Tensor out = empty(a.shape(), a.dtype());
   const T* x = data_of<T>(a);
   T* o = data_of<T>(out);
-  const int64_t n = a.numel();
-  for (int64_t i = 0; i < n; ++i) o[i] = f(x[i]);
+  parallel_for(a.numel(), grain, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) o[i] = f(x[i]);
+  });
   return out;
 }
 

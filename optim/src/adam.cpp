@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "optimizer_base.hpp"
+#include "parallel.hpp"
 
 namespace tg::optim {
 
@@ -43,10 +44,15 @@ struct Coefficients {
   double decoupled_shrink;  // 1 − γλ for AdamW, 1 for Adam
 };
 
-// `max_exp_avg_sq` is null unless amsgrad.
-template <class T>
-void update_values(T* param, const T* grad, T* exp_avg, T* exp_avg_sq, T* max_exp_avg_sq, int64_t n,
-                   const AdamOptions& options, const Coefficients& c) {
+// One pass per parameter: each element's p, g, m, v (and v_max) are read once and p, m, v
+// (and v_max) written once, in a loop that vectorises (a branch-free body for each value of
+// kAmsgrad). It runs on elements [begin, end), so parallel_for can split large parameters;
+// pointers and constants are this function's own locals, not a lambda's captures, which GCC
+// cannot prove the stores leave alone (the loop ran scalar that way). `max_exp_avg_sq` is null
+// unless kAmsgrad.
+template <bool kAmsgrad, class T>
+void update_values(T* param, const T* grad, T* exp_avg, T* exp_avg_sq, T* max_exp_avg_sq,
+                   int64_t begin, int64_t end, const AdamOptions& options, const Coefficients& c) {
   const T beta1 = static_cast<T>(options.betas.first);
   const T beta2 = static_cast<T>(options.betas.second);
   const T one_minus_beta1 = static_cast<T>(1 - options.betas.first);
@@ -56,15 +62,16 @@ void update_values(T* param, const T* grad, T* exp_avg, T* exp_avg_sq, T* max_ex
   const T bias_correction2 = static_cast<T>(c.bias_correction2);
   const T l2_decay = static_cast<T>(c.l2_decay);
   const T shrink = static_cast<T>(c.decoupled_shrink);
-  for (int64_t i = 0; i < n; ++i) {
-    const T theta = param[i] * shrink;
-    const T g = grad[i] + l2_decay * param[i];
+  for (int64_t i = begin; i < end; ++i) {
+    const T p = param[i];
+    const T theta = p * shrink;
+    const T g = grad[i] + l2_decay * p;
     const T m = beta1 * exp_avg[i] + one_minus_beta1 * g;
     const T v = beta2 * exp_avg_sq[i] + one_minus_beta2 * g * g;
     exp_avg[i] = m;
     exp_avg_sq[i] = v;
     T v_used = v;
-    if (max_exp_avg_sq != nullptr) {
+    if constexpr (kAmsgrad) {
       v_used = std::max(max_exp_avg_sq[i], v);
       max_exp_avg_sq[i] = v_used;
     }
@@ -102,9 +109,18 @@ void Adam::update(Tensor& param, const Tensor& grad, AdamParamState& state,
       .decoupled_shrink = decoupled_weight_decay_ ? 1 - options.lr * options.weight_decay : 1.0,
   };
   detail::dispatch_floating(name(), param.dtype(), [&]<class T>() {
-    T* max_exp_avg_sq = options.amsgrad ? state.max_exp_avg_sq.data<T>() : nullptr;
-    update_values<T>(param.data<T>(), grad.data<T>(), state.exp_avg.data<T>(),
-                     state.exp_avg_sq.data<T>(), max_exp_avg_sq, param.numel(), options, c);
+    T* p = param.data<T>();
+    const T* g = grad.data<T>();
+    T* m = state.exp_avg.data<T>();
+    T* v = state.exp_avg_sq.data<T>();
+    T* v_max = options.amsgrad ? state.max_exp_avg_sq.data<T>() : nullptr;
+    tg::detail::parallel_for(param.numel(), tg::detail::kGrainModerate,
+                             [&](int64_t begin, int64_t end) {
+                               if (v_max != nullptr)
+                                 update_values<true>(p, g, m, v, v_max, begin, end, options, c);
+                               else
+                                 update_values<false>(p, g, m, v, v_max, begin, end, options, c);
+                             });
   });
 }
 

@@ -2,6 +2,7 @@
 #include "tapegrad/optim/sgd.hpp"
 
 #include "optimizer_base.hpp"
+#include "parallel.hpp"
 
 namespace tg::optim {
 
@@ -19,20 +20,22 @@ void validate(const char* name, const SGDOptions& options) {
   }
 }
 
-// `first` says the momentum buffer is fresh: PyTorch sets b = g then, without dampening.
+// Elements [begin, end), so parallel_for can split large parameters; pointers and constants
+// are locals here, not a lambda's captures, so the loops vectorise. `first` says the momentum
+// buffer is fresh: PyTorch sets b = g then, without dampening.
 template <class T>
-void update_values(T* param, const T* grad, T* buffer, int64_t n, const SGDOptions& options,
-                   bool first) {
+void update_values(T* param, const T* grad, T* buffer, int64_t begin, int64_t end,
+                   const SGDOptions& options, bool first) {
   const T sign = options.maximize ? T(-1) : T(1);
   const T decay = static_cast<T>(options.weight_decay);
   const T momentum = static_cast<T>(options.momentum);
   const T keep = static_cast<T>(1 - options.dampening);
   const T step = static_cast<T>(options.lr);
   if (buffer == nullptr) {
-    for (int64_t i = 0; i < n; ++i) param[i] -= step * (sign * grad[i] + decay * param[i]);
+    for (int64_t i = begin; i < end; ++i) param[i] -= step * (sign * grad[i] + decay * param[i]);
     return;
   }
-  for (int64_t i = 0; i < n; ++i) {
+  for (int64_t i = begin; i < end; ++i) {
     T g = sign * grad[i] + decay * param[i];
     const T b = first ? g : momentum * buffer[i] + keep * g;
     buffer[i] = b;
@@ -58,8 +61,13 @@ void SGD::update(Tensor& param, const Tensor& grad, SGDParamState& state,
     first = true;
   }
   detail::dispatch_floating(name(), param.dtype(), [&]<class T>() {
+    T* p = param.data<T>();
+    const T* g = grad.data<T>();
     T* buffer = options.momentum != 0 ? state.momentum_buffer.data<T>() : nullptr;
-    update_values<T>(param.data<T>(), grad.data<T>(), buffer, param.numel(), options, first);
+    tg::detail::parallel_for(param.numel(), tg::detail::kGrainCheap,
+                             [&](int64_t begin, int64_t end) {
+                               update_values(p, g, buffer, begin, end, options, first);
+                             });
   });
 }
 

@@ -430,3 +430,52 @@ TEST_CASE("a step counts as an in-place write: a graph recorded before it refuse
   CHECK(tg::testing::contains(message, "mul"));
   CHECK(tg::testing::contains(message, "modified by an inplace operation"));
 }
+
+TEST_CASE("every optimizer steps a parameter split across threads as it steps each element alone") {
+  // 3·2^15 + 5 elements: above the size from which the steps split across threads (2^13 for
+  // the adaptive ones, 2^15 for SGD) and not a whole number of 64-element chunks. Element i
+  // starts at w0[i % 7] and gets gradient g[s][i % 7] at step s; seven one-element parameters
+  // get the same values alone, where no split can happen. The hand-computed step tests check
+  // the one-element steps; this checks that splitting changes no bit of any element.
+  constexpr int64_t kSize = 3 * (int64_t{1} << 15) + 5;
+  constexpr int64_t kKinds = 7;
+  const std::vector<double> w0 = {1.0, -0.5, 2.0, 0.25, -1.5, 3.0, 0.75};
+  const std::vector<std::vector<double>> gradients = {{2.0, -1.0, 4.0, 0.5, -3.0, 1.5, 0.0},
+                                                      {-1.0, 0.5, 2.0, -2.0, 1.0, 0.25, 3.0},
+                                                      {4.0, 2.0, -0.5, 1.0, 0.0, -1.0, 2.5}};
+  const auto spread = [&](const std::vector<double>& per_kind) {
+    std::vector<double> values(static_cast<size_t>(kSize));
+    for (int64_t i = 0; i < kSize; ++i)
+      values[static_cast<size_t>(i)] = per_kind[static_cast<size_t>(i % kKinds)];
+    return values;
+  };
+  const int threads_before = tg::get_num_threads();
+  tg::set_num_threads(2);
+  for (const tg::testing::OptimizerRow& row : tg::testing::optimizer_table()) {
+    if (row.needs_closure) continue;
+    for (tg::DType dtype : {tg::f32, tg::f64}) {
+      SUBCASE((row.label + (dtype == tg::f32 ? ", f32" : ", f64")).c_str()) {
+        tg::Tensor large = tg::tensor(spread(w0), {kSize}, {.dtype = dtype, .requires_grad = true});
+        std::vector<tg::Tensor> alone;
+        for (double w : w0) alone.push_back(param({w}, dtype));
+        const auto large_optimizer = row.make({large}, row.lr);
+        const auto alone_optimizer = row.make(alone, row.lr);
+        for (const std::vector<double>& g : gradients) {
+          set_grad(large, spread(g));
+          for (size_t k = 0; k < alone.size(); ++k) set_grad(alone[k], {g[k]});
+          large_optimizer->step();
+          alone_optimizer->step();
+        }
+        std::vector<double> expected;
+        for (const tg::Tensor& w : alone) expected.push_back(w.item());
+        const std::vector<double> values = large.to_vector();
+        int64_t differing = 0;
+        for (int64_t i = 0; i < kSize; ++i)
+          if (values[static_cast<size_t>(i)] != expected[static_cast<size_t>(i % kKinds)])
+            ++differing;
+        CHECK(differing == 0);
+      }
+    }
+  }
+  tg::set_num_threads(threads_before);
+}

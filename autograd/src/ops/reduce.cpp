@@ -2,6 +2,7 @@
 // running sum cumsum.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -42,12 +43,25 @@ Tensor sum_dim_kernel(const Tensor& a, int64_t dim, bool keepdim) {
     Tensor out = zeros(reduced_shape(a.shape(), dim, keepdim), {.dtype = a.dtype()});
     const T* x = detail::data_of<T>(a);
     T* o = detail::data_of<T>(out);
-    for (int64_t outer = 0; outer < s.outer; ++outer)
-      for (int64_t k = 0; k < s.size; ++k) {
-        const T* row = x + (outer * s.size + k) * s.inner;
-        T* target = o + outer * s.inner;
-        for (int64_t i = 0; i < s.inner; ++i) target[i] += row[i];
-      }
+    // Each output sums its own elements in the order k = 0, 1, ..., whichever thread runs it,
+    // so the threads split outputs, never one sum: the outer block when it is the larger,
+    // else the inner columns (a bias gradient: outer 1, columns many).
+    const int64_t grain = std::max<int64_t>(1, detail::kGrainCheap / std::max<int64_t>(s.size, 1));
+    const auto sum_block = [&](int64_t outer_begin, int64_t outer_end, int64_t column_begin,
+                               int64_t column_end) {
+      for (int64_t outer = outer_begin; outer < outer_end; ++outer)
+        for (int64_t k = 0; k < s.size; ++k) {
+          const T* row = x + (outer * s.size + k) * s.inner;
+          T* target = o + outer * s.inner;
+          for (int64_t i = column_begin; i < column_end; ++i) target[i] += row[i];
+        }
+    };
+    if (s.outer >= s.inner)
+      detail::parallel_for(s.outer, std::max<int64_t>(1, grain / std::max<int64_t>(s.inner, 1)),
+                           [&](int64_t begin, int64_t end) { sum_block(begin, end, 0, s.inner); });
+    else
+      detail::parallel_for(s.inner, std::max<int64_t>(1, grain / std::max<int64_t>(s.outer, 1)),
+                           [&](int64_t begin, int64_t end) { sum_block(0, s.outer, begin, end); });
     return out;
   });
 }
