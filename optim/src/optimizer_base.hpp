@@ -71,7 +71,8 @@ Tensor OptimizerBase<Options, State>::step(std::function<Tensor()> closure) {
       const Tensor grad = detail::checked_grad(name(), param);
       if (!grad.defined()) continue;
       // The state follows its parameter when the model is converted (module.to(tg::f64)).
-      for (const Field<State>& field : State::fields())
+      static const std::vector<Field<State>> state_fields = State::fields();  // built once
+      for (const Field<State>& field : state_fields)
         if (auto* member = std::get_if<Tensor State::*>(&field.member)) {
           Tensor& buffer = state.*(*member);
           if (buffer.defined() && buffer.dtype() != param.dtype())
