@@ -73,8 +73,8 @@ Tensor times_positive_mask(const char* name, const Tensor& g, const Tensor& a, d
     const T* x = detail::data_of<T>(a);
     const T* dy = detail::data_of<T>(g);
     T* dx = detail::data_of<T>(out);
-    // Two loops with the test written as a select, so that each vectorises (the generic mask
-    // cost 12 instructions an element).
+    // The NaN rule chosen once, outside the loop. GCC still keeps the compare as a branch
+    // (it will not if-convert a float compare under -ftrapping-math), so this runs scalar.
     const T low = static_cast<T>(below);
     detail::parallel_for(a.numel(), detail::kGrainCheap, [&](int64_t begin, int64_t end) {
       if (nan_positive)  // a NaN is not <= 0, so it keeps its gradient
