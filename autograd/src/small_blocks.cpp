@@ -38,11 +38,7 @@ static_assert(size_class(16) == 0 && size_class(512) == kFineClasses - 1);
 static_assert(size_class(513) == kFineClasses && class_bytes(size_class(1025)) == 2048);
 static_assert(size_class(kLargestSmallBlock) == kClasses - 1);
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kKeepBlocks = false;
-#else
-constexpr bool kKeepBlocks = true;
-#endif
+constexpr bool kKeepBlocks = !kSanitized;
 
 struct FreeBlock {
   FreeBlock* next;

@@ -6,6 +6,14 @@
 
 namespace tg::detail {
 
+/// True in ASan and TSan builds, where no memory is kept for reuse (the free lists here, the
+/// large-buffer cache of storage.cpp), so that a use after free stays detectable.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool kSanitized = true;
+#else
+inline constexpr bool kSanitized = false;
+#endif
+
 /// The largest block the free lists keep; larger requests go to operator new.
 inline constexpr size_t kLargestSmallBlock = size_t{64} << 10;
 

@@ -29,11 +29,7 @@ constexpr size_t kRecycleFrom = 64 * 1024;
 constexpr size_t kCacheLimit = size_t{512} << 20;  // never hold more than this for reuse
 constexpr size_t kBuffersPerSize = 8;
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kRecycle = false;
-#else
-constexpr bool kRecycle = true;
-#endif
+constexpr bool kRecycle = !kSanitized;
 
 class BufferCache {
  public:
