@@ -10,25 +10,11 @@
 #include <vector>
 
 #include "parallel.hpp"
-#include "tapegrad/autograd/dispatch.hpp"  // dispatch_floating
+#include "tapegrad/autograd/dispatch.hpp"  // dispatch, dispatch_floating
 #include "tapegrad/autograd/error.hpp"
 #include "tensor_impl.hpp"
 
 namespace tg::detail {
-
-/// Calls f.template operator()<T>() with T the C++ type of `dtype`.
-template <class F>
-decltype(auto) dispatch(DType dtype, F&& f) {
-  switch (dtype) {
-    case DType::f32:
-      return f.template operator()<float>();
-    case DType::f64:
-      return f.template operator()<double>();
-    case DType::i64:
-      break;
-  }
-  return f.template operator()<int64_t>();
-}
 
 /// The dtype two operands compute in: f64 over f32 over i64, as PyTorch promotes.
 DType promote(DType a, DType b);

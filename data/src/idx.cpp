@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common.hpp"
+#include "tapegrad/autograd/dispatch.hpp"
 #include "tapegrad/autograd/error.hpp"
 
 namespace tg::data {
@@ -238,19 +239,6 @@ void convert(const ElementType& type, const unsigned char* p, size_t count, T* o
     out[i] = element_as<T>(type, p + i * static_cast<size_t>(type.bytes));
 }
 
-// Calls body(p) with a typed pointer to out's elements.
-template <class Body>
-void with_typed_data(Tensor& out, Body body) {
-  switch (out.dtype()) {
-    case DType::f32:
-      return body(out.data<float>());
-    case DType::f64:
-      return body(out.data<double>());
-    case DType::i64:
-      return body(out.data<int64_t>());
-  }
-}
-
 [[noreturn]] void truncated(const std::string& path, const Source& source,
                             const std::string& declared, uint64_t data_offset, uint64_t have) {
   fail(path, source.gzip(), data_offset + have,
@@ -338,7 +326,8 @@ Tensor read(const std::string& path, std::optional<DType> requested) {
     out = zeros(shape, {.dtype = dtype});
     std::vector<unsigned char> chunk(
         static_cast<size_t>(std::min<uint64_t>(data_bytes, kChunkBytes)));
-    with_typed_data(out, [&](auto* o) {
+    tg::detail::dispatch(out.dtype(), [&]<class T>() {
+      T* o = out.data<T>();
       uint64_t have = 0;
       while (have < data_bytes) {
         const size_t want =
@@ -365,7 +354,8 @@ Tensor read(const std::string& path, std::optional<DType> requested) {
       if (n < want) truncated(path, source, declared, data_offset, have);
     }
     out = zeros(shape, {.dtype = dtype});
-    with_typed_data(out, [&](auto* o) {
+    tg::detail::dispatch(out.dtype(), [&]<class T>() {
+      T* o = out.data<T>();
       convert(*type, raw.data(), raw.size() / static_cast<size_t>(type->bytes), o);
     });
   }

@@ -8,23 +8,11 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "tapegrad/autograd/dispatch.hpp"
 #include "tapegrad/autograd/error.hpp"
 
 namespace tg::data {
 namespace {
-
-// Calls body(p) with a typed pointer to X's elements, so large inputs are not copied.
-template <class Body>
-void with_elements(const Tensor& X, Body body) {
-  switch (X.dtype()) {
-    case DType::f32:
-      return body(X.data<float>());
-    case DType::f64:
-      return body(X.data<double>());
-    case DType::i64:
-      return body(X.data<int64_t>());
-  }
-}
 
 void check_fit(const char* scaler, const Tensor& X) {
   if (!X.defined() || X.dim() != 2 || X.shape()[0] < 1 || X.shape()[1] < 1)
@@ -49,13 +37,14 @@ Tensor affine(const Tensor& X, const std::vector<double>& shift, const std::vect
   Tensor out = zeros(X.shape(), {.dtype = dtype});
   const size_t rows = static_cast<size_t>(X.shape()[0]);
   const size_t d = shift.size();
-  with_elements(X, [&](const auto* x) {
+  tg::detail::dispatch(X.dtype(), [&]<class T>() {
+    const T* x = X.data<T>();
     auto fill = [&](auto* o) {
-      using T = std::remove_pointer_t<decltype(o)>;
+      using Out = std::remove_pointer_t<decltype(o)>;
       for (size_t i = 0; i < rows; ++i)
         for (size_t j = 0; j < d; ++j) {
           const double value = static_cast<double>(x[i * d + j]);
-          o[i * d + j] = static_cast<T>((value - shift[j]) / divisor[j] * multiply[j] + add[j]);
+          o[i * d + j] = static_cast<Out>((value - shift[j]) / divisor[j] * multiply[j] + add[j]);
         }
     };
     if (dtype == DType::f32)
@@ -80,7 +69,8 @@ StandardScaler& StandardScaler::fit(const Tensor& X) {
   std::vector<double> var(d, 0.0);
   std::vector<double> scale(d, 1.0);
   std::vector<bool> constant(d, true);
-  with_elements(X, [&](const auto* x) {
+  tg::detail::dispatch(X.dtype(), [&]<class T>() {
+    const T* x = X.data<T>();
     for (size_t i = 0; i < n; ++i)
       for (size_t j = 0; j < d; ++j) {
         mean[j] += static_cast<double>(x[i * d + j]);
@@ -131,7 +121,8 @@ ElementMoments element_moments(const Tensor& X) {
         X.defined() ? fmt::format("{} {}", dtype_name(X.dtype()), format_shape(X.shape()))
                     : std::string("an undefined tensor")));
   ElementMoments moments;
-  with_elements(X, [&](const auto* x) {
+  tg::detail::dispatch(X.dtype(), [&]<class T>() {
+    const T* x = X.data<T>();
     const int64_t n = X.numel();
     double total = 0;
     for (int64_t i = 0; i < n; ++i) total += static_cast<double>(x[i]);
@@ -189,7 +180,8 @@ MinMaxScaler& MinMaxScaler::fit(const Tensor& X) {
   const size_t d = static_cast<size_t>(X.shape()[1]);
   std::vector<double> low(d);
   std::vector<double> high(d);
-  with_elements(X, [&](const auto* x) {
+  tg::detail::dispatch(X.dtype(), [&]<class T>() {
+    const T* x = X.data<T>();
     for (size_t j = 0; j < d; ++j) low[j] = high[j] = static_cast<double>(x[j]);
     for (size_t i = 1; i < n; ++i)
       for (size_t j = 0; j < d; ++j) {

@@ -73,14 +73,8 @@ Tensor times_positive_mask(const char* name, const Tensor& g, const Tensor& a, d
     const T* x = detail::data_of<T>(a);
     const T* dy = detail::data_of<T>(g);
     T* dx = detail::data_of<T>(out);
-    // The NaN rule chosen once, outside the loop. GCC still keeps the compare as a branch
-    // (it will not if-convert a float compare under -ftrapping-math), so this runs scalar.
-    const T low = static_cast<T>(below);
     detail::parallel_for(a.numel(), detail::kGrainCheap, [&](int64_t begin, int64_t end) {
-      if (nan_positive)  // a NaN is not <= 0, so it keeps its gradient
-        for (int64_t i = begin; i < end; ++i) dx[i] = dy[i] * (x[i] <= T(0) ? low : T(1));
-      else
-        for (int64_t i = begin; i < end; ++i) dx[i] = dy[i] * (x[i] > T(0) ? T(1) : low);
+      for (int64_t i = begin; i < end; ++i) dx[i] = dy[i] * static_cast<T>(mask_of(x[i]));
     });
     return out;
   });
