@@ -1,6 +1,8 @@
 // Functions that create tensors: from values, constants, ranges and the global generator.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include <cmath>
 
 #include "kernels.hpp"
@@ -65,6 +67,17 @@ Tensor tensor(std::vector<double> values, Shape shape, TensorOptions options) {
   });
   return finish(std::move(t), options);
 }
+
+namespace detail {
+Tensor index_tensor(std::vector<int64_t> values, Shape shape) {
+  if (static_cast<int64_t>(values.size()) != shape_numel(shape))
+    throw Error(fmt::format("tensor: {} values do not fill shape {} ({} elements)", values.size(),
+                            format_shape(shape), shape_numel(shape)));
+  Tensor t = fresh("tensor", shape, DType::i64);
+  std::copy(values.begin(), values.end(), data_of<int64_t>(t));
+  return t;
+}
+}  // namespace detail
 
 Tensor tensor(std::initializer_list<double> values, TensorOptions options) {
   return tensor(std::vector<double>(values), {static_cast<int64_t>(values.size())}, options);

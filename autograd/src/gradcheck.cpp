@@ -98,14 +98,21 @@ GradcheckResult gradcheck(Function fn, std::vector<Tensor> inputs, GradcheckOpti
   std::string first_failure;
   int failures = 0;
   for (size_t c = 0; c < checked.size(); ++c) {
-    double* x = detail::data_of<double>(checked[c]);
+    // Element e of a (possibly strided) input sits at offset[e] from its first element.
+    std::vector<int64_t> offset(static_cast<size_t>(checked[c].numel()));
+    const std::vector<int64_t> walk[1] = {checked[c].strides()};
+    detail::for_each_strided(checked[c].shape(), walk, [&](int64_t i, const int64_t* off) {
+      offset[static_cast<size_t>(i)] = off[0];
+    });
+    auto* const first = static_cast<double*>(checked[c].impl()->data);
     for (int64_t e = 0; e < checked[c].numel(); ++e) {
-      const double saved = x[e];
-      x[e] = saved + options.eps;
+      double* x = first + offset[static_cast<size_t>(e)];
+      const double saved = *x;
+      *x = saved + options.eps;
       const std::vector<double> plus = evaluate(fn, inputs);
-      x[e] = saved - options.eps;
+      *x = saved - options.eps;
       const std::vector<double> minus = evaluate(fn, inputs);
-      x[e] = saved;
+      *x = saved;
       for (int64_t j = 0; j < outputs; ++j) {
         const auto uj = static_cast<size_t>(j);
         const double numerical = (plus[uj] - minus[uj]) / (2 * options.eps);

@@ -39,6 +39,10 @@ std::vector<int64_t> broadcast_strides(const Shape& shape, const Shape& target) 
 Tensor as_dtype(const Tensor& t, DType dtype) {
   if (t.dtype() == dtype) return t;
   Tensor out = empty(t.shape(), dtype);
+  if (!t.impl()->strides.empty()) {
+    copy_values(out, t);
+    return out;
+  }
   dispatch(t.dtype(), [&]<class From>() {
     dispatch(dtype, [&]<class To>() {
       const From* x = data_of<From>(t);

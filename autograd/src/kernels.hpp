@@ -36,8 +36,25 @@ To convert_element(From x) {
   return static_cast<To>(x);
 }
 
-/// `t` itself if it already has `dtype`, else an unrecorded converted copy.
+/// `t` itself if it already has `dtype`, else an unrecorded converted (contiguous) copy.
 Tensor as_dtype(const Tensor& t, DType dtype);
+
+/// `t` itself when it has `dtype` and is contiguous (no reference count touched), else
+/// `holder`, set to an unrecorded contiguous copy in `dtype`: how kernels read their inputs.
+inline const Tensor& dense_as(const Tensor& t, DType dtype, Tensor& holder) {
+  const TensorImpl& impl = *t.impl();
+  if (impl.dtype == dtype && impl.strides.empty()) return t;
+  holder = impl.dtype == dtype ? dense_copy(t) : as_dtype(t, dtype);
+  return holder;
+}
+
+/// Strides (in elements) that read tensor `t`, whatever its own strides, as if it had `target`
+/// shape: 0 along dimensions that broadcasting adds or stretches.
+Shape broadcast_strides_of(const TensorImpl& t, const Shape& target);
+
+/// Writes `src` (any strides and dtype, broadcast to dst's shape) into `dst`'s elements (any
+/// strides), converting as convert_element does. The caller checks shapes and overlap.
+void copy_values(const Tensor& dst, const Tensor& src);
 
 /// `dim` made non-negative, or an Error naming `op` and the shape.
 int64_t canonical_dim(const char* op, int64_t dim, int64_t ndim, const Shape& shape);
@@ -115,11 +132,11 @@ Tensor binary_kernel(const char* op, const Tensor& a_in, const Tensor& b_in, F f
   constexpr DType kDType = std::is_same_v<T, float>    ? DType::f32
                            : std::is_same_v<T, double> ? DType::f64
                                                        : DType::i64;
-  // Converted copies only when needed: copying a handle is two atomic count updates.
-  const Tensor a_converted = a_in.impl()->dtype == kDType ? Tensor() : as_dtype(a_in, kDType);
-  const Tensor b_converted = b_in.impl()->dtype == kDType ? Tensor() : as_dtype(b_in, kDType);
-  const Tensor& a = a_converted.defined() ? a_converted : a_in;
-  const Tensor& b = b_converted.defined() ? b_converted : b_in;
+  // Converted or contiguous copies only when needed: copying a handle is two atomic count
+  // updates.
+  Tensor a_converted, b_converted;
+  const Tensor& a = dense_as(a_in, kDType, a_converted);
+  const Tensor& b = dense_as(b_in, kDType, b_converted);
   const T* x = data_of<T>(a);
   const T* y = data_of<T>(b);
   const Shape& a_shape = a.impl()->shape;
@@ -162,7 +179,9 @@ Tensor binary_kernel(const char* op, const Tensor& a_in, const Tensor& b_in, F f
 /// out = f(a) elementwise, in a's dtype; split across threads from 2 * `grain` elements (the
 /// default suits an op of a few instructions; kGrainCostly one like exp or tanh).
 template <class T, class F>
-Tensor unary_kernel(const Tensor& a, F f, int64_t grain = kGrainCheap) {
+Tensor unary_kernel(const Tensor& a_in, F f, int64_t grain = kGrainCheap) {
+  Tensor a_dense;
+  const Tensor& a = dense_values(a_in, a_dense);
   Tensor out = empty(a.shape(), a.dtype());
   const T* x = data_of<T>(a);
   T* o = data_of<T>(out);

@@ -276,8 +276,12 @@ bool is_reserved_metadata_key(std::string_view key) {
 
 namespace detail {
 
-void save_named(const NamedTensorList& tensors, const std::string& path, const Metadata& metadata,
+void save_named(const NamedTensorList& given, const std::string& path, const Metadata& metadata,
                 std::string_view caller) {
+  // A view is saved as its own elements, row-major: its contiguous copy.
+  NamedTensorList tensors = given;
+  for (auto& [name, tensor] : tensors)
+    if (tensor.defined() && !tensor.is_contiguous()) tensor = tensor.detach().contiguous();
   for (const auto& [key, value] : metadata)
     if (is_reserved_metadata_key(key))
       throw Error(fmt::format(

@@ -34,12 +34,15 @@ Tensor empty(const Shape& shape, DType dtype) {
 }
 
 Tensor alias_with_shape(const Tensor& source, const Shape& shape) {
+  const TensorImpl& from = *source.impl();
   auto impl = std::allocate_shared<TensorImpl>(SmallBlockAllocator<TensorImpl>{});
-  impl->storage = source.impl()->storage;
-  impl->data = source.impl()->data;
+  impl->storage = from.storage;
+  impl->data = from.data;
+  impl->storage_offset = from.storage_offset;
+  if (shape == from.shape) impl->strides = from.strides;  // else the caller checked: contiguous
   impl->shape = shape;
-  impl->numel = source.numel();
-  impl->dtype = source.dtype();
+  impl->numel = from.numel;
+  impl->dtype = from.dtype;
   return Tensor(std::move(impl));
 }
 
@@ -96,6 +99,7 @@ double Tensor::item() const {
   if (numel() != 1)
     throw Error(fmt::format("item: a tensor of shape {} has {} elements, not 1",
                             format_shape(shape()), numel()));
+  // The one element is the first one whatever the strides.
   return detail::dispatch(
       dtype(), [&]<class T>() { return static_cast<double>(*static_cast<const T*>(impl_->data)); });
 }
@@ -115,8 +119,10 @@ template int64_t Tensor::item<int64_t>() const;
 std::vector<double> Tensor::to_vector() const {
   checked(impl_.get(), "to_vector");
   std::vector<double> values(static_cast<size_t>(numel()));
+  Tensor holder;
+  const Tensor& dense = detail::dense_values(*this, holder);
   detail::dispatch(dtype(), [&]<class T>() {
-    const T* x = static_cast<const T*>(impl_->data);
+    const T* x = static_cast<const T*>(dense.impl()->data);
     for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<double>(x[i]);
   });
   return values;
@@ -188,36 +194,27 @@ std::string Tensor::name() const {
   return impl.name ? *impl.name : std::string();
 }
 
+Shape Tensor::strides() const { return detail::strides_of(checked(impl_.get(), "strides")); }
+
+int64_t Tensor::storage_offset() const {
+  return checked(impl_.get(), "storage_offset").storage_offset;
+}
+
+bool Tensor::is_contiguous() const { return checked(impl_.get(), "is_contiguous").strides.empty(); }
+
+Tensor Tensor::contiguous() const {
+  checked(impl_.get(), "contiguous");
+  Tensor holder;
+  return detail::contiguous_input(*this, holder);
+}
+
 bool Tensor::is_leaf() const { return checked(impl_.get(), "is_leaf").grad_fn == nullptr; }
 
+// A view of the same elements, but neither recorded nor tied to a base: writes through it are
+// not seen by autograd (only by the version counter), as PyTorch's detach.
 Tensor Tensor::detach() const {
   checked(impl_.get(), "detach");
   return detail::alias_with_shape(*this, shape());
-}
-
-Tensor& Tensor::copy_(const Tensor& source) {
-  checked(impl_.get(), "copy_");
-  if (source.numel() != numel())
-    throw Error(fmt::format("copy_: source of shape {} does not fit a tensor of shape {}",
-                            format_shape(source.shape()), format_shape(shape())));
-  if (source.impl()->data == impl_->data && source.dtype() == dtype()) return *this;
-  const Tensor converted = detail::as_dtype(source, dtype());
-  std::memcpy(impl_->data, converted.impl()->data,
-              static_cast<size_t>(numel() * element_size(dtype())));
-  mark_modified();
-  return *this;
-}
-
-Tensor& Tensor::fill_(double value) {
-  detail::dispatch(dtype(), [&]<class T>() {
-    T* x = static_cast<T*>(checked(impl_.get(), "fill_").data);
-    if (std::is_same_v<T, int64_t> && !(value >= -0x1p63 && value < 0x1p63))
-      throw Error(fmt::format("fill_: {} cannot be converted to i64 without overflow", value));
-    const T v = static_cast<T>(value);
-    for (int64_t i = 0; i < impl_->numel; ++i) x[i] = v;
-  });
-  mark_modified();
-  return *this;
 }
 
 void Tensor::set_data(const Tensor& source) {
@@ -230,6 +227,9 @@ void Tensor::set_data(const Tensor& source) {
   const uint64_t old_version = version();
   impl_->storage = source.impl()->storage;
   impl_->data = source.impl()->data;
+  impl_->strides = source.impl()->strides;
+  impl_->storage_offset = source.impl()->storage_offset;
+  impl_->base = nullptr;  // its own tensor now, even when `source` is a view
   impl_->shape = source.shape();
   impl_->numel = source.numel();
   impl_->dtype = source.dtype();
@@ -290,6 +290,13 @@ Tensor Tensor::t() const {
   if (dim() != 2)
     throw Error(fmt::format("t: expects a 2-D tensor, got shape {}", format_shape(shape())));
   return tg::transpose(*this, 0, 1);
+}
+Tensor Tensor::diagonal(int64_t offset, int64_t d1, int64_t d2) const {
+  return tg::diagonal(*this, offset, d1, d2);
+}
+std::vector<Tensor> Tensor::unbind(int64_t d) const { return tg::unbind(*this, d); }
+Tensor Tensor::masked_fill(const Tensor& mask, double value) const {
+  return tg::masked_fill(*this, mask, value);
 }
 Tensor Tensor::unsqueeze(int64_t d) const { return tg::unsqueeze(*this, d); }
 Tensor Tensor::squeeze(int64_t d) const { return tg::squeeze(*this, d); }

@@ -91,14 +91,17 @@ Tensor operator>=(double a, const Tensor& b) { return le(b, a); }
 
 // d where(c, a, b)/da = 1 where c is nonzero, else 0; d/db the other way round. The gradient is
 // routed with where itself, not multiplied by a mask, so an Inf in the other branch stays there.
-Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+Tensor where(const Tensor& cond_in, const Tensor& a, const Tensor& b) {
+  Tensor cond_holder, a_holder, b_holder;  // strided inputs are read through contiguous copies
+  const Tensor& cond = detail::dense_values(cond_in, cond_holder);
   const DType dtype = detail::promote(a.dtype(), b.dtype());
   const Shape shape = detail::broadcast_shapes(
       "where", detail::broadcast_shapes("where", cond.shape(), a.shape()), b.shape());
   Tensor out = detail::empty(shape, dtype);
   detail::dispatch(cond.dtype(), [&]<class C>() {
     detail::dispatch(dtype, [&]<class T>() {
-      const Tensor x = detail::as_dtype(a, dtype), y = detail::as_dtype(b, dtype);
+      const Tensor& x = detail::dense_as(a, dtype, a_holder);
+      const Tensor& y = detail::dense_as(b, dtype, b_holder);
       const C* c = detail::data_of<C>(cond);
       const T* xv = detail::data_of<T>(x);
       const T* yv = detail::data_of<T>(y);

@@ -18,7 +18,7 @@ Tensor Tensor::to(DType dtype) const {
 // d clone(a)/da = 1
 Tensor Tensor::clone() const {
   Tensor out = detail::empty(shape(), dtype());
-  out.copy_(*this);
+  detail::copy_values(out, *this);
   return detail::record("clone", out, {this}, [](const Tensor& g) -> Gradients { return {g}; });
 }
 

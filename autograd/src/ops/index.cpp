@@ -27,7 +27,10 @@ Tensor index_add(const Tensor& base, int64_t dim, const Tensor& index, const Ten
 }  // namespace
 
 // d index_select(a)/da: the gradient added back at the selected positions
-Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index) {
+Tensor index_select(const Tensor& a_in, int64_t dim, const Tensor& index_in) {
+  Tensor a_holder, index_holder;
+  const Tensor& a = detail::contiguous_input(a_in, a_holder);
+  const Tensor& index = detail::dense_values(index_in, index_holder);
   check_index_dtype("index_select", index);
   if (index.dim() > 1)
     throw Error(
@@ -61,12 +64,15 @@ Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index) {
 namespace {
 
 // d index_add/dbase = 1, d index_add/dsource: the gradient selected at `index`
-Tensor index_add(const Tensor& base, int64_t d, const Tensor& index, const Tensor& source) {
+Tensor index_add(const Tensor& base, int64_t d, const Tensor& index_in, const Tensor& source) {
+  Tensor index_holder;
+  const Tensor& index = detail::dense_values(index_in, index_holder);
   Tensor out = base.detach().clone();
   const detail::DimSplit s = detail::split_at(base.shape(), d);
   const int64_t* idx = detail::data_of<int64_t>(index);
   detail::dispatch(out.dtype(), [&]<class T>() {
-    const Tensor src = detail::as_dtype(source, out.dtype());
+    Tensor holder;
+    const Tensor& src = detail::dense_as(source, out.dtype(), holder);
     const T* x = detail::data_of<T>(src);
     T* o = detail::data_of<T>(out);
     for (int64_t outer = 0; outer < s.outer; ++outer)
@@ -123,7 +129,10 @@ void for_each_gathered(const Shape& shape, int64_t d, const Tensor& index, F f) 
 }  // namespace
 
 // d gather(a)/da: the gradient scattered (added) back to where it was gathered from
-Tensor gather(const Tensor& a, int64_t dim, const Tensor& index) {
+Tensor gather(const Tensor& a_in, int64_t dim, const Tensor& index_in) {
+  Tensor a_holder, index_holder;
+  const Tensor& a = detail::contiguous_input(a_in, a_holder);
+  const Tensor& index = detail::dense_values(index_in, index_holder);
   const int64_t d = detail::canonical_dim("gather", dim, a.dim(), a.shape());
   check_gather_index("gather", a, d, index);
   Tensor out = detail::empty(index.shape(), a.dtype());
@@ -140,13 +149,16 @@ Tensor gather(const Tensor& a, int64_t dim, const Tensor& index) {
 }
 
 // d scatter_add/da = 1, d scatter_add/dsource: the gradient gathered at `index`
-Tensor scatter_add(const Tensor& a, int64_t dim, const Tensor& index, const Tensor& source) {
+Tensor scatter_add(const Tensor& a, int64_t dim, const Tensor& index_in, const Tensor& source) {
+  Tensor index_holder;
+  const Tensor& index = detail::dense_values(index_in, index_holder);
   const int64_t d = detail::canonical_dim("scatter_add", dim, a.dim(), a.shape());
   check_gather_index("scatter_add", a, d, index);
   if (source.shape() != index.shape())
     throw Error(fmt::format("scatter_add: source of shape {} must have the index's shape {}",
                             format_shape(source.shape()), format_shape(index.shape())));
-  const Tensor src = detail::as_dtype(source, a.dtype());
+  Tensor holder;
+  const Tensor& src = detail::dense_as(source, a.dtype(), holder);
   Tensor out = a.detach().clone();
   detail::dispatch(a.dtype(), [&]<class T>() {
     const T* x = detail::data_of<T>(src);
@@ -166,27 +178,6 @@ Tensor select(const Tensor& a, int64_t dim, int64_t index) {
     throw Error(fmt::format("select: index {} is out of range for dim {} of shape {}", index, dim,
                             format_shape(a.shape())));
   return squeeze(narrow(a, d, index < 0 ? index + size : index, 1), d);
-}
-
-Tensor slice(const Tensor& a, int64_t dim, int64_t start, int64_t end, int64_t step) {
-  const int64_t d = detail::canonical_dim("slice", dim, a.dim(), a.shape());
-  if (step <= 0)
-    throw Error(fmt::format("slice: step must be positive, got {} (shape {})", step,
-                            format_shape(a.shape())));
-  const int64_t size = a.shape()[static_cast<size_t>(d)];
-  // Python's rule: negative bounds count from the end, then both are clamped to [0, size].
-  auto clamp_bound = [size](int64_t bound) {
-    if (bound < 0) bound = bound < -size ? 0 : bound + size;
-    return bound > size ? size : bound;
-  };
-  const int64_t first = clamp_bound(start);
-  const int64_t last = std::max(first, clamp_bound(end));
-  if (step == 1) return narrow(a, d, first, last - first);
-  const int64_t count = (last - first + step - 1) / step;
-  Tensor index = detail::empty({count}, DType::i64);
-  int64_t* idx = detail::data_of<int64_t>(index);
-  for (int64_t k = 0; k < count; ++k) idx[k] = first + k * step;
-  return index_select(a, d, index);
 }
 
 }  // namespace tg

@@ -115,6 +115,9 @@ bool one_sample(const Tensor& input) { return input.dim() == 1; }
 // ignored samples give 0; mean divides Σ l_n by Σ w_y over the counted samples.
 Tensor cross_entropy_loss(const Tensor& logits_in, const Tensor& target_in, const Tensor& weight_in,
                           int64_t ignore_index, LossReduction reduction, double label_smoothing) {
+  if (any_strided({&logits_in, &target_in, &weight_in}))  // strided inputs: contiguous copies
+    return cross_entropy_loss(contiguous_of(logits_in), contiguous_of(target_in),
+                              contiguous_of(weight_in), ignore_index, reduction, label_smoothing);
   check_class_targets("cross_entropy", "logits", logits_in, target_in, weight_in, ignore_index);
   if (one_sample(logits_in)) {
     Tensor out = cross_entropy_loss(reshape(logits_in, {1, -1}), reshape(target_in, {1}), weight_in,
@@ -238,6 +241,9 @@ Tensor cross_entropy_loss(const Tensor& logits_in, const Tensor& target_in, cons
 // l_n = −w_y·log_probs[n, y] (0 when ignored)  ⇒  dl_n/dlog_probs[n, j] = −w_y·δ_yj
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target_in, const Tensor& weight_in,
                 int64_t ignore_index, LossReduction reduction) {
+  if (any_strided({&log_probs, &target_in, &weight_in}))  // strided inputs: contiguous copies
+    return nll_loss(contiguous_of(log_probs), contiguous_of(target_in), contiguous_of(weight_in),
+                    ignore_index, reduction);
   check_class_targets("nll_loss", "log_probs", log_probs, target_in, weight_in, ignore_index);
   if (one_sample(log_probs))
     return reshape(nll_loss(reshape(log_probs, {1, -1}), reshape(target_in, {1}), weight_in,
@@ -276,6 +282,8 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target_in, const Tensor& 
 }
 
 Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target) {
+  if (any_strided({&probs, &target}))  // strided inputs: contiguous copies
+    return binary_cross_entropy(contiguous_of(probs), contiguous_of(target));
   Tensor out = empty(probs.shape(), probs.dtype());
   const Tensor y = as_dtype(target, probs.dtype());
   dispatch_floating("binary_cross_entropy", probs.dtype(), [&]<class T>() {
@@ -313,6 +321,9 @@ Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target) {
 
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target,
                                         LossReduction reduction) {
+  if (any_strided({&logits, &target}))  // strided inputs: contiguous copies
+    return binary_cross_entropy_with_logits(contiguous_of(logits), contiguous_of(target),
+                                            reduction);
   Tensor terms = empty(logits.shape(), logits.dtype());
   const Tensor y = as_dtype(target, logits.dtype());
   dispatch_floating("binary_cross_entropy_with_logits", logits.dtype(), [&]<class T>() {

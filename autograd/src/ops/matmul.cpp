@@ -44,7 +44,11 @@ int64_t cols(const Shape& shape, bool transposed) {
 //   C = op(A) op(B):  d op(A) = G op(B)ᵀ,  d op(B) = op(A)ᵀ G
 // so dA = ta ? op(B) Gᵀ : G op(B)ᵀ   and   dB = tb ? Gᵀ op(A) : op(A)ᵀ G,
 // each again a product with transpose flags.
-Tensor product(const Tensor& a, const Tensor& b, bool ta, bool tb) {
+Tensor product(const Tensor& a_in, const Tensor& b_in, bool ta, bool tb) {
+  Tensor a_holder;  // a strided input is read through a contiguous copy
+  const Tensor& a = detail::contiguous_input(a_in, a_holder);
+  Tensor b_holder;  // a strided input is read through a contiguous copy
+  const Tensor& b = detail::contiguous_input(b_in, b_holder);
   const DType dtype = floating_operands("matmul", a, b);
   const int64_t m = rows(a.shape(), ta), k = cols(a.shape(), ta), n = cols(b.shape(), tb);
   const int64_t batch = a.dim() == 3 ? a.shape()[0] : 1;
@@ -101,7 +105,13 @@ Tensor fold_rows(const Tensor& x, const Tensor& weight, Layer layer) {
 
 // x Wᵀ + b for x [rows, in]: every row starts as the bias and GEMM adds x Wᵀ to it (beta = 1),
 // so there is no separate bias pass and OpenBLAS does not zero the output first.
-Tensor affine(const char* op, const Tensor& x, const Tensor& weight, const Tensor& bias) {
+Tensor affine(const char* op, const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in) {
+  Tensor x_holder;  // a strided input is read through a contiguous copy
+  const Tensor& x = detail::dense_values(x_in, x_holder);
+  Tensor weight_holder;  // a strided input is read through a contiguous copy
+  const Tensor& weight = detail::dense_values(weight_in, weight_holder);
+  Tensor bias_holder;  // a strided input is read through a contiguous copy
+  const Tensor& bias = detail::dense_values(bias_in, bias_holder);
   const int64_t rows_n = x.shape()[0], in = x.shape()[1], out_n = weight.shape()[0];
   Tensor out = detail::empty({rows_n, out_n}, x.dtype());
   detail::dispatch_floating(op, x.dtype(), [&]<class T>() {
@@ -123,7 +133,9 @@ Tensor affine(const char* op, const Tensor& x, const Tensor& weight, const Tenso
 // runs as GEMV: measured against a loop adding each row into the sums, it took ~1,000 fewer
 // instructions per step of softmax 784-10 and MLP 784-128-10 at batch 64 (callgrind), and ~100
 // fewer for logistic 784-1. (GEMV's beta = 0 writes every sum, so the output starts empty.)
-Tensor column_sums(const Tensor& g) {
+Tensor column_sums(const Tensor& g_in) {
+  Tensor g_holder;  // a strided input is read through a contiguous copy
+  const Tensor& g = detail::dense_values(g_in, g_holder);
   const int64_t rows_n = g.shape()[0], cols_n = g.shape()[1];
   Tensor out = detail::empty({cols_n}, g.dtype());
   detail::dispatch_floating("linear", g.dtype(), [&]<class T>() {
@@ -135,7 +147,9 @@ Tensor column_sums(const Tensor& g) {
 }
 
 // 1 where a > 0 or a is NaN (where relu passes its gradient), else 0; a constant.
-Tensor positive_mask(const Tensor& a) {
+Tensor positive_mask(const Tensor& a_in) {
+  Tensor a_holder;  // a strided input is read through a contiguous copy
+  const Tensor& a = detail::dense_values(a_in, a_holder);
   Tensor mask = detail::empty(a.shape(), a.dtype());
   detail::dispatch_floating("linear_relu", a.dtype(), [&]<class T>() {
     const T* x = detail::data_of<T>(a);

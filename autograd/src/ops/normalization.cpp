@@ -216,6 +216,9 @@ Tensor record_normalization(const char* name, Tensor out, const Tensor& input, c
 
 Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tensor& weight,
                   const Tensor& bias, double eps) {
+  if (detail::any_strided({&input, &weight, &bias}))  // strided inputs: contiguous copies
+    return layer_norm(detail::contiguous_of(input), normalized_shape, detail::contiguous_of(weight),
+                      detail::contiguous_of(bias), eps);
   const auto trailing = static_cast<int64_t>(normalized_shape.size());
   if (!input.defined() || !is_floating(input.dtype()))
     throw Error(fmt::format("layer_norm: input must be an f32 or f64 tensor, got {}",
@@ -245,6 +248,10 @@ Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tens
 Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var,
                   const Tensor& weight, const Tensor& bias, bool training, double momentum,
                   double eps) {
+  if (detail::any_strided({&input, &weight, &bias}))  // strided inputs: contiguous copies
+    return batch_norm(detail::contiguous_of(input), running_mean, running_var,
+                      detail::contiguous_of(weight), detail::contiguous_of(bias), training,
+                      momentum, eps);
   if (!input.defined() || !is_floating(input.dtype()) || (input.dim() != 2 && input.dim() != 3))
     throw Error(
         fmt::format("batch_norm: input must be an f32 or f64 [N, C] or [N, C, L] tensor, "

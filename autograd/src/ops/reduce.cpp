@@ -17,7 +17,9 @@ namespace {
 template <class T>
 using Accumulator = std::conditional_t<std::is_same_v<T, float>, double, T>;
 
-Tensor sum_all_kernel(const Tensor& a) {
+Tensor sum_all_kernel(const Tensor& a_in) {
+  Tensor a_holder;  // a strided input is read through a contiguous copy
+  const Tensor& a = detail::dense_values(a_in, a_holder);
   return detail::dispatch(a.dtype(), [&]<class T>() {
     Tensor out = detail::empty({}, a.dtype());
     const T* x = detail::data_of<T>(a);
@@ -37,7 +39,9 @@ Shape reduced_shape(const Shape& shape, int64_t dim, bool keepdim) {
   return out;
 }
 
-Tensor sum_dim_kernel(const Tensor& a, int64_t dim, bool keepdim) {
+Tensor sum_dim_kernel(const Tensor& a_in, int64_t dim, bool keepdim) {
+  Tensor a_holder;  // a strided input is read through a contiguous copy
+  const Tensor& a = detail::dense_values(a_in, a_holder);
   const detail::DimSplit s = detail::split_at(a.shape(), dim);
   return detail::dispatch(a.dtype(), [&]<class T>() {
     Tensor out = zeros(reduced_shape(a.shape(), dim, keepdim), {.dtype = a.dtype()});
@@ -140,7 +144,9 @@ bool beats(T x, T best, bool largest) {
 }
 
 // d extreme(a)/da_i = 1/k for each of the k elements equal to the extreme, else 0
-Tensor extreme_all(const char* op, const Tensor& a, bool largest) {
+Tensor extreme_all(const char* op, const Tensor& a_in, bool largest) {
+  Tensor a_holder;  // a strided input is read through a contiguous copy
+  const Tensor& a = detail::contiguous_input(a_in, a_holder);
   if (a.numel() == 0)
     throw Error(fmt::format("{}: the tensor of shape {} is empty", op, format_shape(a.shape())));
   Tensor ties = detail::empty(a.shape(), a.dtype());
@@ -163,7 +169,9 @@ Tensor extreme_all(const char* op, const Tensor& a, bool largest) {
 }
 
 // Index of the first extreme along `dim`.
-Tensor arg_extreme(const char* op, const Tensor& a, int64_t dim, bool keepdim, bool largest) {
+Tensor arg_extreme(const char* op, const Tensor& a_in, int64_t dim, bool keepdim, bool largest) {
+  Tensor a_holder;  // a strided input is read through a contiguous copy
+  const Tensor& a = detail::dense_values(a_in, a_holder);
   if (detail::is_scalar_dim(op, dim, a)) return zeros({}, {.dtype = DType::i64});
   const int64_t d = checked_dim(op, a, dim);
   const detail::DimSplit s = detail::split_at(a.shape(), d);
@@ -186,7 +194,9 @@ Tensor arg_extreme(const char* op, const Tensor& a, int64_t dim, bool keepdim, b
 }
 
 // d extreme(a, dim)/da = 1 at the first extreme of each slice, else 0
-Tensor extreme_dim(const char* op, const Tensor& a, int64_t dim, bool keepdim, bool largest) {
+Tensor extreme_dim(const char* op, const Tensor& a_in, int64_t dim, bool keepdim, bool largest) {
+  Tensor a_holder;  // a strided input is read through a contiguous copy
+  const Tensor& a = detail::contiguous_input(a_in, a_holder);
   if (detail::is_scalar_dim(op, dim, a)) return largest ? max(a) : min(a);
   const int64_t d = checked_dim(op, a, dim);
   const Tensor index = arg_extreme(op, a, d, /*keepdim=*/true, largest);
@@ -231,7 +241,9 @@ Tensor argmin(const Tensor& a, int64_t dim, bool keepdim) {
 namespace {
 
 // The product of every element, computed in the dtype (accumulating f32 in double).
-Tensor prod_kernel(const Tensor& a) {
+Tensor prod_kernel(const Tensor& a_in) {
+  Tensor a_holder;  // a strided input is read through a contiguous copy
+  const Tensor& a = detail::dense_values(a_in, a_holder);
   return detail::dispatch(a.dtype(), [&]<class T>() {
     Tensor out = detail::empty({}, a.dtype());
     const T* x = detail::data_of<T>(a);
@@ -291,7 +303,9 @@ Tensor std(const Tensor& a, int64_t dim, bool unbiased, bool keepdim) {
 
 // d‖a‖_p/da_i = sign(a_i)·|a_i|^(p-1) / ‖a‖_p^(p-1), taken as 0 where ‖a‖_p = 0 (PyTorch's
 // subgradient). p = 1 is sum(|a|) and p = ∞ is max(|a|), whose own backwards apply.
-Tensor norm(const Tensor& a, double p) {
+Tensor norm(const Tensor& a_in, double p) {
+  Tensor a_holder;  // a strided input is read through a contiguous copy
+  const Tensor& a = detail::contiguous_input(a_in, a_holder);
   if (!is_floating(a.dtype()))
     throw Error("norm: expects a floating tensor, got i64 (convert with .to(tg::f32))");
   if (!(p >= 1.0))
@@ -330,7 +344,9 @@ Tensor norm(const Tensor& a, double p) {
 namespace {
 
 // Running sums along `dim`, from the front or (reverse) from the back.
-Tensor cumsum_kernel(const Tensor& a, int64_t d, bool reverse) {
+Tensor cumsum_kernel(const Tensor& a_in, int64_t d, bool reverse) {
+  Tensor a_holder;  // a strided input is read through a contiguous copy
+  const Tensor& a = detail::dense_values(a_in, a_holder);
   const detail::DimSplit s = detail::split_at(a.shape(), d);
   return detail::dispatch(a.dtype(), [&]<class T>() {
     Tensor out = detail::empty(a.shape(), a.dtype());

@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <cstring>
+#include <optional>
 
 #include "kernels.hpp"
 #include "record.hpp"
@@ -12,52 +13,109 @@
 namespace tg {
 namespace {
 
-// A view of `a` with another shape of the same numel, recorded as `op`.
-Tensor view_as(const char* op, const Tensor& a, const Shape& shape) {
-  Tensor out = detail::alias_with_shape(a, shape);
+// The strides that read `old_strides`' elements in `shape`, or none when no strides can (PyTorch's
+// rule for view: each run of old dims merged or split must be contiguous within itself).
+std::optional<Shape> view_strides(const Shape& old_shape, const Shape& old_strides,
+                                  const Shape& shape) {
+  if (shape_numel(old_shape) == 0 || old_shape.empty() || shape.empty())
+    return detail::contiguous_strides(shape);  // nothing to read, or one element
+  Shape strides(shape.size());
+  int64_t view_d = static_cast<int64_t>(shape.size()) - 1;
+  int64_t chunk_base_stride = old_strides.back();
+  int64_t tensor_numel = 1, view_numel = 1;
+  for (int64_t d = static_cast<int64_t>(old_shape.size()) - 1; d >= 0; --d) {
+    const auto ud = static_cast<size_t>(d);
+    tensor_numel *= old_shape[ud];
+    // the end of a contiguous chunk of old dims
+    if (d == 0 || (old_shape[ud - 1] != 1 && old_strides[ud - 1] != tensor_numel * chunk_base_stride)) {
+      while (view_d >= 0 && (view_numel < tensor_numel || shape[static_cast<size_t>(view_d)] == 1)) {
+        strides[static_cast<size_t>(view_d)] = view_numel * chunk_base_stride;
+        view_numel *= shape[static_cast<size_t>(view_d)];
+        --view_d;
+      }
+      if (view_numel != tensor_numel) return std::nullopt;
+      if (d > 0) {
+        chunk_base_stride = old_strides[ud - 1];
+        tensor_numel = 1;
+        view_numel = 1;
+      }
+    }
+  }
+  if (view_d != -1) return std::nullopt;
+  return strides;
+}
+
+// A view of `a` with another shape of the same numel, recorded as `op`: `strides` read a's
+// elements in that shape.
+Tensor view_as(const char* op, const Tensor& a, const Shape& shape, const Shape& strides) {
+  Tensor out = detail::make_view(a, shape, strides, a.storage_offset());
   return detail::record(op, out, {&a}, [input_shape = a.shape()](const Tensor& g) -> Gradients {
     return {reshape(g, input_shape)};
   });
 }
 
-std::vector<int64_t> contiguous_strides(const Shape& shape) {
-  std::vector<int64_t> strides(shape.size());
-  int64_t stride = 1;
-  for (size_t i = shape.size(); i-- > 0;) {
-    strides[i] = stride;
-    stride *= shape[i];
-  }
-  return strides;
+// A view of `a` with the same numel whose strides follow from a's (unsqueeze, squeeze).
+Tensor view_as(const char* op, const Tensor& a, const Shape& shape) {
+  return view_as(op, a, shape, *view_strides(a.shape(), a.strides(), shape));
 }
 
-// out[i] = a[offset(i)] over out_shape, reading `a` through `strides`.
-Tensor strided_copy(const Tensor& a, const Shape& out_shape, const std::vector<int64_t>& strides) {
-  Tensor out = detail::empty(out_shape, a.dtype());
-  detail::dispatch(a.dtype(), [&]<class T>() {
-    const T* x = detail::data_of<T>(a);
-    T* o = detail::data_of<T>(out);
-    const std::vector<int64_t> walk[1] = {strides};
-    detail::for_each_strided(out_shape, walk,
-                             [&](int64_t i, const int64_t* off) { o[i] = x[off[0]]; });
-  });
-  return out;
+// Where each element of a view with this geometry sits in a contiguous tensor of the input's
+// shape (geometry computed for that contiguous layout): an i64 [numel] index for the backward.
+Tensor view_positions(const Shape& shape, const Shape& strides, int64_t offset) {
+  Tensor index = detail::empty({shape_numel(shape)}, DType::i64);
+  int64_t* idx = detail::data_of<int64_t>(index);
+  const std::vector<int64_t> walk[1] = {strides};
+  detail::for_each_strided(shape, walk,
+                           [&](int64_t i, const int64_t* off) { idx[i] = offset + off[0]; });
+  return index;
+}
+
+// The backward of a view whose element i is element positions[i] of its input (row-major): the
+// gradient added into zeros of the input's shape. Linear in g, so differentiable again.
+Tensor scatter_back(const Tensor& g, const Shape& input_shape, const Tensor& positions) {
+  const Tensor flat = zeros({shape_numel(input_shape)}, {.dtype = g.dtype()});
+  return reshape(scatter_add(flat, 0, positions, reshape(g, {-1})), input_shape);
+}
+
+// A view's sizes, strides and storage offset.
+struct Geometry {
+  Shape shape, strides;
+  int64_t offset = 0;
+};
+
+// The view `geometry` (a function of the input's Geometry) of `a`, recorded as `op` with the
+// scatter backward: the same function applied to a contiguous layout of a's shape says where
+// each element of the view came from.
+template <class F>
+Tensor strided_view(const char* op, const Tensor& a, F geometry) {
+  const Geometry view = geometry(Geometry{a.shape(), a.strides(), a.storage_offset()});
+  Tensor out = detail::make_view(a, view.shape, view.strides, view.offset);
+  if (!detail::should_record({&a})) return out;
+  const Geometry dense = geometry(Geometry{a.shape(), detail::contiguous_strides(a.shape()), 0});
+  return detail::record(op, out, {&a},
+                        [input_shape = a.shape(), positions = detail::SavedTensor(view_positions(
+                                                      dense.shape, dense.strides, dense.offset))](
+                            const Tensor& g) -> Gradients {
+                          return {scatter_back(g, input_shape, positions.unpack())};
+                        });
 }
 
 }  // namespace
 
-// d reshape(a)/da: the gradient reshaped back
-Tensor reshape(const Tensor& a, const Shape& shape) {
+namespace {
+// `shape` with its -1 inferred, or an Error naming `op` when a's elements cannot take it.
+Shape infer_shape(const char* op, const Tensor& a, const Shape& shape) {
   Shape target = shape;
   int64_t known = 1, inferred = -1;
   bool known_overflows = false, known_has_zero = false;
   for (size_t i = 0; i < target.size(); ++i) {
     if (target[i] == -1) {
       if (inferred >= 0)
-        throw Error(fmt::format("reshape: {} -> {}: only one -1 allowed", format_shape(a.shape()),
+        throw Error(fmt::format("{}: {} -> {}: only one -1 allowed", op, format_shape(a.shape()),
                                 format_shape(shape)));
       inferred = static_cast<int64_t>(i);
     } else if (target[i] < 0) {
-      throw Error(fmt::format("reshape: {} -> {}: negative size", format_shape(a.shape()),
+      throw Error(fmt::format("{}: {} -> {}: negative size", op, format_shape(a.shape()),
                               format_shape(shape)));
     } else if (target[i] == 0) {
       known_has_zero = true;
@@ -67,31 +125,60 @@ Tensor reshape(const Tensor& a, const Shape& shape) {
   }
   if (known_has_zero) known = 0;
   if (known_overflows && !known_has_zero)
-    throw Error(fmt::format("reshape: cannot view {} elements of shape {} as {}", a.numel(),
+    throw Error(fmt::format("{}: cannot view {} elements of shape {} as {}", op, a.numel(),
                             format_shape(a.shape()), format_shape(shape)));
   if (inferred >= 0 && known != 0 && a.numel() % known == 0)
     target[static_cast<size_t>(inferred)] = a.numel() / known;
   if (shape_numel(target) != a.numel() || (inferred >= 0 && known == 0))
-    throw Error(fmt::format("reshape: cannot view {} elements of shape {} as {}", a.numel(),
+    throw Error(fmt::format("{}: cannot view {} elements of shape {} as {}", op, a.numel(),
                             format_shape(a.shape()), format_shape(shape)));
+  return target;
+}
+}  // namespace
+
+// d reshape(a)/da: the gradient reshaped back. A view when a's strides allow it, else a copy.
+Tensor reshape(const Tensor& a, const Shape& shape) {
+  const Shape target = infer_shape("reshape", a, shape);
   if (target == a.shape()) return a;
-  return view_as("reshape", a, target);
+  if (std::optional<Shape> strides = view_strides(a.shape(), a.strides(), target))
+    return view_as("reshape", a, target, *strides);
+  Tensor out = detail::alias_with_shape(detail::dense_copy(a), target);
+  return detail::record("reshape", out, {&a}, [input_shape = a.shape()](const Tensor& g) -> Gradients {
+    return {reshape(g, input_shape)};
+  });
 }
 
+Tensor Tensor::view(const Shape& shape) const {
+  const Shape target = infer_shape("view", *this, shape);
+  const std::optional<Shape> viewed = view_strides(this->shape(), this->strides(), target);
+  if (!viewed)
+    throw Error(fmt::format(
+        "view: size {} is not compatible with the input's shape {} and strides {} (at least one "
+        "dimension spans across two contiguous subspaces); use reshape() instead",
+        format_shape(shape), format_shape(this->shape()), format_shape(this->strides())));
+  return view_as("view", *this, target, *viewed);
+}
+
+// d unsqueeze(a)/da: the gradient reshaped back
 Tensor unsqueeze(const Tensor& a, int64_t dim) {
   const int64_t d = detail::canonical_dim("unsqueeze", dim, a.dim() + 1, a.shape());
-  Shape shape = a.shape();
+  Shape shape = a.shape(), strides = a.strides();
+  const auto ud = static_cast<size_t>(d);
+  const int64_t stride = ud < shape.size() ? shape[ud] * strides[ud] : 1;
   shape.insert(shape.begin() + d, 1);
-  return view_as("unsqueeze", a, shape);
+  strides.insert(strides.begin() + d, stride);
+  return view_as("unsqueeze", a, shape, strides);
 }
 
+// d squeeze(a)/da: the gradient reshaped back
 Tensor squeeze(const Tensor& a, int64_t dim) {
   if (detail::is_scalar_dim("squeeze", dim, a)) return a;  // as PyTorch: nothing to squeeze
   const int64_t d = detail::canonical_dim("squeeze", dim, a.dim(), a.shape());
   if (a.shape()[static_cast<size_t>(d)] != 1) return a;  // as PyTorch: a no-op unless size 1
-  Shape shape = a.shape();
+  Shape shape = a.shape(), strides = a.strides();
   shape.erase(shape.begin() + d);
-  return view_as("squeeze", a, shape);
+  strides.erase(strides.begin() + d);
+  return view_as("squeeze", a, shape, strides);
 }
 
 // d transpose(a)/da: the gradient transposed back
@@ -101,11 +188,10 @@ Tensor transpose(const Tensor& a, int64_t dim0, int64_t dim1) {
     return a;
   const int64_t d0 = detail::canonical_dim("transpose", dim0, a.dim(), a.shape());
   const int64_t d1 = detail::canonical_dim("transpose", dim1, a.dim(), a.shape());
-  Shape shape = a.shape();
-  std::vector<int64_t> strides = contiguous_strides(a.shape());
+  Shape shape = a.shape(), strides = a.strides();
   std::swap(shape[static_cast<size_t>(d0)], shape[static_cast<size_t>(d1)]);
   std::swap(strides[static_cast<size_t>(d0)], strides[static_cast<size_t>(d1)]);
-  Tensor out = d0 == d1 ? a.clone() : strided_copy(a, shape, strides);
+  Tensor out = detail::make_view(a, shape, strides, a.storage_offset());
   return detail::record("transpose", out, {&a},
                         [d0, d1](const Tensor& g) -> Gradients { return {transpose(g, d0, d1)}; });
 }
@@ -136,7 +222,8 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
   const auto bytes = static_cast<size_t>(element_size(dtype));
   int64_t offset = 0;  // along dim
   for (const Tensor& t : tensors) {
-    const Tensor part = detail::as_dtype(t, dtype);
+    Tensor holder;
+    const Tensor& part = detail::dense_as(t, dtype, holder);
     const int64_t len = t.shape()[static_cast<size_t>(d)];
     const auto* src = static_cast<const char*>(part.impl()->data);
     auto* dst = static_cast<char*>(out.impl()->data);
@@ -166,17 +253,10 @@ Tensor narrow(const Tensor& a, int64_t dim, int64_t start, int64_t length) {
   if (start < 0 || length < 0 || start + length > size)
     throw Error(fmt::format("narrow: [{}, {}) is outside dim {} of shape {}", start, start + length,
                             dim, format_shape(a.shape())));
-  Shape shape = a.shape();
+  Shape shape = a.shape(), strides = a.strides();
   shape[static_cast<size_t>(d)] = length;
-  const detail::DimSplit s = detail::split_at(a.shape(), d);
-  Tensor out = detail::empty(shape, a.dtype());
-  const auto bytes = static_cast<size_t>(element_size(a.dtype()));
-  const auto chunk = static_cast<size_t>(length * s.inner) * bytes;
-  const auto* src = static_cast<const char*>(a.impl()->data);
-  auto* dst = static_cast<char*>(out.impl()->data);
-  for (int64_t outer = 0; outer < s.outer; ++outer)
-    std::memcpy(dst + static_cast<size_t>(outer) * chunk,
-                src + static_cast<size_t>((outer * s.size + start) * s.inner) * bytes, chunk);
+  Tensor out = detail::make_view(a, shape, strides,
+                                 a.storage_offset() + start * strides[static_cast<size_t>(d)]);
   return detail::record(
       "narrow", out, {&a}, [shape = a.shape(), d, start, length](const Tensor& g) -> Gradients {
         std::vector<Tensor> pieces;
@@ -197,7 +277,8 @@ Tensor broadcast_to(const Tensor& a, const Shape& shape) {
   if (target != shape)
     throw Error(fmt::format("broadcast_to: cannot broadcast {} to {}", format_shape(a.shape()),
                             format_shape(shape)));
-  Tensor out = strided_copy(a, shape, detail::broadcast_strides(a.shape(), shape));
+  Tensor out = detail::make_view(a, shape, detail::broadcast_strides_of(*a.impl(), shape),
+                                 a.storage_offset());
   return detail::record(
       "broadcast_to", out, {&a},
       [input_shape = a.shape()](const Tensor& g) -> Gradients { return {sum_to(g, input_shape)}; });
@@ -211,17 +292,19 @@ Tensor sum_to(const Tensor& a, const Shape& shape) {
                             format_shape(shape)));
   Tensor out = zeros(shape, {.dtype = a.dtype()});
   detail::dispatch(a.dtype(), [&]<class T>() {
-    const T* x = detail::data_of<T>(a);
+    const T* x = static_cast<const T*>(a.impl()->data);  // read through its strides below
     T* o = detail::data_of<T>(out);
-    if (out.numel() == 1) {  // the common scalar case: a plain sum that vectorises
+    if (out.numel() == 1 && a.is_contiguous()) {  // the common scalar case: a plain sum
       T total = 0;
       for (int64_t i = 0, end = a.numel(); i < end; ++i) total += x[i];
       o[0] = total;
       return;
     }
-    const std::vector<int64_t> walk[1] = {detail::broadcast_strides(shape, a.shape())};
+    // A strided input (a broadcast gradient, say) is read in place, never copied.
+    const std::vector<int64_t> walk[2] = {detail::broadcast_strides(shape, a.shape()),
+                                          a.strides()};
     detail::for_each_strided(a.shape(), walk,
-                             [&](int64_t i, const int64_t* off) { o[off[0]] += x[i]; });
+                             [&](int64_t /*i*/, const int64_t* off) { o[off[0]] += x[off[1]]; });
   });
   return detail::record("sum_to", out, {&a},
                         [input_shape = a.shape()](const Tensor& g) -> Gradients {
@@ -266,7 +349,7 @@ Tensor permute(const Tensor& a, const Shape& dims) {
                               canonical[i], format_shape(a.shape())));
     seen[static_cast<size_t>(canonical[i])] = true;
   }
-  const std::vector<int64_t> input_strides = contiguous_strides(a.shape());
+  const Shape input_strides = a.strides();
   Shape shape(dims.size()), inverse(dims.size());
   std::vector<int64_t> strides(dims.size());
   for (size_t i = 0; i < dims.size(); ++i) {
@@ -275,7 +358,7 @@ Tensor permute(const Tensor& a, const Shape& dims) {
     strides[i] = input_strides[from];
     inverse[from] = static_cast<int64_t>(i);
   }
-  Tensor out = strided_copy(a, shape, strides);
+  Tensor out = detail::make_view(a, shape, strides, a.storage_offset());
   return detail::record("permute", out, {&a},
                         [inverse](const Tensor& g) -> Gradients { return {permute(g, inverse)}; });
 }
@@ -327,6 +410,123 @@ std::vector<Tensor> split(const Tensor& a, int64_t size, int64_t dim) {
   for (int64_t start = 0; start < length; start += size)
     pieces.push_back(narrow(a, d, start, std::min(size, length - start)));
   return pieces;
+}
+
+// d slice(a)/da: the gradient placed back between zeros
+Tensor slice(const Tensor& a, int64_t dim, int64_t start, int64_t end, int64_t step) {
+  const int64_t d = detail::canonical_dim("slice", dim, a.dim(), a.shape());
+  if (step <= 0)
+    throw Error(fmt::format("slice: step must be positive, got {} (shape {})", step,
+                            format_shape(a.shape())));
+  const int64_t size = a.shape()[static_cast<size_t>(d)];
+  // Python's rule: negative bounds count from the end, then both are clamped to [0, size].
+  auto clamp_bound = [size](int64_t bound) {
+    if (bound < 0) bound = bound < -size ? 0 : bound + size;
+    return bound > size ? size : bound;
+  };
+  const int64_t first = clamp_bound(start);
+  const int64_t last = std::max(first, clamp_bound(end));
+  if (step == 1) return narrow(a, d, first, last - first);
+  const auto ud = static_cast<size_t>(d);
+  return strided_view("slice", a, [&](const Geometry& in) {
+    Geometry out = in;
+    out.shape[ud] = (last - first + step - 1) / step;
+    out.offset += first * in.strides[ud];
+    out.strides[ud] *= step;
+    return out;
+  });
+}
+
+std::vector<Tensor> unbind(const Tensor& a, int64_t dim) {
+  const int64_t d = detail::canonical_dim("unbind", dim, a.dim(), a.shape());
+  std::vector<Tensor> pieces;
+  for (int64_t i = 0; i < a.shape()[static_cast<size_t>(d)]; ++i) pieces.push_back(select(a, d, i));
+  return pieces;
+}
+
+// d diagonal(a)/da: the gradient placed on the diagonal of zeros
+Tensor diagonal(const Tensor& a, int64_t offset, int64_t dim1, int64_t dim2) {
+  if (a.dim() < 2)
+    throw Error(fmt::format("diagonal: expects at least 2 dims, got shape {}",
+                            format_shape(a.shape())));
+  const auto d1 = static_cast<size_t>(detail::canonical_dim("diagonal", dim1, a.dim(), a.shape()));
+  const auto d2 = static_cast<size_t>(detail::canonical_dim("diagonal", dim2, a.dim(), a.shape()));
+  if (d1 == d2)
+    throw Error(fmt::format("diagonal: dim1 and dim2 are both dim {} of shape {}", d1,
+                            format_shape(a.shape())));
+  return strided_view("diagonal", a, [&](const Geometry& in) {
+    Geometry out;
+    const int64_t rows = in.shape[d1], cols = in.shape[d2];
+    const int64_t length = std::max<int64_t>(
+        0, offset >= 0 ? std::min(rows, cols - offset) : std::min(rows + offset, cols));
+    out.offset = in.offset;
+    if (length > 0) out.offset += offset >= 0 ? offset * in.strides[d2] : -offset * in.strides[d1];
+    for (size_t i = 0; i < in.shape.size(); ++i)
+      if (i != d1 && i != d2) {
+        out.shape.push_back(in.shape[i]);
+        out.strides.push_back(in.strides[i]);
+      }
+    out.shape.push_back(length);
+    out.strides.push_back(in.strides[d1] + in.strides[d2]);
+    return out;
+  });
+}
+
+// d as_strided(a)/da: the gradient added back at the storage elements each output element read
+Tensor Tensor::as_strided(const Shape& sizes, const Shape& strides, int64_t storage_offset) const {
+  const Tensor& a = *this;
+  if (sizes.size() != strides.size() || storage_offset < 0)
+    throw Error(fmt::format("as_strided: sizes {} and strides {} need one stride per size and a "
+                            "non-negative offset (got {})",
+                            format_shape(sizes), format_shape(strides), storage_offset));
+  int64_t last = storage_offset;  // the furthest element the view reads
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    if (sizes[i] < 0 || strides[i] < 0)
+      throw Error(fmt::format("as_strided: negative size or stride in sizes {}, strides {}",
+                              format_shape(sizes), format_shape(strides)));
+    if (sizes[i] > 0) last += (sizes[i] - 1) * strides[i];
+  }
+  // The elements a may read: those of the tensor it views, whose base covers its storage.
+  const detail::TensorImpl& root = a.impl()->base ? *a.impl()->base : *a.impl();
+  int64_t root_last = root.storage_offset;
+  const Shape root_strides = detail::strides_of(root);
+  for (size_t i = 0; i < root.shape.size(); ++i)
+    if (root.shape[i] > 0) root_last += (root.shape[i] - 1) * root_strides[i];
+  if (shape_numel(sizes) > 0 && (last > root_last || storage_offset < root.storage_offset))
+    throw Error(fmt::format(
+        "as_strided: sizes {}, strides {} and offset {} reach element {} of a storage whose "
+        "elements run from {} to {}",
+        format_shape(sizes), format_shape(strides), storage_offset, last, root.storage_offset,
+        root_last));
+  Tensor out = detail::make_view(a, sizes, strides, storage_offset);
+  if (!detail::should_record({&a})) return out;
+  // Which of a's elements (row-major) each output element reads: through a map from storage
+  // element to a's index; an element outside a has no gradient to give.
+  const int64_t span = root_last + 1;
+  std::vector<int64_t> owner(static_cast<size_t>(span), -1);
+  {
+    const std::vector<int64_t> walk[1] = {a.strides()};
+    detail::for_each_strided(a.shape(), walk, [&](int64_t i, const int64_t* off) {
+      owner[static_cast<size_t>(a.storage_offset() + off[0])] = i;
+    });
+  }
+  Tensor positions = detail::empty({out.numel()}, DType::i64);
+  int64_t* idx = detail::data_of<int64_t>(positions);
+  const std::vector<int64_t> walk[1] = {strides};
+  detail::for_each_strided(sizes, walk, [&](int64_t i, const int64_t* off) {
+    idx[i] = owner[static_cast<size_t>(storage_offset + off[0])];
+  });
+  for (int64_t i = 0; i < out.numel(); ++i)
+    if (idx[i] < 0)
+      throw Error(fmt::format(
+          "as_strided: the view (sizes {}, strides {}, offset {}) reads storage elements outside "
+          "the tensor of shape {} it was taken from, which has no gradient for them",
+          format_shape(sizes), format_shape(strides), storage_offset, format_shape(a.shape())));
+  return detail::record("as_strided", out, {&a},
+                        [input_shape = a.shape(), positions = detail::SavedTensor(positions)](
+                            const Tensor& g) -> Gradients {
+                          return {scatter_back(g, input_shape, positions.unpack())};
+                        });
 }
 
 std::vector<Tensor> chunk(const Tensor& a, int64_t chunks, int64_t dim) {

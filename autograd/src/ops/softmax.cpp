@@ -14,7 +14,9 @@ enum class Result { softmax, log_softmax, logsumexp };
 // One pass per slice along dim: m = max, s = Σ e^(x-m); then softmax = e^(x-m)/s,
 // log_softmax = x - m - log s, logsumexp = m + log s.
 Tensor softmax_kernel(const char* op, const Tensor& a_in, int64_t dim, Result result) {
-  const Tensor a = a_in.dtype() == DType::i64 ? detail::as_dtype(a_in, DType::f32) : a_in;
+  Tensor holder;  // an i64 or strided input is read through a contiguous f32 or own-dtype copy
+  const Tensor& a =
+      detail::dense_as(a_in, a_in.dtype() == DType::i64 ? DType::f32 : a_in.dtype(), holder);
   const detail::DimSplit s = detail::split_at(a.shape(), dim);
   Shape shape = a.shape();
   if (result == Result::logsumexp) shape[static_cast<size_t>(dim)] = 1;
@@ -49,7 +51,11 @@ Tensor softmax_kernel(const char* op, const Tensor& a_in, int64_t dim, Result re
 // The plain (unrecorded) backward of softmax or log_softmax along one dim, one pass per slice
 // after its sum: softmax's dx = y ⊙ (g − Σ g⊙y), log_softmax's dx = g − e^y ⊙ Σ g, where y is
 // the op's saved output.
-Tensor softmax_backward_kernel(const Tensor& g, const Tensor& y, int64_t dim, Result result) {
+Tensor softmax_backward_kernel(const Tensor& g_in, const Tensor& y_in, int64_t dim, Result result) {
+  Tensor g_holder;  // a strided input is read through a contiguous copy
+  const Tensor& g = detail::dense_values(g_in, g_holder);
+  Tensor y_holder;  // a strided input is read through a contiguous copy
+  const Tensor& y = detail::dense_values(y_in, y_holder);
   const detail::DimSplit s = detail::split_at(y.shape(), dim);
   Tensor dx = detail::empty(y.shape(), y.dtype());
   detail::dispatch_floating("softmax", y.dtype(), [&]<class T>() {

@@ -63,11 +63,14 @@ namespace {
 
 // g · (1 where a > 0, else `below`), where a NaN counts as positive when `nan_positive` (relu,
 // whose gradient PyTorch zeroes only where a <= 0). A plain backward takes it in one pass.
-Tensor times_positive_mask(const char* name, const Tensor& g, const Tensor& a, double below,
+Tensor times_positive_mask(const char* name, const Tensor& g_in, const Tensor& a_in, double below,
                            bool nan_positive) {
   auto mask_of = [&](auto x) { return (x > 0 || (nan_positive && x != x)) ? 1.0 : below; };
-  if (is_grad_enabled() || g.dtype() != a.dtype() || g.shape() != a.shape())
-    return detail::times_mask(name, g, map_any(a, mask_of), {a});
+  if (is_grad_enabled() || g_in.dtype() != a_in.dtype() || g_in.shape() != a_in.shape())
+    return detail::times_mask(name, g_in, map_any(a_in, mask_of), {a_in});
+  Tensor g_holder, a_holder;  // strided inputs are read through contiguous copies
+  const Tensor& g = detail::dense_values(g_in, g_holder);
+  const Tensor& a = detail::dense_values(a_in, a_holder);
   return detail::dispatch(a.dtype(), [&]<class T>() {
     Tensor out = detail::empty(a.shape(), a.dtype());
     const T* x = detail::data_of<T>(a);

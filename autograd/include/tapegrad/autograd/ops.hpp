@@ -195,6 +195,23 @@ Tensor expand(const Tensor& a, const Shape& shape);
 /// Pieces of `size` entries along `dim`; the last is smaller when `size` does not divide.
 std::vector<Tensor> split(const Tensor& a, int64_t size, int64_t dim = 0);
 /// At most `chunks` pieces along `dim`, each ceil(size / chunks) entries but the last.
+/// The select views of `a` along `dim`.
+std::vector<Tensor> unbind(const Tensor& a, int64_t dim = 0);
+/// The diagonal of dims dim1 and dim2 (offset > 0 above it), a view, in the last dim.
+Tensor diagonal(const Tensor& a, int64_t offset = 0, int64_t dim1 = 0, int64_t dim2 = 1);
+/// The lower triangle of the last two dims (elements with column - row <= k), zeros elsewhere.
+Tensor tril(const Tensor& a, int64_t k = 0);
+/// The upper triangle of the last two dims (elements with column - row >= k), zeros elsewhere.
+Tensor triu(const Tensor& a, int64_t k = 0);
+/// A 1-D tensor put on diagonal k of a square matrix, or diagonal k of a matrix copied out.
+Tensor diag(const Tensor& a, int64_t k = 0);
+/// Each vector of the last dim put on the diagonal of a square matrix: [..., n] -> [..., n, n].
+Tensor diag_embed(const Tensor& a);
+/// The (row, column) indices of the lower triangle (column - row <= offset) of a rows x cols
+/// matrix, row by row: i64 [2, n].
+Tensor tril_indices(int64_t rows, int64_t cols, int64_t offset = 0);
+/// `a` with the elements where `mask` (broadcast to a's shape) is non-zero set to `value`.
+Tensor masked_fill(const Tensor& a, const Tensor& mask, double value);
 std::vector<Tensor> chunk(const Tensor& a, int64_t chunks, int64_t dim = 0);
 /// Entries of `dim` at the i64 1-D `index`.
 Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index);

@@ -28,8 +28,11 @@ struct BackwardOptions {
   bool create_graph = false;  ///< record the backward itself, so gradients are differentiable
 };
 
-/// A contiguous row-major array of f32, f64 or i64 with optional autograd history.
-/// Copying a Tensor shares its data, as in libtorch.
+/// An n-dimensional array of f32, f64 or i64 with optional autograd history: a view of a
+/// storage through sizes, strides and an offset. Copying a Tensor shares its data, as in
+/// libtorch; the view ops (select, narrow, slice, transpose, permute, expand, diagonal, split,
+/// chunk, unbind, view, reshape when it can, flatten, squeeze, unsqueeze, detach, as_strided)
+/// share storage with their input, so a write through one is seen by the other.
 ///
 ///     tg::Tensor w = tg::zeros({3}, {.dtype = tg::f64, .requires_grad = true});
 ///     tg::Tensor loss = (w * w).sum();
@@ -38,6 +41,17 @@ class Tensor {
  public:
   Tensor() = default;
   explicit Tensor(std::shared_ptr<detail::TensorImpl> impl);
+  Tensor(const Tensor&) = default;
+  Tensor(Tensor&&) noexcept = default;
+  ~Tensor() = default;
+  /// Assigning to a named tensor rebinds the handle, as in libtorch.
+  Tensor& operator=(const Tensor&) & = default;
+  Tensor& operator=(Tensor&&) & noexcept = default;
+  /// Assigning to a temporary (`t[i] = other`) copies `other`'s values into its elements,
+  /// broadcasting, as libtorch: copy_.
+  Tensor& operator=(const Tensor& other) &&;
+  /// `t[i] = 2.5` sets the elements of the temporary view t[i]: fill_.
+  Tensor& operator=(double value) &&;
 
   /// False for a default-constructed handle, such as an absent gradient.
   bool defined() const { return impl_ != nullptr; }
@@ -56,7 +70,19 @@ class Tensor {
   T item() const;
   /// Every element, row-major, as doubles.
   std::vector<double> to_vector() const;
-  /// The tensor's own storage; T must match dtype() (float, double or int64_t).
+  /// Element strides of each dimension (a contiguous tensor's are row-major).
+  Shape strides() const;
+  /// Where the first element sits in the storage, in elements.
+  int64_t storage_offset() const;
+  /// True when the elements lie row-major with no gaps (sizes of 1 put no constraint).
+  bool is_contiguous() const;
+  /// The tensor itself when contiguous, else a contiguous copy (differentiable).
+  Tensor contiguous() const;
+  /// A view of the storage with these sizes, strides (in elements) and storage offset (from the
+  /// storage's first element); it may only read elements of the tensor it views' storage.
+  Tensor as_strided(const Shape& sizes, const Shape& strides, int64_t storage_offset = 0) const;
+  /// The first element of this contiguous tensor (a tg::Error for a non-contiguous view: call
+  /// contiguous() first); T must match dtype() (float, double or int64_t).
   template <class T>
   T* data();
   template <class T>
@@ -142,6 +168,48 @@ class Tensor {
   }
   /// Limits every element to [lo, hi] (every element becomes hi when lo > hi, as clamp).
   Tensor& clamp_(double lo, double hi);
+  /// this = this^exponent.
+  Tensor& pow_(double exponent);
+  /// this = exp(this).
+  Tensor& exp_();
+  /// this = max(this, 0).
+  Tensor& relu_();
+  /// this = sigmoid(this).
+  Tensor& sigmoid_();
+  /// this = tanh(this).
+  Tensor& tanh_();
+  /// Sets the elements where `mask` (broadcast to this shape) is non-zero to `value`.
+  Tensor& masked_fill_(const Tensor& mask, double value);
+  /// Writes `values` (broadcast) at the elements the i64 `indices` pick along the leading
+  /// dims (one index tensor per dim, broadcast together), or adds them when `accumulate`
+  /// (repeated indices then add up).
+  Tensor& index_put_(const std::vector<Tensor>& indices, const Tensor& values,
+                     bool accumulate = false);
+  /// Compound assignment: add_, sub_, mul_, div_.
+  Tensor& operator+=(const Tensor& other) { return add_(other); }
+  Tensor& operator-=(const Tensor& other) { return sub_(other); }
+  Tensor& operator*=(const Tensor& other) { return mul_(other); }
+  Tensor& operator/=(const Tensor& other) { return div_(other); }
+  Tensor& operator+=(double value) { return add_(value); }
+  Tensor& operator-=(double value) { return sub_(value); }
+  Tensor& operator*=(double value) { return mul_(value); }
+  Tensor& operator/=(double value) { return div_(value); }
+  template <std::integral I>
+  Tensor& operator+=(I value) {
+    return add_(value);
+  }
+  template <std::integral I>
+  Tensor& operator-=(I value) {
+    return sub_(value);
+  }
+  template <std::integral I>
+  Tensor& operator*=(I value) {
+    return mul_(value);
+  }
+  template <std::integral I>
+  Tensor& operator/=(I value) {
+    return div_(value);
+  }
   /// Fills with samples of U[from, to) from the global generator (the draws of rand).
   Tensor& uniform_(double from = 0.0, double to = 1.0);
   /// Fills with samples of N(mean, std²) from the global generator (the draws of randn).
@@ -169,7 +237,8 @@ class Tensor {
   Tensor std(int64_t dim, bool unbiased = true, bool keepdim = false) const;
   Tensor norm(double p = 2.0) const;
   Tensor reshape(const Shape& shape) const;
-  Tensor view(const Shape& shape) const { return reshape(shape); }
+  /// A view with another shape; throws when the strides do not allow one (use reshape).
+  Tensor view(const Shape& shape) const;
   Tensor flatten(int64_t start_dim = 0, int64_t end_dim = -1) const;
   Tensor select(int64_t dim, int64_t index) const;
   /// select(0, index).
@@ -182,6 +251,12 @@ class Tensor {
   Tensor t() const;
   Tensor unsqueeze(int64_t dim) const;
   Tensor squeeze(int64_t dim) const;
+  /// The diagonal (offset > 0 above it) of the dims dim1 and dim2, as a view in the last dim.
+  Tensor diagonal(int64_t offset = 0, int64_t dim1 = 0, int64_t dim2 = 1) const;
+  /// The select views along `dim`.
+  std::vector<Tensor> unbind(int64_t dim = 0) const;
+  /// Elements where `mask` (broadcast to this shape) is non-zero set to `value`.
+  Tensor masked_fill(const Tensor& mask, double value) const;
   Tensor index_select(int64_t dim, const Tensor& index) const;
   Tensor gather(int64_t dim, const Tensor& index) const;
   Tensor matmul(const Tensor& other) const;
@@ -210,6 +285,16 @@ class Tensor {
 Tensor tensor(std::vector<double> values, Shape shape, TensorOptions options = {});
 /// A 1-D tensor of `values`.
 Tensor tensor(std::initializer_list<double> values, TensorOptions options = {});
+namespace detail {
+Tensor index_tensor(std::vector<int64_t> values, Shape shape);
+}  // namespace detail
+/// An i64 tensor of `values` (row-major) with `shape`, for index tensors; taken only for an
+/// explicit std::vector<int64_t>, so braced lists of numbers stay the floating form above.
+template <class V>
+  requires std::same_as<V, std::vector<int64_t>>
+Tensor tensor(V values, Shape shape) {
+  return detail::index_tensor(std::move(values), std::move(shape));
+}
 /// A 0-D tensor.
 Tensor scalar(double value, TensorOptions options = {});
 Tensor zeros(Shape shape, TensorOptions options = {});
