@@ -67,19 +67,22 @@ Tensor to_input_form(Tensor g, const Edge& edge, const Node& n, size_t input) {
 // else holds it (else copied) and later ones are added in place, as PyTorch's AccumulateGrad.
 void accumulate_into_leaf(TensorImpl& leaf, const Tensor& g, bool create_graph) {
   if (create_graph) {
-    leaf.grad = accumulate(leaf.grad, g);
+    leaf.grad = accumulate(leaf.grad, g).contiguous();
     return;
   }
   if (!leaf.grad.defined()) {
-    const bool sole_owner =
-        g.impl_ptr().use_count() == 1 && g.impl()->storage.use_count() == 1 && g.is_leaf();
+    const bool sole_owner = g.impl_ptr().use_count() == 1 &&
+                            g.impl()->storage.use_count() == 1 && g.is_leaf() &&
+                            g.is_contiguous();  // a leaf's grad is always contiguous
     leaf.grad = sole_owner ? g : g.detach().clone();
     return;
   }
   Tensor& sum = leaf.grad;
+  Tensor holder;
+  const Tensor& dense = detail::dense_values(g, holder);
   detail::dispatch(sum.dtype(), [&]<class T>() {
     T* s = detail::data_of<T>(sum);
-    const T* x = detail::data_of<T>(g);
+    const T* x = detail::data_of<T>(dense);
     for (int64_t i = 0, end = sum.numel(); i < end; ++i) s[i] += x[i];
   });
 }
@@ -242,7 +245,11 @@ void walk_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& 
       readiness.record_done(*n);
       continue;
     }
-    const Tensor grad_output = std::move(n->engine.pending_grad);
+    // Backwards read their gradient's raw elements: a strided one (a broadcast view, as sum's
+    // backward gives) reaches them as a contiguous copy, recorded under create_graph.
+    const Tensor grad_output = detail::is_dense(n->engine.pending_grad)
+                                   ? std::move(n->engine.pending_grad)
+                                   : n->engine.pending_grad.contiguous();
     n->engine.pending_grad = Tensor();
     if (capture != nullptr)
       if (auto it = capture->node_slot.find(n); it != capture->node_slot.end())

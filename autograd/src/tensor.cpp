@@ -136,6 +136,11 @@ T* Tensor::data() {
                             cpp_type_name(dtype_of<T>()), format_shape(shape()),
                             dtype_name(dtype()), dtype_name(dtype_of<T>()),
                             cpp_type_name(dtype())));
+  if (!impl_->strides.empty())
+    throw Error(fmt::format(
+        "data<{}>(): the tensor of shape {} is a non-contiguous view (strides {}); call "
+        "contiguous() first for a tensor whose elements lie row-major in memory",
+        cpp_type_name(dtype()), format_shape(shape()), format_shape(impl_->strides)));
   return static_cast<T*>(impl_->data);
 }
 

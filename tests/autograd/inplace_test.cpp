@@ -2,6 +2,8 @@
 // call them, what they compute, and that each bumps the storage's version.
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 #include <tapegrad/autograd.hpp>
 
 #include "../support/testing.hpp"
@@ -124,14 +126,29 @@ TEST_CASE("a leaf that requires grad refuses in-place ops unless a NoGradGuard i
   CHECK(w.requires_grad());
 }
 
-TEST_CASE("a tensor computed by a recorded op refuses in-place ops, naming the op") {
+// Issue 22 moved this case to PyTorch's rule: a tensor computed by a recorded op used to refuse
+// in-place ops (always, even under NoGradGuard); now they are recorded, and allowed freely
+// under NoGradGuard. The refusal itself was the bug.
+TEST_CASE("a tensor computed by a recorded op records in-place ops, as PyTorch") {
   tg::Tensor w = leaf({1, 2}, {2});
-  tg::Tensor y = tg::exp(w);
-  TG_CHECK_ERROR(y.add_(1.0), "add_", "'exp'", "recorded");
+  tg::Tensor y = tg::sin(w);  // saves its input, not its output
+  y.add_(1.0);
+  CHECK_FALSE(y.is_leaf());
+  TG_CHECK_VALUES(y, {std::sin(1.0) + 1, std::sin(2.0) + 1});
+  y.sum().backward();
+  TG_CHECK_VALUES(w.grad(), {std::cos(1.0), std::cos(2.0)});
   {
     tg::NoGradGuard no_grad;
-    TG_CHECK_ERROR(y.mul_(2.0), "mul_", "'exp'");
+    y.mul_(2.0);
   }
+  TG_CHECK_VALUES(y, {2 * (std::sin(1.0) + 1), 2 * (std::sin(2.0) + 1)});
+  // exp saves its output, so writing into it before backward is caught, as in PyTorch.
+  tg::Tensor e = tg::exp(w);
+  e.add_(1.0);
+  const std::string message = tg::testing::error_message([&] { e.sum().backward(); });
+  CAPTURE(message);
+  CHECK(tg::testing::contains(message, "'exp'"));
+  CHECK(tg::testing::contains(message, "modified by an inplace operation"));
   TG_CHECK_ERROR(tg::Tensor().zero_(), "zero_", "undefined tensor");
 }
 
