@@ -170,12 +170,17 @@ Tensor cross_entropy_loss(const Tensor& logits_in, const Tensor& target_in, cons
   });
   Tensor out = reduce_terms(terms, reduction, counted.total);
   return record("cross_entropy", out, {&logits},
-                [logits_saved = SavedTensor(logits), probs, target, weight, ignore_index, reduction,
-                 label_smoothing, smooth, counted](const Tensor& g) -> Gradients {
+                [logits_saved = SavedTensor(logits), probs, target_saved = SavedTensor(target),
+                 weight_saved = SavedTensor(weight), ignore_index, reduction, label_smoothing,
+                 smooth, counted](const Tensor& g) -> Gradients {
+                  // probs is this op's own buffer, out of every user's reach; the target and the
+                  // class weights are the user's, so they go through version-checked handles.
+                  const Tensor& labels = target_saved.unpack();
+                  const Tensor& class_weight = weight_saved.unpack();
                   const int64_t n_rows = probs.size(0), n_classes = probs.size(1);
-                  const int64_t* index = data_of<int64_t>(target);
+                  const int64_t* index = data_of<int64_t>(labels);
                   const std::vector<double> w =
-                      weight.defined() ? weight.to_vector() : std::vector<double>{};
+                      class_weight.defined() ? class_weight.to_vector() : std::vector<double>{};
                   double weight_total = 0;
                   for (int64_t c = 0; c < n_classes; ++c)
                     weight_total += w.empty() ? 1.0 : w[static_cast<size_t>(c)];
@@ -259,20 +264,21 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target_in, const Tensor& 
                                             x[n * classes + index[n]];
   });
   Tensor out = reduce_terms(terms, reduction, counted.total);
-  return record("nll_loss", out, {&log_probs},
-                [shape = log_probs.shape(), dtype = log_probs.dtype(), target, ignore_index,
-                 reduction, counted](const Tensor& g) -> Gradients {
-                  const int64_t n_rows = shape[0], n_classes = shape[1];
-                  const int64_t* index = data_of<int64_t>(target);
-                  std::vector<double> picked(static_cast<size_t>(n_rows * n_classes), 0.0);
-                  for (int64_t n = 0; n < n_rows; ++n)
-                    if (index[n] != ignore_index)
-                      picked[static_cast<size_t>(n * n_classes + index[n])] =
-                          -counted.of_sample[static_cast<size_t>(n)];
-                  // linear in g, so the recorded product is also the create_graph form
-                  return {tensor(picked, shape, {.dtype = dtype}) *
-                          per_sample_factor(g, reduction, counted.total)};
-                });
+  return record(
+      "nll_loss", out, {&log_probs},
+      [shape = log_probs.shape(), dtype = log_probs.dtype(), target_saved = SavedTensor(target),
+       ignore_index, reduction, counted](const Tensor& g) -> Gradients {
+        const int64_t n_rows = shape[0], n_classes = shape[1];
+        const int64_t* index = data_of<int64_t>(target_saved.unpack());
+        std::vector<double> picked(static_cast<size_t>(n_rows * n_classes), 0.0);
+        for (int64_t n = 0; n < n_rows; ++n)
+          if (index[n] != ignore_index)
+            picked[static_cast<size_t>(n * n_classes + index[n])] =
+                -counted.of_sample[static_cast<size_t>(n)];
+        // linear in g, so the recorded product is also the create_graph form
+        return {tensor(picked, shape, {.dtype = dtype}) *
+                per_sample_factor(g, reduction, counted.total)};
+      });
 }
 
 Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target) {
@@ -295,20 +301,22 @@ Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target) {
     }
   });
   // dL/dp = (p − y) / max(p(1 − p), 1e-12)  (PyTorch's guard, finite at p = 0 and 1)
-  // dL/dy = max(log(1 − p), −100) − max(log p, −100)
-  return record("binary_cross_entropy", out, {&probs, &target},
-                [p = probs, target](const Tensor& g) -> Gradients {
-                  const Tensor floor_eps = scalar(1e-12, {.dtype = p.dtype()});
-                  const Tensor floor_log = scalar(-100.0, {.dtype = p.dtype()});
-                  Tensor grad_probs, grad_target;
-                  if (p.requires_grad())
-                    grad_probs = g * (p - target.to(p.dtype())) / maximum(p * (1.0 - p), floor_eps);
-                  if (target.requires_grad())
-                    grad_target =
-                        (g * (maximum(log(1.0 - p), floor_log) - maximum(log(p), floor_log)))
-                            .to(target.dtype());
-                  return {grad_probs, grad_target};
-                });
+  // dL/dy = max(log(1 − p), −100) − max(log p, −100), with log1p for log(1 − p) as the forward
+  return record(
+      "binary_cross_entropy", out, {&probs, &target},
+      [p_saved = SavedTensor(probs), t_saved = SavedTensor(target)](const Tensor& g) -> Gradients {
+        const Tensor& p = p_saved.unpack();
+        const Tensor& labels = t_saved.unpack();
+        const Tensor floor_eps = scalar(1e-12, {.dtype = p.dtype()});
+        const Tensor floor_log = scalar(-100.0, {.dtype = p.dtype()});
+        Tensor grad_probs, grad_target;
+        if (p.requires_grad())
+          grad_probs = g * (p - labels.to(p.dtype())) / maximum(p * (1.0 - p), floor_eps);
+        if (labels.requires_grad())
+          grad_target =
+              (g * (maximum(log1p(-p), floor_log) - maximum(log(p), floor_log))).to(labels.dtype());
+        return {grad_probs, grad_target};
+      });
 }
 
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target,

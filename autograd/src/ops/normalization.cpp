@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <optional>
 #include <vector>
 
 #include "kernels.hpp"
@@ -94,8 +95,8 @@ Tensor normalize(const Tensor& x, const Layout& layout, const std::vector<double
 // computed here in one pass per channel; normalize_backward_recorded is the same from ops.
 Gradients normalize_backward(const Tensor& g, const Tensor& x, const Layout& layout,
                              const std::vector<double>& mean, const std::vector<double>& rstd,
-                             const Tensor& weight, const Tensor& bias, bool batch_stats) {
-  const bool has_bias = bias.defined();
+                             const Tensor& weight, const Shape* bias_shape, bool batch_stats) {
+  const bool has_bias = bias_shape != nullptr;
   Tensor grad_x = x.requires_grad() ? detail::empty(x.shape(), x.dtype()) : Tensor();
   Tensor grad_weight, grad_bias;
   detail::dispatch_floating("normalization", x.dtype(), [&]<class T>() {
@@ -137,7 +138,7 @@ Gradients normalize_backward(const Tensor& g, const Tensor& x, const Layout& lay
     };
     if (weight.defined() && weight.requires_grad())
       grad_weight = reshape(as_tensor(sum_w), weight.shape());
-    if (has_bias) grad_bias = reshape(as_tensor(sum_b), bias.shape());
+    if (has_bias) grad_bias = reshape(as_tensor(sum_b), *bias_shape);
   });
   return {grad_x, grad_weight, grad_bias};
 }
@@ -153,7 +154,8 @@ Tensor affine_sum(const Tensor& t, const Layout& layout) {
 Gradients normalize_backward_recorded(const Tensor& g, const Tensor& x, const Layout& layout,
                                       const std::vector<double>& mean_values,
                                       const std::vector<double>& rstd_values, double eps,
-                                      const Tensor& weight, const Tensor& bias, bool batch_stats) {
+                                      const Tensor& weight, const Shape* bias_shape,
+                                      bool batch_stats) {
   const Tensor x3 = reshape(x, layout.shape());
   const Tensor g3 = reshape(g, layout.shape());
   Tensor xhat, rstd;
@@ -178,7 +180,7 @@ Gradients normalize_backward_recorded(const Tensor& g, const Tensor& x, const La
   Tensor grad_weight, grad_bias;
   if (weight.defined() && weight.requires_grad())
     grad_weight = reshape(affine_sum(g3 * xhat, layout), weight.shape());
-  if (bias.defined()) grad_bias = reshape(affine_sum(g3, layout), bias.shape());
+  if (bias_shape != nullptr) grad_bias = reshape(affine_sum(g3, layout), *bias_shape);
   return {grad_x, grad_weight, grad_bias};
 }
 
@@ -197,19 +199,26 @@ void check_eps(const char* op, double eps) {
     throw Error(fmt::format("{}: eps must be finite and >= 0, got {}", op, eps));
 }
 
-// Records the fused op: forward value `out` from (input, weight, bias), with its backward.
+// Records the fused op: forward value `out` from (input, weight, bias), with its backward. The
+// backward reads the input's and the weight's values through version-checked handles; of the
+// bias it needs only the shape, so a write into the bias leaves the gradient right.
 Tensor record_normalization(const char* name, Tensor out, const Tensor& input, const Tensor& weight,
                             const Tensor& bias, const Layout& layout, std::vector<double> mean,
                             std::vector<double> rstd, double eps, bool batch_stats) {
-  return detail::record(name, std::move(out), {&input, &weight, &bias},
-                        [input, weight, bias, layout, mean = std::move(mean),
-                         rstd = std::move(rstd), eps, batch_stats](const Tensor& g) -> Gradients {
-                          if (is_grad_enabled())
-                            return normalize_backward_recorded(g, input, layout, mean, rstd, eps,
-                                                               weight, bias, batch_stats);
-                          return normalize_backward(detail::as_dtype(g, input.dtype()), input,
-                                                    layout, mean, rstd, weight, bias, batch_stats);
-                        });
+  return detail::record(
+      name, std::move(out), {&input, &weight, &bias},
+      [input = detail::SavedTensor(input), weight = detail::SavedTensor(weight),
+       bias_shape = bias.defined() ? std::optional<Shape>(bias.shape()) : std::nullopt, layout,
+       mean = std::move(mean), rstd = std::move(rstd), eps,
+       batch_stats](const Tensor& g) -> Gradients {
+        const Tensor& x = input.unpack();
+        const Tensor& w = weight.unpack();
+        const Shape* b = bias_shape ? &*bias_shape : nullptr;
+        if (is_grad_enabled())
+          return normalize_backward_recorded(g, x, layout, mean, rstd, eps, w, b, batch_stats);
+        return normalize_backward(detail::as_dtype(g, x.dtype()), x, layout, mean, rstd, w, b,
+                                  batch_stats);
+      });
 }
 
 }  // namespace
