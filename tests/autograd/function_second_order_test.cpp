@@ -29,6 +29,21 @@ struct SmoothAbs : tg::autograd::Function<SmoothAbs> {
   }
 };
 
+// The same with a detached copy of the output saved: the copy has no history, so a second
+// derivative treats y as a constant (what every saved output got before the saved-output rule).
+struct SmoothAbsDetached : tg::autograd::Function<SmoothAbsDetached> {
+  static tg::Tensor forward(tg::autograd::AutogradContext* ctx, const tg::Tensor& x) {
+    tg::Tensor y = tg::sqrt(x * x + kEps);
+    ctx->save_for_backward({x, y.detach()});
+    return y;
+  }
+  static std::vector<tg::Tensor> backward(tg::autograd::AutogradContext* ctx,
+                                          std::vector<tg::Tensor> grad_outputs) {
+    const std::vector<tg::Tensor> saved = ctx->get_saved_variables();
+    return {grad_outputs[0] * saved[0] / saved[1]};
+  }
+};
+
 // x·w written into x itself (x modified in place, declared with mark_dirty).
 struct ScaleInPlace : tg::autograd::Function<ScaleInPlace> {
   static constexpr const char* name = "scale_in_place";
@@ -79,6 +94,14 @@ TEST_CASE("a Function that saves its output has PyTorch's Hessian") {
   TG_CHECK_VALUES(h, {h0, 0.0, 0.0, h1});
   CHECK(h0 == doctest::Approx(0.0079521).epsilon(1e-4));
   CHECK(h1 == doctest::Approx(0.00029610).epsilon(1e-3));
+}
+
+TEST_CASE("a detached copy of the output is a constant to the second derivative, as PyTorch's") {
+  // d/dx (x / y) with y held fixed is 1/y: 1/sqrt(0.251) = 1.99601..., 1/sqrt(2.251) = 0.66652...
+  const tg::Tensor x = tg::testing::leaf({0.5, 1.5}, {2});
+  const tg::Tensor h = tg::autograd::hessian(
+      [](const tg::Tensor& v) { return SmoothAbsDetached::apply(v).sum(); }, x);
+  TG_CHECK_VALUES(h, {1.0 / std::sqrt(0.25 + kEps), 0.0, 0.0, 1.0 / std::sqrt(2.25 + kEps)});
 }
 
 TEST_CASE("a Function that saves its output passes gradcheck and gradgradcheck") {

@@ -506,10 +506,14 @@ Run run(const Case& c, const std::vector<bool>& grad_mask, const Target* target,
     const std::string message = error.what();
     bool names_op = false;
     for (const std::string& record : c.records)
-      names_op = names_op || tg::testing::contains(message, "'" + record + "'");
+      names_op =
+          names_op || tg::testing::contains(message, std::string(1, '\'').append(record) + '\'');
     const bool names_versions =
-        tg::testing::contains(message, "version " + std::to_string(after)) &&
-        tg::testing::contains(message, "version " + std::to_string(before));
+        tg::testing::contains(message,
+                              std::string("now at version ").append(std::to_string(after))) &&
+        tg::testing::contains(
+            message,
+            std::string("at version ").append(std::to_string(before)).append(" when saved"));
     return {names_op && names_versions && target != nullptr ? Outcome::threw : Outcome::bad_error,
             message};
   } catch (const std::exception& error) {
