@@ -9,6 +9,7 @@
 
 #include "kernels.hpp"
 #include "record.hpp"
+#include "storage.hpp"
 #include "tapegrad/autograd/loss_ops.hpp"
 #include "tapegrad/autograd/ops.hpp"
 
@@ -115,6 +116,7 @@ bool one_sample(const Tensor& input) { return input.dim() == 1; }
 // ignored samples give 0; mean divides Σ l_n by Σ w_y over the counted samples.
 Tensor cross_entropy_loss(const Tensor& logits_in, const Tensor& target_in, const Tensor& weight_in,
                           int64_t ignore_index, LossReduction reduction, double label_smoothing) {
+  const AllocationSite site("cross_entropy");  // a failed allocation names the op
   check_class_targets("cross_entropy", "logits", logits_in, target_in, weight_in, ignore_index);
   if (one_sample(logits_in)) {
     Tensor out = cross_entropy_loss(reshape(logits_in, {1, -1}), reshape(target_in, {1}), weight_in,
@@ -243,6 +245,7 @@ Tensor cross_entropy_loss(const Tensor& logits_in, const Tensor& target_in, cons
 // l_n = −w_y·log_probs[n, y] (0 when ignored)  ⇒  dl_n/dlog_probs[n, j] = −w_y·δ_yj
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target_in, const Tensor& weight_in,
                 int64_t ignore_index, LossReduction reduction) {
+  const AllocationSite site("nll_loss");  // a failed allocation names the op
   check_class_targets("nll_loss", "log_probs", log_probs, target_in, weight_in, ignore_index);
   if (one_sample(log_probs))
     return reshape(nll_loss(reshape(log_probs, {1, -1}), reshape(target_in, {1}), weight_in,
@@ -282,6 +285,7 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target_in, const Tensor& 
 }
 
 Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target) {
+  const AllocationSite site("binary_cross_entropy");  // a failed allocation names the op
   Tensor out = empty(probs.shape(), probs.dtype());
   const Tensor y = as_dtype(target, probs.dtype());
   dispatch_floating("binary_cross_entropy", probs.dtype(), [&]<class T>() {
@@ -321,6 +325,8 @@ Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target) {
 
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target,
                                         LossReduction reduction) {
+  const AllocationSite site(
+      "binary_cross_entropy_with_logits");  // a failed allocation names the op
   Tensor terms = empty(logits.shape(), logits.dtype());
   const Tensor y = as_dtype(target, logits.dtype());
   dispatch_floating("binary_cross_entropy_with_logits", logits.dtype(), [&]<class T>() {

@@ -8,6 +8,7 @@
 
 #include "kernels.hpp"
 #include "record.hpp"
+#include "storage.hpp"
 #include "tapegrad/autograd/ops.hpp"
 
 namespace tg {
@@ -225,6 +226,7 @@ Tensor record_normalization(const char* name, Tensor out, const Tensor& input, c
 
 Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tensor& weight,
                   const Tensor& bias, double eps) {
+  const detail::AllocationSite site("layer_norm");  // a failed allocation names the op
   const auto trailing = static_cast<int64_t>(normalized_shape.size());
   if (!input.defined() || !is_floating(input.dtype()))
     throw Error(fmt::format("layer_norm: input must be an f32 or f64 tensor, got {}",
@@ -254,6 +256,7 @@ Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tens
 Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var,
                   const Tensor& weight, const Tensor& bias, bool training, double momentum,
                   double eps) {
+  const detail::AllocationSite site("batch_norm");  // a failed allocation names the op
   if (!input.defined() || !is_floating(input.dtype()) || (input.dim() != 2 && input.dim() != 3))
     throw Error(
         fmt::format("batch_norm: input must be an f32 or f64 [N, C] or [N, C, L] tensor, "
