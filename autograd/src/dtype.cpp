@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <ostream>
+
 #include "tapegrad/autograd/error.hpp"
 
 namespace tg {
@@ -19,6 +21,10 @@ const char* dtype_name(DType dtype) {
   }
   return "?";
 }
+
+std::string to_string(DType dtype) { return dtype_name(dtype); }
+
+std::ostream& operator<<(std::ostream& out, DType dtype) { return out << dtype_name(dtype); }
 
 std::string format_shape(const Shape& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
 

@@ -355,4 +355,18 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
   return std::move(capture.gradients);
 }
 
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         const std::vector<Tensor>& grad_outputs, const GradOptions& options) {
+  std::vector<Tensor> result =
+      grad(outputs, inputs, grad_outputs, options.create_graph, options.retain_graph);
+  if (!options.allow_unused)
+    for (size_t i = 0; i < result.size(); ++i)
+      if (!result[i].defined())
+        throw Error(fmt::format(
+            "grad: input {} ({} {}) is not used in the graph of the outputs, so it has no "
+            "gradient; pass GradOptions{{.allow_unused = true}} to get an undefined tensor for it",
+            i, dtype_name(inputs[i].dtype()), format_shape(inputs[i].shape())));
+  return result;
+}
+
 }  // namespace tg

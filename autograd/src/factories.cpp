@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "kernels.hpp"
+#include "storage.hpp"
 #include "tapegrad/autograd/random.hpp"
 
 namespace tg {
@@ -23,6 +24,7 @@ Tensor fresh(const char* op, const Shape& shape, DType dtype) {
   for (int64_t size : shape)
     if (size < 0)
       throw Error(fmt::format("{}: negative size in shape {}", op, format_shape(shape)));
+  const detail::AllocationSite site(op);  // a failed allocation names the factory
   return detail::empty(shape, dtype);
 }
 

@@ -12,6 +12,9 @@
 // nothing extra on x86-64).
 #include "storage.hpp"
 
+#include <fmt/format.h>
+#include <unistd.h>
+
 #include <cstddef>
 #include <cstdlib>
 #include <mutex>
@@ -20,6 +23,7 @@
 #include <vector>
 
 #include "small_blocks.hpp"
+#include "tapegrad/autograd/error.hpp"
 
 namespace tg::detail {
 namespace {
@@ -97,7 +101,31 @@ Storage with_counter(std::shared_ptr<void> owner, size_t header) {
 }
 }  // namespace
 
-Storage allocate_storage(size_t bytes) {
+namespace {
+
+thread_local const char* allocating_op = nullptr;
+
+// The machine's memory: a request past it cannot succeed, and asking malloc anyway would abort
+// a sanitizer build (whose allocators refuse such sizes) instead of throwing.
+size_t physical_memory() {
+  static const size_t bytes = [] {
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? static_cast<size_t>(pages) * static_cast<size_t>(page)
+                                 : ~size_t{0};
+  }();
+  return bytes;
+}
+
+[[noreturn]] void allocation_failed(size_t bytes, const Shape& shape, DType dtype,
+                                    const char* why) {
+  throw Error(
+      fmt::format("{}: cannot allocate {} bytes ({:.3g} GiB) for a {} tensor of shape {}: {}",
+                  allocating_op != nullptr ? allocating_op : "tensor allocation", bytes,
+                  static_cast<double>(bytes) / static_cast<double>(size_t{1} << 30),
+                  dtype_name(dtype), format_shape(shape), why));
+}
+
+Storage allocate_unchecked(size_t bytes) {
   const size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment + kAlignment;
   if (rounded < kRecycleFrom) {  // one allocation holds the counter, the buffer and its use count
     const size_t words = (bytes + sizeof(std::max_align_t) - 1) / sizeof(std::max_align_t);
@@ -113,6 +141,23 @@ Storage allocate_storage(size_t bytes) {
   return with_counter(std::shared_ptr<void>(cache().take(rounded),
                                             [rounded](void* p) { cache().give_back(p, rounded); }),
                       kAlignment);
+}
+
+}  // namespace
+
+AllocationSite::AllocationSite(const char* op) : previous_(allocating_op) { allocating_op = op; }
+AllocationSite::~AllocationSite() { allocating_op = previous_; }
+
+Storage allocate_storage(size_t bytes, const Shape& shape, DType dtype) {
+  if (bytes > physical_memory())
+    allocation_failed(
+        bytes, shape, dtype,
+        fmt::format("more than the machine's {} bytes of memory", physical_memory()).c_str());
+  try {
+    return allocate_unchecked(bytes);
+  } catch (const std::bad_alloc&) {
+    allocation_failed(bytes, shape, dtype, "out of memory");
+  }
 }
 
 size_t cached_storage_bytes() { return cache().cached_bytes(); }

@@ -27,7 +27,7 @@ Tensor empty(const Shape& shape, DType dtype) {
     throw Error(
         fmt::format("shape {} needs more bytes than an int64 can count", format_shape(shape)));
   impl->dtype = dtype;
-  Storage storage = allocate_storage(static_cast<size_t>(bytes));
+  Storage storage = allocate_storage(static_cast<size_t>(bytes), shape, dtype);
   impl->storage = std::move(storage.owner);
   impl->data = storage.data;
   return Tensor(std::move(impl));

@@ -46,10 +46,18 @@ void OptimizerBase<Options, State>::add_param_group(Group group) {
       throw Error(fmt::format(
           "{}: parameter {} of group {} is {} {}; only f32 and f64 tensors can be optimized",
           name(), i, g, dtype_name(param.dtype()), format_shape(param.shape())));
+    // An op's result is recomputed from the leaves on every forward, so an update written into
+    // it would never reach the model: PyTorch refuses it too ("can't optimize a non-leaf Tensor").
+    if (!param.is_leaf())
+      throw Error(fmt::format(
+          "{}: can't optimize a non-leaf tensor: parameter {} of group {} ({} {}) is the result "
+          "of an op; pass the leaf it was computed from (or a .detach()ed copy)",
+          name(), i, g, dtype_name(param.dtype()), format_shape(param.shape())));
     if (std::find(seen.begin(), seen.end(), param.impl()) != seen.end())
       throw Error(fmt::format(
-          "{}: a parameter appears more than once in the parameter list (parameter {} of group {})",
-          name(), i, g));
+          "{}: a parameter appears more than once in the parameter list (parameter {} of group "
+          "{}, shape {})",
+          name(), i, g, format_shape(param.shape())));
     seen.push_back(param.impl());
   }
   state_.resize(state_.size() + group.params.size());

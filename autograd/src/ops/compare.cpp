@@ -114,10 +114,12 @@ Tensor where(const Tensor& cond_in, const Tensor& a, const Tensor& b) {
       });
     });
   });
-  return detail::record("where", out, {&a, &b}, [cond](const Tensor& g) -> Gradients {
-    const Tensor zero = scalar(0.0, {.dtype = g.dtype()});
-    return {where(cond, g, zero), where(cond, zero, g)};
-  });
+  return detail::record("where", out, {&a, &b},
+                        [cond = detail::SavedTensor(cond)](const Tensor& g) -> Gradients {
+                          const Tensor& c = cond.unpack();
+                          const Tensor zero = scalar(0.0, {.dtype = g.dtype()});
+                          return {where(c, g, zero), where(c, zero, g)};
+                        });
 }
 
 namespace {

@@ -9,6 +9,7 @@
 
 #include "kernels.hpp"
 #include "record.hpp"
+#include "storage.hpp"
 #include "tapegrad/autograd/loss_ops.hpp"
 #include "tapegrad/autograd/ops.hpp"
 
@@ -118,6 +119,7 @@ Tensor cross_entropy_loss(const Tensor& logits_in, const Tensor& target_in, cons
   if (any_strided({&logits_in, &target_in, &weight_in}))  // strided inputs: contiguous copies
     return cross_entropy_loss(contiguous_of(logits_in), contiguous_of(target_in),
                               contiguous_of(weight_in), ignore_index, reduction, label_smoothing);
+  const AllocationSite site("cross_entropy");  // a failed allocation names the op
   check_class_targets("cross_entropy", "logits", logits_in, target_in, weight_in, ignore_index);
   if (one_sample(logits_in)) {
     Tensor out = cross_entropy_loss(reshape(logits_in, {1, -1}), reshape(target_in, {1}), weight_in,
@@ -173,12 +175,17 @@ Tensor cross_entropy_loss(const Tensor& logits_in, const Tensor& target_in, cons
   });
   Tensor out = reduce_terms(terms, reduction, counted.total);
   return record("cross_entropy", out, {&logits},
-                [logits_saved = SavedTensor(logits), probs, target, weight, ignore_index, reduction,
-                 label_smoothing, smooth, counted](const Tensor& g) -> Gradients {
+                [logits_saved = SavedTensor(logits), probs, target_saved = SavedTensor(target),
+                 weight_saved = SavedTensor(weight), ignore_index, reduction, label_smoothing,
+                 smooth, counted](const Tensor& g) -> Gradients {
+                  // probs is this op's own buffer, out of every user's reach; the target and the
+                  // class weights are the user's, so they go through version-checked handles.
+                  const Tensor& labels = target_saved.unpack();
+                  const Tensor& class_weight = weight_saved.unpack();
                   const int64_t n_rows = probs.size(0), n_classes = probs.size(1);
-                  const int64_t* index = data_of<int64_t>(target);
+                  const int64_t* index = data_of<int64_t>(labels);
                   const std::vector<double> w =
-                      weight.defined() ? weight.to_vector() : std::vector<double>{};
+                      class_weight.defined() ? class_weight.to_vector() : std::vector<double>{};
                   double weight_total = 0;
                   for (int64_t c = 0; c < n_classes; ++c)
                     weight_total += w.empty() ? 1.0 : w[static_cast<size_t>(c)];
@@ -244,6 +251,7 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target_in, const Tensor& 
   if (any_strided({&log_probs, &target_in, &weight_in}))  // strided inputs: contiguous copies
     return nll_loss(contiguous_of(log_probs), contiguous_of(target_in), contiguous_of(weight_in),
                     ignore_index, reduction);
+  const AllocationSite site("nll_loss");  // a failed allocation names the op
   check_class_targets("nll_loss", "log_probs", log_probs, target_in, weight_in, ignore_index);
   if (one_sample(log_probs))
     return reshape(nll_loss(reshape(log_probs, {1, -1}), reshape(target_in, {1}), weight_in,
@@ -265,25 +273,27 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target_in, const Tensor& 
                                             x[n * classes + index[n]];
   });
   Tensor out = reduce_terms(terms, reduction, counted.total);
-  return record("nll_loss", out, {&log_probs},
-                [shape = log_probs.shape(), dtype = log_probs.dtype(), target, ignore_index,
-                 reduction, counted](const Tensor& g) -> Gradients {
-                  const int64_t n_rows = shape[0], n_classes = shape[1];
-                  const int64_t* index = data_of<int64_t>(target);
-                  std::vector<double> picked(static_cast<size_t>(n_rows * n_classes), 0.0);
-                  for (int64_t n = 0; n < n_rows; ++n)
-                    if (index[n] != ignore_index)
-                      picked[static_cast<size_t>(n * n_classes + index[n])] =
-                          -counted.of_sample[static_cast<size_t>(n)];
-                  // linear in g, so the recorded product is also the create_graph form
-                  return {tensor(picked, shape, {.dtype = dtype}) *
-                          per_sample_factor(g, reduction, counted.total)};
-                });
+  return record(
+      "nll_loss", out, {&log_probs},
+      [shape = log_probs.shape(), dtype = log_probs.dtype(), target_saved = SavedTensor(target),
+       ignore_index, reduction, counted](const Tensor& g) -> Gradients {
+        const int64_t n_rows = shape[0], n_classes = shape[1];
+        const int64_t* index = data_of<int64_t>(target_saved.unpack());
+        std::vector<double> picked(static_cast<size_t>(n_rows * n_classes), 0.0);
+        for (int64_t n = 0; n < n_rows; ++n)
+          if (index[n] != ignore_index)
+            picked[static_cast<size_t>(n * n_classes + index[n])] =
+                -counted.of_sample[static_cast<size_t>(n)];
+        // linear in g, so the recorded product is also the create_graph form
+        return {tensor(picked, shape, {.dtype = dtype}) *
+                per_sample_factor(g, reduction, counted.total)};
+      });
 }
 
 Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target) {
   if (any_strided({&probs, &target}))  // strided inputs: contiguous copies
     return binary_cross_entropy(contiguous_of(probs), contiguous_of(target));
+  const AllocationSite site("binary_cross_entropy");  // a failed allocation names the op
   Tensor out = empty(probs.shape(), probs.dtype());
   const Tensor y = as_dtype(target, probs.dtype());
   dispatch_floating("binary_cross_entropy", probs.dtype(), [&]<class T>() {
@@ -303,20 +313,22 @@ Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target) {
     }
   });
   // dL/dp = (p − y) / max(p(1 − p), 1e-12)  (PyTorch's guard, finite at p = 0 and 1)
-  // dL/dy = max(log(1 − p), −100) − max(log p, −100)
-  return record("binary_cross_entropy", out, {&probs, &target},
-                [p = probs, target](const Tensor& g) -> Gradients {
-                  const Tensor floor_eps = scalar(1e-12, {.dtype = p.dtype()});
-                  const Tensor floor_log = scalar(-100.0, {.dtype = p.dtype()});
-                  Tensor grad_probs, grad_target;
-                  if (p.requires_grad())
-                    grad_probs = g * (p - target.to(p.dtype())) / maximum(p * (1.0 - p), floor_eps);
-                  if (target.requires_grad())
-                    grad_target =
-                        (g * (maximum(log(1.0 - p), floor_log) - maximum(log(p), floor_log)))
-                            .to(target.dtype());
-                  return {grad_probs, grad_target};
-                });
+  // dL/dy = max(log(1 − p), −100) − max(log p, −100), with log1p for log(1 − p) as the forward
+  return record(
+      "binary_cross_entropy", out, {&probs, &target},
+      [p_saved = SavedTensor(probs), t_saved = SavedTensor(target)](const Tensor& g) -> Gradients {
+        const Tensor& p = p_saved.unpack();
+        const Tensor& labels = t_saved.unpack();
+        const Tensor floor_eps = scalar(1e-12, {.dtype = p.dtype()});
+        const Tensor floor_log = scalar(-100.0, {.dtype = p.dtype()});
+        Tensor grad_probs, grad_target;
+        if (p.requires_grad())
+          grad_probs = g * (p - labels.to(p.dtype())) / maximum(p * (1.0 - p), floor_eps);
+        if (labels.requires_grad())
+          grad_target =
+              (g * (maximum(log1p(-p), floor_log) - maximum(log(p), floor_log))).to(labels.dtype());
+        return {grad_probs, grad_target};
+      });
 }
 
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target,
@@ -324,6 +336,8 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
   if (any_strided({&logits, &target}))  // strided inputs: contiguous copies
     return binary_cross_entropy_with_logits(contiguous_of(logits), contiguous_of(target),
                                             reduction);
+  const AllocationSite site(
+      "binary_cross_entropy_with_logits");  // a failed allocation names the op
   Tensor terms = empty(logits.shape(), logits.dtype());
   const Tensor y = as_dtype(target, logits.dtype());
   dispatch_floating("binary_cross_entropy_with_logits", logits.dtype(), [&]<class T>() {

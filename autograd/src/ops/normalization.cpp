@@ -3,10 +3,12 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <optional>
 #include <vector>
 
 #include "kernels.hpp"
 #include "record.hpp"
+#include "storage.hpp"
 #include "tapegrad/autograd/ops.hpp"
 
 namespace tg {
@@ -94,8 +96,8 @@ Tensor normalize(const Tensor& x, const Layout& layout, const std::vector<double
 // computed here in one pass per channel; normalize_backward_recorded is the same from ops.
 Gradients normalize_backward(const Tensor& g, const Tensor& x, const Layout& layout,
                              const std::vector<double>& mean, const std::vector<double>& rstd,
-                             const Tensor& weight, const Tensor& bias, bool batch_stats) {
-  const bool has_bias = bias.defined();
+                             const Tensor& weight, const Shape* bias_shape, bool batch_stats) {
+  const bool has_bias = bias_shape != nullptr;
   Tensor grad_x = x.requires_grad() ? detail::empty(x.shape(), x.dtype()) : Tensor();
   Tensor grad_weight, grad_bias;
   detail::dispatch_floating("normalization", x.dtype(), [&]<class T>() {
@@ -137,7 +139,7 @@ Gradients normalize_backward(const Tensor& g, const Tensor& x, const Layout& lay
     };
     if (weight.defined() && weight.requires_grad())
       grad_weight = reshape(as_tensor(sum_w), weight.shape());
-    if (has_bias) grad_bias = reshape(as_tensor(sum_b), bias.shape());
+    if (has_bias) grad_bias = reshape(as_tensor(sum_b), *bias_shape);
   });
   return {grad_x, grad_weight, grad_bias};
 }
@@ -153,7 +155,8 @@ Tensor affine_sum(const Tensor& t, const Layout& layout) {
 Gradients normalize_backward_recorded(const Tensor& g, const Tensor& x, const Layout& layout,
                                       const std::vector<double>& mean_values,
                                       const std::vector<double>& rstd_values, double eps,
-                                      const Tensor& weight, const Tensor& bias, bool batch_stats) {
+                                      const Tensor& weight, const Shape* bias_shape,
+                                      bool batch_stats) {
   const Tensor x3 = reshape(x, layout.shape());
   const Tensor g3 = reshape(g, layout.shape());
   Tensor xhat, rstd;
@@ -178,7 +181,7 @@ Gradients normalize_backward_recorded(const Tensor& g, const Tensor& x, const La
   Tensor grad_weight, grad_bias;
   if (weight.defined() && weight.requires_grad())
     grad_weight = reshape(affine_sum(g3 * xhat, layout), weight.shape());
-  if (bias.defined()) grad_bias = reshape(affine_sum(g3, layout), bias.shape());
+  if (bias_shape != nullptr) grad_bias = reshape(affine_sum(g3, layout), *bias_shape);
   return {grad_x, grad_weight, grad_bias};
 }
 
@@ -197,19 +200,26 @@ void check_eps(const char* op, double eps) {
     throw Error(fmt::format("{}: eps must be finite and >= 0, got {}", op, eps));
 }
 
-// Records the fused op: forward value `out` from (input, weight, bias), with its backward.
+// Records the fused op: forward value `out` from (input, weight, bias), with its backward. The
+// backward reads the input's and the weight's values through version-checked handles; of the
+// bias it needs only the shape, so a write into the bias leaves the gradient right.
 Tensor record_normalization(const char* name, Tensor out, const Tensor& input, const Tensor& weight,
                             const Tensor& bias, const Layout& layout, std::vector<double> mean,
                             std::vector<double> rstd, double eps, bool batch_stats) {
-  return detail::record(name, std::move(out), {&input, &weight, &bias},
-                        [input, weight, bias, layout, mean = std::move(mean),
-                         rstd = std::move(rstd), eps, batch_stats](const Tensor& g) -> Gradients {
-                          if (is_grad_enabled())
-                            return normalize_backward_recorded(g, input, layout, mean, rstd, eps,
-                                                               weight, bias, batch_stats);
-                          return normalize_backward(detail::as_dtype(g, input.dtype()), input,
-                                                    layout, mean, rstd, weight, bias, batch_stats);
-                        });
+  return detail::record(
+      name, std::move(out), {&input, &weight, &bias},
+      [input = detail::SavedTensor(input), weight = detail::SavedTensor(weight),
+       bias_shape = bias.defined() ? std::optional<Shape>(bias.shape()) : std::nullopt, layout,
+       mean = std::move(mean), rstd = std::move(rstd), eps,
+       batch_stats](const Tensor& g) -> Gradients {
+        const Tensor& x = input.unpack();
+        const Tensor& w = weight.unpack();
+        const Shape* b = bias_shape ? &*bias_shape : nullptr;
+        if (is_grad_enabled())
+          return normalize_backward_recorded(g, x, layout, mean, rstd, eps, w, b, batch_stats);
+        return normalize_backward(detail::as_dtype(g, x.dtype()), x, layout, mean, rstd, w, b,
+                                  batch_stats);
+      });
 }
 
 }  // namespace
@@ -219,6 +229,7 @@ Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tens
   if (detail::any_strided({&input, &weight, &bias}))  // strided inputs: contiguous copies
     return layer_norm(detail::contiguous_of(input), normalized_shape, detail::contiguous_of(weight),
                       detail::contiguous_of(bias), eps);
+  const detail::AllocationSite site("layer_norm");  // a failed allocation names the op
   const auto trailing = static_cast<int64_t>(normalized_shape.size());
   if (!input.defined() || !is_floating(input.dtype()))
     throw Error(fmt::format("layer_norm: input must be an f32 or f64 tensor, got {}",
@@ -252,6 +263,7 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
     return batch_norm(detail::contiguous_of(input), running_mean, running_var,
                       detail::contiguous_of(weight), detail::contiguous_of(bias), training,
                       momentum, eps);
+  const detail::AllocationSite site("batch_norm");  // a failed allocation names the op
   if (!input.defined() || !is_floating(input.dtype()) || (input.dim() != 2 && input.dim() != 3))
     throw Error(
         fmt::format("batch_norm: input must be an f32 or f64 [N, C] or [N, C, L] tensor, "

@@ -373,6 +373,16 @@ Tensor reverse_cumsum(const Tensor& a, int64_t d);
 
 // d cumsum(a)/da: the gradient summed from the back (out[i] depends on a[j] for j <= i)
 Tensor cumsum(const Tensor& a, int64_t dim) {
+  if (a.defined() && a.dim() == 0) {  // PyTorch: the running sum of one value is that value
+    if (dim != 0 && dim != -1)
+      throw Error(fmt::format(
+          "cumsum: dim {} is out of range for a 0-D tensor of shape [] (only 0 and -1 are valid)",
+          dim));
+    Tensor out = detail::empty({}, a.dtype());
+    detail::dispatch(a.dtype(),
+                     [&]<class T>() { *detail::data_of<T>(out) = *detail::data_of<T>(a); });
+    return detail::record("cumsum", out, {&a}, [](const Tensor& g) -> Gradients { return {g}; });
+  }
   const int64_t d = checked_dim("cumsum", a, dim);
   Tensor out = cumsum_kernel(a, d, false);
   return detail::record("cumsum", out, {&a},

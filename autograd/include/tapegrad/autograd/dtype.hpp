@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iosfwd>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,12 @@ struct TensorOptions {
 
 /// "f32", "f64" or "i64".
 const char* dtype_name(DType dtype);
+
+/// "f32", "f64" or "i64", as dtype_name.
+std::string to_string(DType dtype);
+
+/// Prints "f32", "f64" or "i64".
+std::ostream& operator<<(std::ostream& out, DType dtype);
 
 /// Bytes per element of `dtype`.
 inline int64_t element_size(DType dtype) { return dtype == DType::f32 ? 4 : 8; }

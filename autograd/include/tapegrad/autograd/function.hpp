@@ -11,22 +11,45 @@
 #include "tapegrad/autograd/grad_mode.hpp"
 #include "tapegrad/autograd/tensor.hpp"
 
+namespace tg::detail {
+struct Node;
+}  // namespace tg::detail
+
 namespace tg::autograd {
+
+namespace detail {
+struct ContextAccess;
+}  // namespace detail
 
 /// What a custom op's forward leaves for its backward.
 class AutogradContext {
  public:
-  /// Keeps tensors for backward (inputs, or outputs detached from the op), noting each one's
-  /// version so that an in-place write before backward is caught.
+  /// Keeps tensors for backward (inputs, or the forward's own output), noting each one's
+  /// version so that an in-place write before backward is caught. A saved output keeps its
+  /// history for double backward, as PyTorch's: unpacked under create_graph it is the op's
+  /// output, so `hessian` and `gradgradcheck` see the output's dependence on the inputs.
   void save_for_backward(std::vector<Tensor> tensors);
   /// The saved tensors; throws tg::Error naming the Function if one was written in place since.
   std::vector<Tensor> get_saved_variables() const;
+  /// Declares inputs the forward modified in place: the one the forward returns takes the op's
+  /// history (a leaf that requires grad cannot be one), as PyTorch's mark_dirty.
+  void mark_dirty(const std::vector<Tensor>& tensors);
+  /// Declares outputs that have no gradient: such an output is returned unrecorded, with
+  /// requires_grad() false, as PyTorch's mark_non_differentiable.
+  void mark_non_differentiable(const std::vector<Tensor>& tensors);
   /// Non-tensor values for backward, by name.
   std::map<std::string, double> saved_data;
 
  private:
+  friend struct detail::ContextAccess;
   std::vector<Tensor> saved_;
   std::vector<uint64_t> versions_;
+  std::vector<bool> saved_is_output_;
+  std::vector<const void*> dirty_;
+  std::vector<const void*> non_differentiable_;
+  // The op's own record, to give a saved output its history back in a recorded backward. Weak:
+  // the record owns this context, so a strong reference would be a cycle never freed.
+  std::weak_ptr<tg::detail::Node> record_;
 };
 
 namespace detail {
