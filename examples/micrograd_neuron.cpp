@@ -29,7 +29,8 @@ tg::Tensor leaf(double v, tg::DType storage, const char* name) {
   return t;
 }
 
-// o = tanh(x1·w1 + x2·w2 + b), with tanh as one op or written out as (e^{2n} − 1)/(e^{2n} + 1).
+// o = tanh(x1·w1 + x2·w2 + b), with tanh as one op (libm's tanh, derivative 1 − o²) or written
+// out in micrograd's ops as (e^{2n} − 1)·(e^{2n} + 1)⁻¹.
 Neuron run(tg::DType storage, bool written_out) {
   Neuron u;
   u.x1 = leaf(2.0, storage, "x1");
@@ -40,7 +41,7 @@ Neuron run(tg::DType storage, bool written_out) {
   u.n = u.x1 * u.w1 + u.x2 * u.w2 + u.b;
   if (written_out) {
     const tg::Tensor e = tg::exp(2.0 * u.n);
-    u.o = (e - 1.0) / (e + 1.0);
+    u.o = (e - 1.0) * tg::pow(e + 1.0, -1.0);  // micrograd divides as a · b⁻¹
   } else {
     u.o = tg::tanh(u.n);
   }
@@ -61,10 +62,15 @@ int main() {
       "the neuron o = tanh(x1·w1 + x2·w2 + b), x1 = 2, x2 = 0, w1 = -3, w2 = 1, "
       "b = 6.8813735870195432\n\n");
   const Neuron f64 = run(tg::f64, false);
-  print("f64, tanh as one op (derivative 1 − o²):", f64);
+  print(
+      "f64, tanh as one op (libm's tanh, one ulp above the lecture's formula; 1 − o² rounds "
+      "below ½):",
+      f64);
   const Neuron written = run(tg::f64, true);
-  print("f64, tanh written out as (e^{2n} − 1)/(e^{2n} + 1), as the lecture's second half:",
-        written);
+  print(
+      "f64, tanh written out as (e^{2n} − 1)·(e^{2n} + 1)⁻¹, as the lecture's second half "
+      "(gradients exact):",
+      written);
   const Neuron rounded = run(tg::f32, false);
   print("inputs rounded to f32 first, then f64 (torch.Tensor([b]).double()):", rounded);
 
