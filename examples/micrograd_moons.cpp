@@ -140,15 +140,18 @@ void write_svg(MLP& model, const tg::Tensor& X, const tg::Tensor& y, const std::
       "viewBox=\"0 0 {:.1f} {:.1f}\">\n<title>micrograd moons: decision boundary after 100 "
       "steps</title>\n",
       width, height, width, height);
+  // One rectangle per run of cells of the same class along a row keeps the file small.
   const double cell = step * scale;
   for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < columns; ++c) {
+    for (int64_t c = 0; c < columns;) {
       const bool positive = scores.data<double>()[r * columns + c] > 0;
+      int64_t end = c + 1;
+      while (end < columns && (scores.data<double>()[r * columns + end] > 0) == positive) ++end;
       svg += fmt::format(
-          "<rect x=\"{:.2f}\" y=\"{:.2f}\" width=\"{:.2f}\" height=\"{:.2f}\" "
-          "fill=\"{}\"/>\n",
-          static_cast<double>(c) * cell, height - static_cast<double>(r + 1) * cell, cell + 0.05,
-          cell + 0.05, positive ? "#f6c9a8" : "#b7d3ea");
+          "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\"/>\n",
+          static_cast<double>(c) * cell, height - static_cast<double>(r + 1) * cell,
+          static_cast<double>(end - c) * cell + 0.3, cell + 0.3, positive ? "#f6c9a8" : "#b7d3ea");
+      c = end;
     }
   for (int64_t i = 0; i < n; ++i)
     svg += fmt::format(
