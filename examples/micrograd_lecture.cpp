@@ -1,5 +1,6 @@
 // Karpathy's micrograd lecture, on tapegrad: L = (a·b + c)·f at a = 2, b = −3, c = 10, f = −2 —
-// forward values, every gradient read off the tape and checked by finite differences, the graph.
+// forward values, every gradient read off the tape and checked by finite differences, the graph
+// (Graphviz) and the tape as a web page to step through.
 #include <fmt/format.h>
 
 #include <array>
@@ -85,4 +86,10 @@ int main(int argc, char** argv) {
   } else {
     fmt::print(" (install Graphviz and run: dot -Tsvg {} -o graph.svg)\n", dot_path);
   }
+
+  // The same graph as a page to step through: forward record by record, then backward with each
+  // local derivative and product; open it in a browser and press →.
+  const std::string html_path = dot_path.substr(0, dot_path.rfind('.')) + ".html";
+  tg::autograd::to_html(L, html_path, {.title = "micrograd lecture: L = (a·b + c)·f"});
+  fmt::print("web page written to {} (open it and step with the arrow keys)\n", html_path);
 }

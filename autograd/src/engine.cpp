@@ -87,6 +87,17 @@ void accumulate_into_leaf(TensorImpl& leaf, const Tensor& g, bool create_graph) 
   });
 }
 
+// Tensor::retain_grad: the output's gradient is summed into its grad() as a leaf's would be; a
+// copy, as the engine's own tensor goes on to be summed into others.
+void retain(const std::weak_ptr<TensorImpl>& output, const Tensor& g, bool create_graph) {
+  const std::shared_ptr<TensorImpl> impl = output.lock();
+  if (!impl) return;  // nobody holds the tensor any more
+  if (impl->grad.defined())
+    impl->grad = add(impl->grad, g);
+  else
+    impl->grad = create_graph ? g : g.detach().clone();
+}
+
 // In anomaly mode: the first non-finite gradient names the record whose backward made it.
 void check_backward_anomaly(const Node& n, const Gradients& grads) {
   for (size_t k = 0; k < grads.size(); ++k) {
@@ -255,6 +266,8 @@ void walk_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& 
       if (auto it = capture->node_slot.find(n); it != capture->node_slot.end())
         capture->gradients[it->second] = grad_output;
     if (autograd::is_inspecting_tape()) n->seen.grad = grad_output.detach();
+    if (n->retained_output && capture == nullptr)
+      retain(*n->retained_output, grad_output, create_graph);
     detail::set_running_record(n);
     Gradients grads = n->apply(grad_output);
     detail::set_running_record(nullptr);

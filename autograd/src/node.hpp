@@ -86,7 +86,10 @@ struct Node {
   DType dtype = DType::f32;
   Literals literals;
   std::unique_ptr<std::string> output_name;  // Tensor::set_name on the output, rarely set
-  bool released = false;                     // set when backward freed what the record saved
+  // Tensor::retain_grad on the output: where backward stores its gradient. Weak, so the record
+  // does not keep its own output alive; out of line, as it is rarely set.
+  std::unique_ptr<std::weak_ptr<TensorImpl>> retained_output;
+  bool released = false;  // set when backward freed what the record saved
 
   EngineScratch engine;
   Inspection seen;

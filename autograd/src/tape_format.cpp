@@ -3,31 +3,23 @@
 
 #include <unordered_map>
 
-#include "node.hpp"
+#include "tape_graph.hpp"
 #include "tapegrad/autograd/grad_mode.hpp"
 #include "tapegrad/autograd/ops.hpp"
 #include "tapegrad/autograd/tape.hpp"
 
 namespace tg::autograd {
-namespace {
+namespace detail {
 
-using detail::Edge;
-using detail::Node;
-using detail::TensorImpl;
-
-// The graph behind an output: its records in tape order and its leaves in order of first use.
-struct Graph {
-  std::vector<Node*> records;
-  std::unordered_map<const Node*, size_t> record_number;  // 1-based, in tape order
-  std::vector<std::shared_ptr<TensorImpl>> leaves;
-  std::unordered_map<const TensorImpl*, size_t> leaf_number;
-};
+using tg::detail::Edge;
+using tg::detail::Node;
+using tg::detail::TensorImpl;
 
 Graph walk(const Tensor& output) {
   Graph graph;
   // The engine's walk, newest first; printing reads it oldest first. A graph freed by backward
   // still prints: only the saved tensors are gone, the records and edges remain.
-  const std::vector<Node*> newest_first = detail::reachable_records({output}, false);
+  const std::vector<Node*> newest_first = tg::detail::reachable_records({output}, false);
   graph.records.assign(newest_first.rbegin(), newest_first.rend());
   for (size_t i = 0; i < graph.records.size(); ++i) {
     graph.record_number[graph.records[i]] = i + 1;
@@ -39,6 +31,8 @@ Graph walk(const Tensor& output) {
   }
   return graph;
 }
+
+namespace {
 
 // The tape's compact form of values, one line whatever the size: "[[1, 2], [3, 4]]" with 6
 // significant digits (to_string's PyTorch layout spans lines and pads columns).
@@ -57,6 +51,8 @@ void append_values(std::string& text, const std::vector<double>& values, const S
   }
   text += ']';
 }
+
+}  // namespace
 
 std::string values(const Tensor& t) {
   if (!t.defined()) return "undefined";
@@ -93,28 +89,63 @@ bool has_constants(const Node& n) {
   return n.literals.argument_count > 0 || n.literals.constant_mask != 0;
 }
 
-// Under a record after backward: per input, the local derivative and what the record passed on.
-std::string local_derivative_lines(const Graph& graph, Node& n) {
-  if (!n.seen.grad.defined() || n.released) return "";
+std::vector<InputFlow> input_flows(const Graph& graph, Node& n) {
+  std::vector<InputFlow> flows;
+  if (!n.seen.grad.defined() || n.released) return flows;
   NoGradGuard no_grad;
   Gradients sent = n.apply(n.seen.grad);
   const bool scalar_output = n.seen.grad.numel() == 1;
   Gradients local;
   if (scalar_output) local = n.apply(ones(n.shape, {.dtype = n.dtype}));
-  std::string text;
   for (size_t k = 0; k < n.edges.size() && k < sent.size(); ++k) {
     const Edge& e = n.edges[k];
     if ((!e.node && !e.leaf) || !sent[k].defined()) continue;
-    Tensor passed = sent[k].shape() == e.shape ? sent[k] : sum_to(sent[k], e.shape);
-    if (scalar_output && passed.numel() == 1 && local[k].defined()) {
-      const Tensor slope = local[k].numel() == 1 ? local[k] : local[k].sum();
-      text += fmt::format("      to {}: local derivative {}, passes {} · {} = {}\n",
-                          input_name(graph, n, k), values(slope), values(n.seen.grad),
-                          values(slope), values(passed));
-    } else {
-      text += fmt::format("      to {}: passes {}\n", input_name(graph, n, k), values(passed));
-    }
+    InputFlow flow{k, input_name(graph, n, k), Tensor(),
+                   sent[k].shape() == e.shape ? sent[k] : sum_to(sent[k], e.shape)};
+    if (scalar_output && flow.passed.numel() == 1 && local[k].defined())
+      flow.local = local[k].numel() == 1 ? local[k] : local[k].sum();
+    flows.push_back(std::move(flow));
   }
+  return flows;
+}
+
+std::string flow_text(const Node& n, const InputFlow& flow, const ShowTensor& show) {
+  if (flow.local.defined())
+    return fmt::format("to {}: local derivative {}, passes {} · {} = {}", flow.name,
+                       show(flow.local), show(n.seen.grad), show(flow.local), show(flow.passed));
+  return fmt::format("to {}: passes {}", flow.name, show(flow.passed));
+}
+
+std::string record_line(const Graph& graph, const Node& n, const TapeFormatOptions& options,
+                        const ShowTensor& show) {
+  const std::string name = n.output_name ? *n.output_name + " = " : "";
+  std::string text = fmt::format("#{}  {}{} -> {} {}", graph.record_number.at(&n), name,
+                                 call(graph, n), format_shape(n.shape), dtype_name(n.dtype));
+  if (options.values && n.seen.value.defined())
+    text += fmt::format("  value {}", show(n.seen.value));
+  if (options.gradients && n.seen.grad.defined())
+    text += fmt::format("  grad {}", show(n.seen.grad));
+  return text;
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::call;
+using detail::Graph;
+using detail::has_constants;
+using detail::leaf_label;
+using detail::values;
+using tg::detail::Edge;
+using tg::detail::Node;
+using tg::detail::TensorImpl;
+
+// Under a record after backward: per input, the local derivative and what the record passed on.
+std::string local_derivative_lines(const Graph& graph, Node& n) {
+  std::string text;
+  for (const detail::InputFlow& flow : detail::input_flows(graph, n))
+    text += "      " + detail::flow_text(n, flow) + "\n";
   return text;
 }
 
@@ -204,7 +235,7 @@ std::string tape_dot(const Graph& graph, const DotOptions& options) {
 }  // namespace
 
 std::string format_tape(const Tensor& output, const TapeFormatOptions& options) {
-  const Graph graph = walk(output);
+  const Graph graph = detail::walk(output);
   std::string text;
   for (size_t i = 0; i < graph.leaves.size(); ++i) {
     const TensorImpl* leaf = graph.leaves[i].get();
@@ -215,23 +246,15 @@ std::string format_tape(const Tensor& output, const TapeFormatOptions& options) 
       text += fmt::format("  grad {}", values(leaf->grad));
     text += '\n';
   }
-  for (size_t i = 0; i < graph.records.size(); ++i) {
-    Node& n = *graph.records[i];
-    const std::string name = n.output_name ? *n.output_name + " = " : "";
-    text += fmt::format("#{}  {}{} -> {} {}", i + 1, name, call(graph, n), format_shape(n.shape),
-                        dtype_name(n.dtype));
-    if (options.values && n.seen.value.defined())
-      text += fmt::format("  value {}", values(n.seen.value));
-    if (options.gradients && n.seen.grad.defined())
-      text += fmt::format("  grad {}", values(n.seen.grad));
-    text += '\n';
-    if (options.local_derivatives) text += local_derivative_lines(graph, n);
+  for (Node* n : graph.records) {
+    text += detail::record_line(graph, *n, options) + '\n';
+    if (options.local_derivatives) text += local_derivative_lines(graph, *n);
   }
   return text;
 }
 
 std::string to_dot(const Tensor& output, const DotOptions& options) {
-  const Graph graph = walk(output);
+  const Graph graph = detail::walk(output);
   return options.style == DotStyle::micrograd ? micrograd_dot(graph, options)
                                               : tape_dot(graph, options);
 }

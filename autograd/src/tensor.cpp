@@ -187,6 +187,27 @@ void Tensor::zero_grad() {
   impl_->grad = Tensor();
 }
 
+Tensor& Tensor::retain_grad() {
+  const detail::TensorImpl& impl = checked(impl_.get(), "retain_grad");
+  if (!impl.grad_fn) {
+    if (!impl.requires_grad)
+      throw Error(
+          fmt::format("retain_grad: the tensor of shape {} does not require grad, so no "
+                      "gradient will reach it",
+                      format_shape(impl.shape)));
+    return *this;  // a leaf keeps its gradient anyway
+  }
+  if (!impl.grad_fn->retained_output)
+    impl.grad_fn->retained_output = std::make_unique<std::weak_ptr<detail::TensorImpl>>(impl_);
+  return *this;
+}
+
+bool Tensor::retains_grad() const {
+  const detail::TensorImpl& impl = checked(impl_.get(), "retains_grad");
+  return impl.grad_fn && impl.grad_fn->retained_output &&
+         impl.grad_fn->retained_output->lock() == impl_;
+}
+
 Tensor& Tensor::set_name(std::string name) {
   checked(impl_.get(), "set_name");
   if (impl_->grad_fn) impl_->grad_fn->output_name = std::make_unique<std::string>(name);

@@ -242,6 +242,9 @@ Tensor Module::register_parameter(std::string name, Tensor tensor) {
         "{}::register_parameter: \"{}\" ({} {}) must be an f32 or f64 leaf tensor",
         type_name(*this), name, dtype_name(tensor.dtype()), format_shape(tensor.shape())));
   tensor.set_requires_grad(true);
+  // Named after its slot, so the tape shows "weight" (and "fc1.weight" once the module is
+  // registered in a parent) without set_name; a name the user gave stays.
+  if (tensor.name().empty()) tensor.set_name(name);
   parameters_.emplace_back(std::move(name), tensor);
   return tensor;
 }
@@ -255,13 +258,26 @@ Tensor Module::register_buffer(std::string name, Tensor tensor) {
   return tensor;
 }
 
+namespace {
+
+// The child's parameters that still carry the name registration gave them ("weight",
+// "fc1.weight") are renamed under `prefix` ("net.fc1.weight"), as named_parameters() lists them.
+void prefix_parameter_names(const Module& child, const std::string& prefix) {
+  for (auto& [name, tensor] : child.named_parameters())
+    if (tensor.name() == name) tensor.set_name(prefix + "." + name);
+}
+
+}  // namespace
+
 void Module::add_child(std::string name, std::unique_ptr<Module> module) {
   check_new_name(name, "module");
+  prefix_parameter_names(*module, name);
   children_.emplace_back(std::move(name), std::shared_ptr<Module>(std::move(module)));
 }
 
 Module& Module::register_module_reference(std::string name, Module& module) {
   check_new_name(name, "module");
+  prefix_parameter_names(module, name);
   // An aliasing pointer with no owner: the child is reachable but never deleted from here.
   children_.emplace_back(std::move(name),
                          std::shared_ptr<Module>(std::shared_ptr<Module>(), &module));

@@ -324,3 +324,28 @@ TEST_CASE("loading a state whose tensors are the module's own, crossed, loads th
   model.load_state_dict(model.state_dict());  // its own state: a no-op
   TG_CHECK_VALUES(a, {3, 4});
 }
+
+TEST_CASE("parameters print under their names in the tape without set_name") {
+  struct Block : tg::nn::Module {
+    tg::nn::Linear& fc1 = register_module("fc1", tg::nn::Linear(2, 3));
+  };
+  struct Net : tg::nn::Module {
+    Block& block = register_module("block", Block());
+    tg::nn::Linear& fc2 = register_module("fc2", tg::nn::Linear(3, 1));
+    tg::Tensor scale = register_parameter("scale", tg::ones({1}));
+    tg::Tensor own = register_parameter("own", tg::ones({1}).set_name("kept"));
+  };
+  Net net;
+  CHECK(net.fc2.weight.name() == "fc2.weight");
+  CHECK(net.block.fc1.bias.name() == "block.fc1.bias");
+  CHECK(net.scale.name() == "scale");
+  CHECK(net.own.name() == "kept");  // a name the user gave is not replaced
+  for (const auto& [name, p] : net.named_parameters())
+    if (name != "own") CHECK(p.name() == name);
+  const tg::Tensor out = net.fc2(net.block.fc1(tg::ones({1, 2}))) * net.scale;
+  const std::string tape = tg::autograd::format_tape(out);
+  CAPTURE(tape);
+  CHECK(tg::testing::contains(tape, "leaf block.fc1.weight  [3, 2] f32"));
+  CHECK(tg::testing::contains(tape, "leaf fc2.bias  [1] f32"));
+  CHECK(tg::testing::contains(tg::autograd::to_dot(out), "leaf fc2.weight"));
+}

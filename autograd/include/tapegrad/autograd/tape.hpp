@@ -44,6 +44,20 @@ struct DotOptions {
 /// The same graph as Graphviz DOT (render with `dot -Tsvg graph.dot -o graph.svg`).
 std::string to_dot(const Tensor& output, const DotOptions& options = {});
 
+/// What to_html's page shows.
+struct HtmlOptions {
+  std::string title = "tapegrad graph";  ///< the page's title and heading
+  int max_elements = 8;  ///< larger tensors show their shape and a summary instead of values
+};
+
+/// Writes one self-contained HTML file (inline SVG, CSS and script; nothing fetched) that draws
+/// the graph of `output` and steps through it with buttons and the arrow keys: the forward pass
+/// record by record with each value, then the backward pass with the gradient arriving at each
+/// record, its local derivatives and the products passed to its inputs — format_tape's numbers
+/// (record under a TapeInspectionGuard and run backward with retain_graph to see them all).
+/// The URL's `#step=K` opens the page at step K. Throws tg::Error if `path` cannot be written.
+void to_html(const Tensor& output, const std::string& path, const HtmlOptions& options = {});
+
 /// True while a TapeInspectionGuard is alive on this thread.
 bool is_inspecting_tape();
 

@@ -95,8 +95,15 @@ class Tensor {
   bool requires_grad() const;
   /// Marks a leaf as wanting gradients (throws for i64 and for non-leaves).
   Tensor& set_requires_grad(bool requires_grad = true);
-  /// The gradient accumulated by backward() into this leaf; undefined until one reaches it.
+  /// The gradient accumulated by backward() into this leaf (or into a non-leaf that called
+  /// retain_grad()); undefined until one reaches it.
   Tensor grad() const;
+  /// Makes backward() keep this non-leaf tensor's gradient in grad(), summed over backward calls
+  /// as a leaf's, as PyTorch's retain_grad(); a no-op on a leaf. Throws tg::Error for a tensor
+  /// that does not require grad.
+  Tensor& retain_grad();
+  /// True for a non-leaf after retain_grad() (PyTorch's retains_grad).
+  bool retains_grad() const;
   /// Drops the accumulated gradient (grad() becomes undefined).
   void zero_grad();
   /// Labels this tensor for format_tape and to_dot ("a", "loss"); names nothing else.
