@@ -34,6 +34,10 @@ void sgels_(const char* trans, const Int* m, const Int* n, const Int* nrhs, floa
 void dgels_(const char* trans, const Int* m, const Int* n, const Int* nrhs, double* a,
             const Int* lda, double* b, const Int* ldb, double* work, const Int* lwork, Int* info,
             Length);
+void sgesv_(const Int* n, const Int* nrhs, float* a, const Int* lda, Int* ipiv, float* b,
+            const Int* ldb, Int* info);
+void dgesv_(const Int* n, const Int* nrhs, double* a, const Int* lda, Int* ipiv, double* b,
+            const Int* ldb, Int* info);
 void strsm_(const char* side, const char* uplo, const char* transa, const char* diag, const Int* m,
             const Int* n, const float* alpha, const float* a, const Int* lda, float* b,
             const Int* ldb, Length, Length, Length, Length);
@@ -53,6 +57,7 @@ template <>
 struct Routines<float> {
   static constexpr auto getrf = sgetrf_;
   static constexpr auto getri = sgetri_;
+  static constexpr auto gesv = sgesv_;
   static constexpr auto potrf = spotrf_;
   static constexpr auto syevd = ssyevd_;
   static constexpr auto gels = sgels_;
@@ -62,6 +67,7 @@ template <>
 struct Routines<double> {
   static constexpr auto getrf = dgetrf_;
   static constexpr auto getri = dgetri_;
+  static constexpr auto gesv = dgesv_;
   static constexpr auto potrf = dpotrf_;
   static constexpr auto syevd = dsyevd_;
   static constexpr auto gels = dgels_;
@@ -100,13 +106,28 @@ void lu_solve_rows(int64_t n, int64_t k, const T* lu, const Int* pivots, T* x) {
   }
 }
 
+// One call rather than getrf then getrs: each OpenBLAS entry point takes its buffer lock.
+template <class T>
+Int gesv(int64_t n, T* m, Int* pivots, T* x) {
+  if (n == 0) return 0;
+  const Int size = as_int(n), one = 1;
+  Int info = 0;
+  Routines<T>::gesv(&size, &one, m, &size, pivots, x, &size, &info);
+  return info;
+}
+
+// Asked of LAPACK once per size and thread: the query costs as much as a small inverse.
 template <class T>
 int64_t getri_work_size(int64_t n) {
+  thread_local int64_t cached_n = -1, cached_size = 0;
+  if (n == cached_n) return cached_size;
   const Int size = as_int(std::max<int64_t>(n, 1)), query = -1;
   T answer{};
   Int info = 0;
   Routines<T>::getri(&size, nullptr, &size, nullptr, &answer, &query, &info);
-  return std::max<int64_t>(queried_size(answer), n);
+  cached_n = n;
+  cached_size = std::max<int64_t>(queried_size(answer), n);
+  return cached_size;
 }
 
 template <class T>
@@ -175,6 +196,7 @@ Int gels(bool transpose, int64_t rows, int64_t cols, int64_t k, T* c, T* b, int6
 #define TG_LAPACK_INSTANTIATE(T)                                              \
   template Int getrf<T>(int64_t, T*, Int*);                                   \
   template void lu_solve_rows<T>(int64_t, int64_t, const T*, const Int*, T*); \
+  template Int gesv<T>(int64_t, T*, Int*, T*);                                \
   template int64_t getri_work_size<T>(int64_t);                               \
   template Int getri<T>(int64_t, T*, const Int*, T*, int64_t);                \
   template Int potrf<T>(bool, int64_t, T*);                                   \

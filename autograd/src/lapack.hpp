@@ -21,6 +21,11 @@ Int getrf(int64_t n, T* a, Int* pivots);
 template <class T>
 void lu_solve_rows(int64_t n, int64_t k, const T* lu, const Int* pivots, T* x);
 
+/// Solves M x = b for the column-major n×n M (overwritten by its LU factors) and one right-hand
+/// side `x` (b on entry), as one call (gesv); returns getrf's info.
+template <class T>
+Int gesv(int64_t n, T* m, Int* pivots, T* x);
+
 /// The workspace getri wants for an n×n inverse, in elements.
 template <class T>
 int64_t getri_work_size(int64_t n);

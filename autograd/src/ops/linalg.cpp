@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstring>
@@ -35,10 +36,11 @@ void check_floating(const char* op, const Tensor& t, const char* name) {
 // A [..., n, n] of a floating dtype; returns n.
 int64_t check_square(const char* op, const Tensor& a) {
   check_floating(op, a, "A");
-  if (a.dim() < 2 || a.size(-1) != a.size(-2))
+  const Shape& shape = a.shape();
+  if (shape.size() < 2 || shape[shape.size() - 1] != shape[shape.size() - 2])
     fail(fmt::format("{}: expects square matrices A [..., n, n], got A {}", op,
-                     format_shape(a.shape())));
-  return a.size(-1);
+                     format_shape(shape)));
+  return shape.back();
 }
 
 void check_same_dtype(const char* op, const Tensor& a, const Tensor& b) {
@@ -60,7 +62,19 @@ Shape with_matrix(Shape batch, int64_t rows, int64_t cols) {
 }
 
 // The number of matrices in a [..., rows, cols] tensor (also when rows or cols is 0).
-int64_t batch_count(const Tensor& t) { return shape_numel(leading(t.shape(), 2)); }
+int64_t batch_count(const Tensor& t) {
+  int64_t count = 1;
+  for (size_t i = 0; i + 2 < t.shape().size(); ++i) count *= t.shape()[i];
+  return count;
+}
+
+// True (after anomaly mode's check) when `out` gets no record: the backward's saved handles are
+// then never built, which is most of an unrecorded small op's overhead.
+bool unrecorded(const char* op, const Tensor& out, std::initializer_list<const Tensor*> inputs) {
+  if (detail::should_record(inputs)) return false;
+  detail::check_forward_anomaly(op, out);
+  return true;
+}
 
 // " (matrix i of the batch)" for a batched input, so a message points at the failing matrix.
 std::string which_matrix(int64_t index, int64_t count) {
@@ -84,48 +98,84 @@ std::pair<Tensor, Tensor> broadcast_batches(const char* op, const Tensor& a, con
           broadcast_to(b, with_matrix(batch, b.size(-2), b.size(-1)))};
 }
 
+// Whether a's dims before its last `a_dropped` equal b's before its last `b_dropped` (without
+// building either shape: this runs on every call).
+bool same_leading(const Tensor& a, size_t a_dropped, const Tensor& b, size_t b_dropped) {
+  const Shape& x = a.shape();
+  const Shape& y = b.shape();
+  return x.size() >= a_dropped && y.size() >= b_dropped &&
+         std::equal(x.begin(), x.end() - static_cast<std::ptrdiff_t>(a_dropped), y.begin(),
+                    y.end() - static_cast<std::ptrdiff_t>(b_dropped));
+}
+
 // True when B is a batch of vectors: B [n] or B [..., n] with A [..., n, n] (torch's rule).
 bool is_vector_rhs(const Tensor& a, const Tensor& b) {
-  return b.dim() == 1 || (b.dim() == a.dim() - 1 && b.shape() == leading(a.shape(), 1));
+  return b.dim() == 1 || (b.dim() == a.dim() - 1 && same_leading(a, 1, b, 0));
 }
 
 Tensor matrix_transpose(const Tensor& t) { return transpose(t, -2, -1); }
 
 // ---- Workspace: one allocation per call, reused across the batch ----
 
-// `count` elements of T followed by `int_count` LAPACK integers, in one block.
+// `count` elements of T followed by `int_count` LAPACK integers, in one block: on the stack when
+// it is small (a matrix up to about 16×16), else one allocation.
 template <class T>
 class Workspace {
  public:
-  Workspace(int64_t count, int64_t int_count)
-      : count_(static_cast<size_t>(count)),
-        block_(std::make_unique<std::byte[]>(count_ * sizeof(T) +
-                                             static_cast<size_t>(int_count) * sizeof(Int))) {}
-  T* values() { return reinterpret_cast<T*>(block_.get()); }
-  Int* ints() { return reinterpret_cast<Int*>(block_.get() + count_ * sizeof(T)); }
+  Workspace(int64_t count, int64_t int_count) : count_(static_cast<size_t>(count)) {
+    const size_t bytes = count_ * sizeof(T) + static_cast<size_t>(int_count) * sizeof(Int);
+    if (bytes > sizeof(inline_)) heap_ = std::make_unique_for_overwrite<std::byte[]>(bytes);
+  }
+  Workspace(const Workspace&) = delete;
+  Workspace& operator=(const Workspace&) = delete;
+  T* values() { return reinterpret_cast<T*>(block()); }
+  Int* ints() { return reinterpret_cast<Int*>(block() + count_ * sizeof(T)); }
 
  private:
+  std::byte* block() { return heap_ ? heap_.get() : inline_; }
   size_t count_;
-  std::unique_ptr<std::byte[]> block_;
+  alignas(64) std::byte inline_[6144];
+  std::unique_ptr<std::byte[]> heap_;
 };
 
 // ---- Kernels: LAPACK over each matrix of a batch ----
 
-// X with A X = B for A [batch, n, n], B [batch, n, k] (same batch), unrecorded.
-Tensor solve_values(const Tensor& a, const Tensor& b) {
-  const int64_t n = a.size(-1), k = b.size(-1), count = batch_count(a);
-  Tensor out = b.clone().detach();
+// A copy of `t` with its own storage, unrecorded.
+Tensor copy_of(const Tensor& t) {
+  Tensor out = detail::empty(t.shape(), t.dtype());
+  std::memcpy(out.impl()->data, t.impl()->data,
+              static_cast<size_t>(t.numel() * element_size(t.dtype())));
+  return out;
+}
+
+// X with A X = B for A [batch, n, n] and B [batch, n, k] (same batch), or B [batch, n] with
+// k = 1, unrecorded.
+Tensor solve_values(const Tensor& a, const Tensor& b, int64_t k) {
+  const int64_t n = a.shape().back(), count = batch_count(a);
+  Tensor out = copy_of(b);
   detail::dispatch_floating("linalg.solve", a.dtype(), [&]<class T>() {
     Workspace<T> work(n * n, n);
     const T* matrices = detail::data_of<T>(a);
     T* x = detail::data_of<T>(out);
     for (int64_t i = 0; i < count; ++i) {
-      std::memcpy(work.values(), matrices + i * n * n, static_cast<size_t>(n * n) * sizeof(T));
-      if (const Int info = detail::lapack::getrf<T>(n, work.values(), work.ints()); info > 0)
+      const T* matrix = matrices + i * n * n;
+      Int info = 0;
+      if (k == 1) {
+        // One vector: A copied column-major (a transposed copy, no dearer than a plain one) and
+        // solved by gesv, one LAPACK call as a caller of LAPACK would make.
+        for (int64_t r = 0; r < n; ++r)
+          for (int64_t c = 0; c < n; ++c) work.values()[c * n + r] = matrix[r * n + c];
+        info = detail::lapack::gesv<T>(n, work.values(), work.ints(), x + i * n);
+      } else {
+        std::memcpy(work.values(), matrix, static_cast<size_t>(n * n) * sizeof(T));
+        info = detail::lapack::getrf<T>(n, work.values(), work.ints());
+        if (info == 0)
+          detail::lapack::lu_solve_rows<T>(n, k, work.values(), work.ints(), x + i * n * k);
+      }
+      if (info > 0)
         fail(fmt::format(
             "linalg.solve: A {} is singular{}: the diagonal element {} of its LU factor U is zero",
             format_shape(a.shape()), which_matrix(i, count), info));
-      detail::lapack::lu_solve_rows<T>(n, k, work.values(), work.ints(), x + i * n * k);
     }
   });
   return out;
@@ -133,8 +183,8 @@ Tensor solve_values(const Tensor& a, const Tensor& b) {
 
 // A⁻¹ for each matrix of A [..., n, n], unrecorded.
 Tensor inverse_values(const char* op, const Tensor& a) {
-  const int64_t n = a.size(-1), count = batch_count(a);
-  Tensor out = a.clone().detach();
+  const int64_t n = a.shape().back(), count = batch_count(a);
+  Tensor out = copy_of(a);
   detail::dispatch_floating(op, a.dtype(), [&]<class T>() {
     const int64_t work_size = detail::lapack::getri_work_size<T>(n);
     Workspace<T> work(work_size, n);
@@ -197,7 +247,7 @@ Determinants determinant_values(const char* op, const Tensor& a, bool logarithmi
 // The Cholesky factor of each matrix, the other triangle zeroed, unrecorded.
 Tensor cholesky_values(const Tensor& a, bool upper) {
   const int64_t n = a.size(-1), count = batch_count(a);
-  Tensor out = a.clone().detach();
+  Tensor out = copy_of(a);
   detail::dispatch_floating("linalg.cholesky", a.dtype(), [&]<class T>() {
     T* x = detail::data_of<T>(out);
     for (int64_t i = 0; i < count; ++i) {
@@ -308,7 +358,8 @@ Tensor lower_half_diagonal(int64_t n, DType dtype) {
 
 // X = A⁻¹ B:  gB = A⁻ᵀ G,  gA = −gB Xᵀ
 Tensor solve_matrices(const Tensor& a, const Tensor& b) {
-  Tensor out = solve_values(a, b);
+  Tensor out = solve_values(a, b, b.size(-1));
+  if (unrecorded("linalg.solve", out, {&a, &b})) return out;
   return detail::record(
       "linalg.solve", out, {&a, &b},
       [a_saved = detail::SavedTensor(a), b_saved = detail::SavedTensor(b),
@@ -325,6 +376,7 @@ Tensor solve_matrices(const Tensor& a, const Tensor& b) {
 // X = A⁻¹:  gA = −Xᵀ G Xᵀ
 Tensor inv_matrices(const Tensor& a) {
   Tensor out = inverse_values("linalg.inv", a);
+  if (unrecorded("linalg.inv", out, {&a})) return out;
   return detail::record("linalg.inv", out, {&a},
                         [a_saved = detail::SavedTensor(a),
                          x_saved = detail::SavedOutput(out)](const Tensor& g) -> Gradients {
@@ -356,7 +408,11 @@ Tensor solve(const Tensor& A, const Tensor& B) {
     fail(fmt::format(
         "linalg.solve: A {} with B {}: B must be [..., {}] or [..., {}, k] to match A's size {}",
         format_shape(A.shape()), format_shape(B.shape()), n, n, n));
-  if (vector) return squeeze(solve(A, unsqueeze(B, -1)), -1);
+  if (vector) {
+    // Without a record to make, one vector per matrix needs no reshaping.
+    if (!detail::should_record({&A, &B}) && same_leading(A, 2, B, 1)) return solve_values(A, B, 1);
+    return squeeze(solve(A, unsqueeze(B, -1)), -1);
+  }
   const auto [a, b] = broadcast_batches("linalg.solve", A, B);
   return solve_matrices(a, b);
 }
@@ -372,6 +428,7 @@ Tensor inv(const Tensor& A) {
 Tensor cholesky(const Tensor& A, bool upper) {
   const int64_t n = check_square("linalg.cholesky", A);
   Tensor out = cholesky_values(A, upper);
+  if (unrecorded("linalg.cholesky", out, {&A})) return out;
   return detail::record(
       "linalg.cholesky", out, {&A},
       [a_saved = detail::SavedTensor(A), l_saved = detail::SavedOutput(out), upper,
@@ -391,6 +448,7 @@ Tensor cholesky(const Tensor& A, bool upper) {
 Tensor det(const Tensor& A) {
   check_square("linalg.det", A);
   Tensor out = determinant_values("linalg.det", A, false).det;
+  if (unrecorded("linalg.det", out, {&A})) return out;
   return detail::record("linalg.det", out, {&A},
                         [a_saved = detail::SavedTensor(A),
                          det_saved = detail::SavedOutput(out)](const Tensor& g) -> Gradients {
@@ -404,6 +462,7 @@ Tensor det(const Tensor& A) {
 std::pair<Tensor, Tensor> slogdet(const Tensor& A) {
   check_square("linalg.slogdet", A);
   Determinants values = determinant_values("linalg.slogdet", A, true);
+  if (unrecorded("linalg.slogdet", values.log_abs, {&A})) return {values.sign, values.log_abs};
   Tensor log_abs = detail::record(
       "linalg.slogdet", values.log_abs, {&A},
       [a_saved = detail::SavedTensor(A)](const Tensor& g) -> Gradients {
@@ -435,6 +494,7 @@ Tensor lstsq(const Tensor& A, const Tensor& B) {
   if (vector) return squeeze(lstsq(A, unsqueeze(B, -1)), -1);
   const auto [a, b] = broadcast_batches("linalg.lstsq", A, B);
   Tensor out = lstsq_values(a, b);
+  if (unrecorded("linalg.lstsq", out, {&a, &b})) return out;
   return detail::record("linalg.lstsq", out, {&a, &b},
                         [a_saved = detail::SavedTensor(a), b_saved = detail::SavedTensor(b),
                          x_saved = detail::SavedOutput(out)](const Tensor& g) -> Gradients {
@@ -462,6 +522,7 @@ namespace {
 Tensor eigh_packed(const Tensor& A) {
   const int64_t n = check_square("linalg.eigh", A);
   Tensor out = eigh_values(A, true);
+  if (unrecorded("linalg.eigh", out, {&A})) return out;
   return detail::record(
       "linalg.eigh", out, {&A},
       [a_saved = detail::SavedTensor(A), out_saved = detail::SavedOutput(out),
