@@ -115,7 +115,7 @@ bool is_vector_rhs(const Tensor& a, const Tensor& b) {
 
 Tensor matrix_transpose(const Tensor& t) { return transpose(t, -2, -1); }
 
-// ---- Workspace: one allocation per call, reused across the batch ----
+// ---- Workspace: at most one allocation per call, reused across the batch ----
 
 // `count` elements of T followed by `int_count` LAPACK integers, in one block: on the stack when
 // it is small (a matrix up to about 16×16), else one allocation.
@@ -410,7 +410,11 @@ Tensor solve(const Tensor& A, const Tensor& B) {
         format_shape(A.shape()), format_shape(B.shape()), n, n, n));
   if (vector) {
     // Without a record to make, one vector per matrix needs no reshaping.
-    if (!detail::should_record({&A, &B}) && same_leading(A, 2, B, 1)) return solve_values(A, B, 1);
+    if (!detail::should_record({&A, &B}) && same_leading(A, 2, B, 1)) {
+      Tensor out = solve_values(A, B, 1);
+      detail::check_forward_anomaly("linalg.solve", out);
+      return out;
+    }
     return squeeze(solve(A, unsqueeze(B, -1)), -1);
   }
   const auto [a, b] = broadcast_batches("linalg.solve", A, B);
