@@ -7,6 +7,9 @@
 # system's default paths (on Debian the variant chosen by update-alternatives), then pkg-config.
 #
 # Sets OpenBLAS_FOUND, OpenBLAS_INCLUDE_DIR, OpenBLAS_LIBRARY and OpenBLAS_VERSION (if known).
+#
+# tg::linalg calls LAPACK's Fortran entry points (dgetrf_, ...), which Debian's OpenBLAS exports.
+# An OpenBLAS built without LAPACK (NO_LAPACK=1) gets the system's LAPACK added to the target.
 
 find_package(PkgConfig QUIET)
 if(PkgConfig_FOUND)
@@ -46,4 +49,24 @@ if(OpenBLAS_FOUND AND NOT TARGET OpenBLAS::OpenBLAS)
   set_target_properties(OpenBLAS::OpenBLAS PROPERTIES
     IMPORTED_LOCATION "${OpenBLAS_LIBRARY}"
     INTERFACE_INCLUDE_DIRECTORIES "${OpenBLAS_INCLUDE_DIR}")
+  include(CheckCXXSourceCompiles)
+  include(CMakePushCheckState)
+  cmake_push_check_state(RESET)
+  set(CMAKE_REQUIRED_LIBRARIES "${OpenBLAS_LIBRARY}")
+  set(CMAKE_REQUIRED_QUIET ON)
+  check_cxx_source_compiles([[
+    extern "C" void dgetrf_(const int*, const int*, double*, const int*, int*, int*);
+    int main() { int n = 1, pivot = 0, info = 0; double a = 2; dgetrf_(&n, &n, &a, &n, &pivot, &info); return info; }
+  ]] OpenBLAS_HAS_LAPACK)
+  cmake_pop_check_state()
+  if(NOT OpenBLAS_HAS_LAPACK)
+    find_package(LAPACK QUIET)
+    if(LAPACK_FOUND)
+      set_property(TARGET OpenBLAS::OpenBLAS APPEND PROPERTY
+        INTERFACE_LINK_LIBRARIES ${LAPACK_LIBRARIES})
+    else()
+      message(WARNING "OpenBLAS at ${OpenBLAS_LIBRARY} has no LAPACK and no LAPACK was found: "
+                      "tg::linalg will not link (on Debian: apt-get install liblapack-dev)")
+    endif()
+  endif()
 endif()

@@ -41,21 +41,11 @@ struct Line {
   double slope;
 };
 
-// The normal equation θ = (XᵀX)⁻¹Xᵀy. For X = [1, x] the system is only 2×2:
-//   XᵀX = [[m, Σx], [Σx, Σx²]],  Xᵀy = [Σy, Σxy],
-// so Cramer's rule solves it by hand, in f64, with no gradient anywhere.
+// The normal equation θ = (XᵀX)⁻¹Xᵀy, solved by tg::linalg::lstsq: QR of X, which gives the same
+// θ without forming XᵀX (whose condition number is the square of X's). f64, no gradient.
 Line normal_equation(const tg::Tensor& x, const tg::Tensor& y) {
-  const std::vector<double> xs = x.to_vector(), ys = y.to_vector();
-  const double m = static_cast<double>(xs.size());
-  double sum_x = 0, sum_xx = 0, sum_y = 0, sum_xy = 0;
-  for (size_t i = 0; i < xs.size(); ++i) {
-    sum_x += xs[i];
-    sum_xx += xs[i] * xs[i];
-    sum_y += ys[i];
-    sum_xy += xs[i] * ys[i];
-  }
-  const double det = m * sum_xx - sum_x * sum_x;
-  return {(sum_xx * sum_y - sum_x * sum_xy) / det, (m * sum_xy - sum_x * sum_y) / det};
+  const std::vector<double> theta = tg::linalg::lstsq(design_matrix(x), y).to_vector();
+  return {theta[0], theta[1]};
 }
 
 // The loss L(θ) = ½·mean((Xθ − y)²) is a quadratic bowl whose Hessian is the constant XᵀX/m
@@ -69,11 +59,12 @@ struct Curvature {
 };
 
 Curvature curvature_of(const tg::Tensor& x) {
-  const double mean_x = x.mean().item(), mean_xx = (x * x).mean().item();
-  const double half_trace = (1.0 + mean_xx) / 2, det = mean_xx - mean_x * mean_x;
-  // max(0, ·): a standardised column gives λ = 1 twice, and rounding must not make that NaN.
-  const double root = std::sqrt(std::max(0.0, half_trace * half_trace - det));
-  return {half_trace + root, half_trace - root};
+  const tg::Tensor X = design_matrix(x);
+  const double m = static_cast<double>(x.shape()[0]);
+  // eigvalsh: the eigenvalues of the symmetric XᵀX/m, ascending.
+  const std::vector<double> lambda =
+      tg::linalg::eigvalsh(tg::matmul(tg::transpose(X, 0, 1), X) / m).to_vector();
+  return {lambda[1], lambda[0]};
 }
 
 double half_mse(const tg::Tensor& X, const tg::Tensor& theta, const tg::Tensor& y) {

@@ -156,39 +156,14 @@ Iteration lbfgs(tg::Tensor p, const Problem& problem) {
   };
 }
 
-// Solves A·x = b (A n×n, row-major) by Gaussian elimination with partial pivoting: the one
-// piece of linear algebra a Newton step needs, written out.
-std::vector<double> solve(std::vector<double> A, std::vector<double> b) {
-  const size_t n = b.size();
-  for (size_t col = 0; col < n; ++col) {
-    size_t pivot = col;
-    for (size_t row = col + 1; row < n; ++row)
-      if (std::abs(A[row * n + col]) > std::abs(A[pivot * n + col])) pivot = row;
-    for (size_t k = 0; k < n; ++k) std::swap(A[col * n + k], A[pivot * n + k]);
-    std::swap(b[col], b[pivot]);
-    for (size_t row = col + 1; row < n; ++row) {
-      const double factor = A[row * n + col] / A[col * n + col];
-      for (size_t k = col; k < n; ++k) A[row * n + k] -= factor * A[col * n + k];
-      b[row] -= factor * b[col];
-    }
-  }
-  std::vector<double> x(n);
-  for (size_t row = n; row-- > 0;) {
-    double sum = b[row];
-    for (size_t k = row + 1; k < n; ++k) sum -= A[row * n + k] * x[k];
-    x[row] = sum / A[row * n + row];
-  }
-  return x;
-}
-
 // One Newton step p ← p − H⁻¹∇f: the Hessian from tg::autograd::hessian (which differentiates
-// the gradient recorded with create_graph), then a linear solve H·step = ∇f. Exact on a quadratic.
+// the gradient recorded with create_graph), then the linear solve H·step = ∇f by
+// tg::linalg::solve (LU on LAPACK). Exact on a quadratic.
 void newton_step(tg::Tensor& p, const std::function<tg::Tensor(const tg::Tensor&)>& f) {
   const tg::Tensor H = tg::autograd::hessian(f, p);
   const tg::Tensor gradient = tg::grad({f(p)}, {p})[0];
-  const std::vector<double> step = solve(H.to_vector(), gradient.to_vector());
   tg::NoGradGuard no_grad;
-  p.copy_(p - tg::tensor(step, p.shape(), kF64));
+  p.copy_(p - tg::linalg::solve(H, gradient));
 }
 
 Iteration newton(tg::Tensor p, const Problem& problem) {
@@ -440,7 +415,7 @@ void newton_with_hessian(int64_t max_iterations) {
     return 0.5 * (w * tg::matmul(A, w)).sum() - (b * w).sum();
   };
   tg::Tensor w = tg::zeros({3}, {.dtype = tg::f64, .requires_grad = true});
-  fmt::print("\nNewton with tg::autograd::hessian and a linear solve:\n");
+  fmt::print("\nNewton with tg::autograd::hessian and tg::linalg::solve:\n");
   fmt::print("  convex quadratic ½wᵀAw − bᵀw from w = 0, H = {}\n",
              tg::to_string(tg::autograd::hessian(quadratic, w)));
   newton_step(w, quadratic);

@@ -10,6 +10,7 @@
 #include "tapegrad/autograd/grad_mode.hpp"
 #include "tapegrad/autograd/gradcheck.hpp"
 #include "tapegrad/autograd/hooks.hpp"
+#include "tapegrad/autograd/linalg.hpp"
 #include "tapegrad/autograd/ops.hpp"
 #include "tapegrad/autograd/random.hpp"
 #include "tapegrad/autograd/serialize.hpp"
