@@ -102,6 +102,29 @@ std::vector<Tensor> upcast_inputs(const std::vector<Tensor>& inputs) {
   return converted;
 }
 
+// Converts the f32 tensors to f64 in place (set_data, as Module::to: every handle follows) for
+// the guard's lifetime, for functions that read their tensors from elsewhere (a module's loss).
+class InPlaceF64 {
+ public:
+  explicit InPlaceF64(const std::vector<Tensor>& tensors) {
+    NoGradGuard no_grad;
+    for (const Tensor& t : tensors)
+      if (t.defined() && t.dtype() == DType::f32) {
+        converted_.push_back(t);
+        converted_.back().set_data(t.to(DType::f64));
+      }
+  }
+  ~InPlaceF64() {
+    NoGradGuard no_grad;
+    for (Tensor& t : converted_) t.set_data(t.to(DType::f32));  // exact: the values were f32
+  }
+  InPlaceF64(const InPlaceF64&) = delete;
+  InPlaceF64& operator=(const InPlaceF64&) = delete;
+
+ private:
+  std::vector<Tensor> converted_;
+};
+
 bool has_f32(const std::vector<Tensor>& inputs) {
   return std::any_of(inputs.begin(), inputs.end(), [](const Tensor& t) {
     return t.defined() && t.requires_grad() && t.dtype() == DType::f32;
@@ -118,8 +141,13 @@ std::string values_text(const Tensor& t) {
   return text + "]";
 }
 
+// How upcast reaches the function: fresh f64 copies passed as its argument, or (for a function
+// that reads the tensors from elsewhere) the tensors themselves converted in place.
+enum class Upcast { copies, in_place };
+
 GradcheckResult check_points(const Function& fn, const std::vector<Tensor>& inputs,
-                             const GradcheckOptions& options, const char* op) {
+                             const GradcheckOptions& options, const char* op,
+                             Upcast upcast = Upcast::copies) {
   if (options.samples < 1)
     throw Error(fmt::format("{}: samples must be at least 1 (the given inputs), got {}", op,
                             options.samples));
@@ -128,6 +156,12 @@ GradcheckResult check_points(const Function& fn, const std::vector<Tensor>& inpu
   const bool forward = options.mode == GradcheckMode::forward;
   const char* mode_name = forward ? "gradcheck (forward mode)" : "gradcheck";
   const bool through_f64 = options.upcast && has_f32(inputs);
+  auto check_at = [&](const std::vector<Tensor>& point_inputs, int point) {
+    return forward ? detail::gradcheck::check_forward(
+                         fn, point_inputs, options,
+                         derive_seed(options.seed, detail::gradcheck::kTangentStream, point))
+                   : detail::gradcheck::check_reverse(fn, point_inputs, options);
+  };
 
   GradcheckResult result;
   std::string failing_reports, kink_reports;
@@ -135,16 +169,34 @@ GradcheckResult check_points(const Function& fn, const std::vector<Tensor>& inpu
   PointWriter writer(inputs);
   for (int point = 0; point < options.samples; ++point) {
     if (point > 0) writer.draw(options, point);
-    const std::vector<Tensor> point_inputs = through_f64 ? upcast_inputs(inputs) : inputs;
-    PointCheck check =
-        forward ? detail::gradcheck::check_forward(
-                      fn, point_inputs, options,
-                      derive_seed(options.seed, detail::gradcheck::kTangentStream, point))
-                : detail::gradcheck::check_reverse(fn, point_inputs, options);
+    PointCheck check;
+    PointCheck low;
+    if (!through_f64) {
+      check = check_at(inputs, point);
+    } else {
+      using detail::gradcheck::analytical_jacobian;
+      const detail::gradcheck::Checked checked = detail::gradcheck::checked_inputs(op, inputs);
+      Shape output_shape;
+      const detail::gradcheck::Jacobian f32_jacobian =
+          analytical_jacobian(fn, inputs, checked, nullptr, nullptr);
+      detail::gradcheck::Jacobian f64_jacobian;
+      if (upcast == Upcast::copies) {
+        const std::vector<Tensor> converted = upcast_inputs(inputs);
+        check = check_at(converted, point);
+        f64_jacobian =
+            analytical_jacobian(fn, converted, detail::gradcheck::checked_inputs(op, converted),
+                                &output_shape, nullptr);
+      } else {
+        const InPlaceF64 in_f64(inputs);
+        check = check_at(inputs, point);
+        f64_jacobian = analytical_jacobian(fn, inputs, checked, &output_shape, nullptr);
+      }
+      low = detail::gradcheck::compare_f32(f32_jacobian, f64_jacobian, checked, output_shape,
+                                           options);
+    }
     std::string report = check.report(mode_name);
     bool point_ok = check.ok;
     if (through_f64) {
-      const PointCheck low = detail::gradcheck::compare_f32(fn, inputs, point_inputs, options);
       if (low.ok) {
         report +=
             fmt::format("; f32 run agrees with f64 (max |difference| {:.3g})", low.max_abs_error);
@@ -180,7 +232,10 @@ GradcheckResult check_points(const Function& fn, const std::vector<Tensor>& inpu
     if (point > 0)
       for (size_t i = 0; i < inputs.size(); ++i)
         if (inputs[i].requires_grad())
-          values += fmt::format("  input {} = {}\n", i, values_text(inputs[i]));
+          values += fmt::format(
+              "  {} = {}\n",
+              i < options.input_names.size() ? options.input_names[i] : fmt::format("input {}", i),
+              values_text(inputs[i]));
     failing_reports += label + (values.empty() ? "" : ", at\n" + values) + ": " + report + "\n";
   }
   if (result.ok)
@@ -195,6 +250,15 @@ GradcheckResult check_points(const Function& fn, const std::vector<Tensor>& inpu
 }
 
 }  // namespace
+
+namespace detail {
+
+GradcheckResult gradcheck_in_place(Function fn, std::vector<Tensor> tensors,
+                                   GradcheckOptions options) {
+  return check_points(fn, tensors, options, "gradcheck", Upcast::in_place);
+}
+
+}  // namespace detail
 
 GradcheckResult gradcheck(Function fn, std::vector<Tensor> inputs, GradcheckOptions options) {
   return check_points(fn, inputs, options, "gradcheck");

@@ -83,9 +83,10 @@ PointCheck check_reverse(const Function& fn, const std::vector<Tensor>& inputs,
 PointCheck check_forward(const Function& fn, const std::vector<Tensor>& inputs,
                          const GradcheckOptions& options, uint64_t tangent_seed);
 
-/// The f32 half of `upcast`: the Jacobian fn gives in f32 (`inputs32`) against the one it gives
-/// in f64 (`inputs64`, the same values), within 64 * f32 epsilon * max(1, max |J64|).
-PointCheck compare_f32(const Function& fn, const std::vector<Tensor>& inputs32,
-                       const std::vector<Tensor>& inputs64, const GradcheckOptions& options);
+/// The f32 half of `upcast`: the Jacobian fn gives in f32 (`low`) against the one it gives in
+/// f64 at the same point (`reference`), within 64 * f32 epsilon * max(1, max |reference|).
+/// `checked` gives the names and the values for the report.
+PointCheck compare_f32(const Jacobian& low, const Jacobian& reference, const Checked& checked,
+                       const Shape& output_shape, const GradcheckOptions& options);
 
 }  // namespace tg::detail::gradcheck

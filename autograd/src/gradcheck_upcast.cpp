@@ -18,13 +18,8 @@ constexpr double kF32Epsilons = 64.0;
 
 }  // namespace
 
-PointCheck compare_f32(const Function& fn, const std::vector<Tensor>& inputs32,
-                       const std::vector<Tensor>& inputs64, const GradcheckOptions& options) {
-  const Checked checked32 = checked_inputs("gradcheck", inputs32);
-  const Checked checked64 = checked_inputs("gradcheck", inputs64);
-  Shape output_shape;
-  const Jacobian reference = analytical_jacobian(fn, inputs64, checked64, &output_shape, nullptr);
-  const Jacobian low = analytical_jacobian(fn, inputs32, checked32, nullptr, nullptr);
+PointCheck compare_f32(const Jacobian& low, const Jacobian& reference, const Checked& checked,
+                       const Shape& output_shape, const GradcheckOptions& options) {
   // The function's scale: its largest derivative at this point, and at least 1 so that an
   // entry near zero is judged against the others rather than against itself.
   double scale = 1.0;
@@ -34,10 +29,10 @@ PointCheck compare_f32(const Function& fn, const std::vector<Tensor>& inputs32,
   const double tolerance =
       kF32Epsilons * static_cast<double>(std::numeric_limits<float>::epsilon()) * scale;
   PointCheck result;
-  result.checked = checked32.tensors.size();
+  result.checked = checked.tensors.size();
   result.outputs = shape_numel(output_shape);
   for (size_t c = 0; c < reference.size(); ++c) {
-    const std::vector<double> values = checked64.tensors[c].to_vector();
+    const std::vector<double> values = checked.tensors[c].to_vector();
     for (size_t j = 0; j < reference[c].size(); ++j)
       for (size_t e = 0; e < reference[c][j].size(); ++e) {
         const double error = std::abs(low[c][j][e] - reference[c][j][e]);
@@ -46,7 +41,7 @@ PointCheck compare_f32(const Function& fn, const std::vector<Tensor>& inputs32,
         result.fail(fmt::format(
             "f32 run: {} -> output {}: f32 analytical {:.8g}, f64 analytical {:.10g}, input value "
             "{:.8g} (|difference| {:.3g} > 64 * f32 epsilon * scale {:.3g} = {:.3g})\n",
-            input_element_name(checked32.index[c], checked32.tensors[c].shape(),
+            input_element_name(checked.index[c], checked.tensors[c].shape(),
                                static_cast<int64_t>(e), options.input_names),
             element_name(output_shape, static_cast<int64_t>(j)), low[c][j][e], reference[c][j][e],
             values[e], error, scale, tolerance));

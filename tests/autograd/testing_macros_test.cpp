@@ -1,8 +1,10 @@
 // <tapegrad/testing.hpp> under doctest: TG_CHECK_GRADIENTS and TG_CHECK_GRADGRADIENTS in one line,
 // and the message a failing one gives.
+// doctest first: the macros report through whichever framework is included before them.
+// clang-format off
+#include "support/testing.hpp"
 #include <tapegrad/testing.hpp>
-
-#include "support/testing.hpp"  // doctest first: the macros report through it
+// clang-format on
 
 using tg::testing::contains;
 using tg::testing::leaf;
