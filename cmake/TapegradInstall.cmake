@@ -2,13 +2,13 @@
 include(CMakePackageConfigHelpers)
 
 install(TARGETS tapegrad tapegrad_autograd tapegrad_nn tapegrad_optim tapegrad_data
-        tapegrad_checkpoint
+        tapegrad_checkpoint tapegrad_testing
         EXPORT tapegradTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(DIRECTORY include/ autograd/include/ nn/include/ optim/include/ data/include/
-        checkpoint/include/
+        checkpoint/include/ testing/include/
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT tapegradTargets NAMESPACE tapegrad::
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/tapegrad)

@@ -4,6 +4,7 @@
 #include <sstream>
 #include <string>
 #include <tapegrad.hpp>
+#include <tapegrad/testing.hpp>
 
 namespace {
 
@@ -50,6 +51,42 @@ TEST_CASE("the README's wrong backward fails with the report it shows") {
   CHECK(result.report.find(
             "input 0 [3], element [2] -> output [2]: analytical 8, numerical 12, input value 2") !=
         std::string::npos);
+}
+
+TEST_CASE("Cube's derivatives") {
+  tg::Tensor x = tg::tensor({0.5, -1.5, 2.0}, {.dtype = tg::f64, .requires_grad = true});
+  auto cube = [](const auto& in) { return Cube::apply(in[0]); };
+  TG_CHECK_GRADIENTS(cube, {x});
+  TG_CHECK_GRADIENTS(cube, {x}, {.samples = 10, .seed = 1});  // and 9 random points
+  TG_CHECK_GRADGRADIENTS(cube, {x});
+  TG_CHECK_GRADIENTS(cube, {x}, {.mode = tg::GradcheckMode::forward});  // jvp
+  auto positive = [](const tg::Shape& shape, tg::DType dtype) {
+    return tg::rand(shape, {.dtype = dtype}) + 0.1;  // points for x > 0 only
+  };
+  tg::Tensor y = tg::tensor({0.5, 1.5, 2.0}, {.dtype = tg::f64, .requires_grad = true});
+  TG_CHECK_GRADIENTS([](const auto& in) { return tg::log(in[0]); }, {y},
+                     {.samples = 10, .sampler = positive});
+}
+
+TEST_CASE("the README's one-line check of the wrong backward fails with the message it shows") {
+  tg::Tensor x = tg::tensor({0.5, -1.5, 2.0}, {.dtype = tg::f64, .requires_grad = true});
+  auto cube = [](const auto& in) { return WrongCube::apply(in[0]); };
+  // What TG_CHECK_GRADIENTS(cube, {x}) prints, without failing this test.
+  const tg::testing::GradientCheck check =
+      tg::testing::check_gradients("cube, {x}", false, cube, {x});
+  CHECK_FALSE(check.ok);
+  CHECK(check.message ==
+        "TG_CHECK_GRADIENTS(cube, {x}) failed\n"
+        "gradcheck failed (3 mismatching Jacobian entries):\n"
+        "input 0 [3], element [0] -> output [0]: analytical 0.5, numerical 0.75, input value 0.5 "
+        "(|difference| 0.25 > atol 1e-05 + rtol 0.001 * |numerical|)\n"
+        "input 0 [3], element [1] -> output [1]: analytical 4.5, numerical 6.749999999, input "
+        "value -1.5 (|difference| 2.25 > atol 1e-05 + rtol 0.001 * |numerical|)\n"
+        "input 0 [3], element [2] -> output [2]: analytical 8, numerical 12, input value 2 "
+        "(|difference| 4 > atol 1e-05 + rtol 0.001 * |numerical|)\n"
+        "inputs as given:\n"
+        "  input 0 [3] f64 = [0.5, -1.5, 2]\n"
+        "seed 0, samples 1 (the same options check the same points)\n");
 }
 
 TEST_CASE("the README's tape of the logistic-regression example") {

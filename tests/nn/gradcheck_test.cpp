@@ -83,3 +83,43 @@ TEST_CASE("module gradcheck of a module without parameters is an error") {
   TG_CHECK_ERROR(tg::gradcheck(tanh_layer, [&] { return tanh_layer(inputs).sum(); }), "gradcheck",
                  "no parameter");
 }
+
+TEST_CASE("module gradcheck with upcast checks an f32 module in f64 and leaves it f32 as it was") {
+  tg::manual_seed(3);
+  tg::nn::Sequential net;
+  net.push_back(tg::nn::Linear(2, 3));
+  net.push_back(tg::nn::Tanh());
+  net.push_back(tg::nn::Linear(3, 1));
+  const tg::Tensor x = inputs.to(tg::f32);
+  // The data follows the parameters' dtype: f64 while the module is converted for the check.
+  const auto loss = [&] { return net(x.to(net.parameters()[0].dtype())).pow(2.0).sum(); };
+  CHECK_THROWS_AS(tg::gradcheck(net, loss), tg::Error);
+  CHECK(contains(tg::testing::error_message([&] { tg::gradcheck(net, loss); }),
+                 "pass {.upcast = true}"));
+  std::vector<std::vector<double>> before;
+  for (const tg::Tensor& p : net.parameters()) before.push_back(p.to_vector());
+  const auto result = tg::gradcheck(net, loss, {.upcast = true});
+  CHECK_MESSAGE(result.ok, result.report);
+  CHECK(contains(result.report, "; f32 run agrees with f64 (max |difference| "));
+  const auto sampled = tg::gradcheck(net, loss, {.samples = 3, .upcast = true});
+  CHECK_MESSAGE(sampled.ok, sampled.report);
+  for (size_t i = 0; i < net.parameters().size(); ++i) {
+    CHECK(net.parameters()[i].dtype() == tg::f32);
+    CHECK(net.parameters()[i].to_vector() == before[i]);
+  }
+}
+
+TEST_CASE("module gradcheck at random points writes them into the parameters and puts them back") {
+  tg::manual_seed(3);
+  Net net;
+  net.to(tg::f64);
+  set_values(net.fc1.weight, {0.1, 0.2, 0.3, 0.4, 0.5, 0.6});
+  const auto loss = [&] { return net(inputs).sum(); };
+  const auto result = tg::gradcheck(net, loss, {.samples = 3, .seed = 5});
+  CAPTURE(result.report);
+  CHECK_FALSE(result.ok);
+  CHECK(contains(result.report, "failed at 3 of 3 points (seed 5)"));
+  CHECK(contains(result.report, "point 2 (random, seed 5), at\n"));
+  CHECK(contains(result.report, "fc1.weight[2, 0]"));
+  CHECK(net.fc1.weight.to_vector() == std::vector<double>{0.1, 0.2, 0.3, 0.4, 0.5, 0.6});
+}
