@@ -343,10 +343,10 @@ TEST_CASE("CheckpointParts: a loader given without one saved, or the reverse, is
   const auto before = target.snapshot();
   TG_CHECK_ERROR(
       tg::load_checkpoint(with_loader, target.model, *target.optimizer, target.scheduler()),
-      "tg::load_checkpoint", with_loader, "loader.", "no loader was given");
+      "tg::load_checkpoint", with_loader.c_str(), "loader.", "no loader was given");
   TG_CHECK_ERROR(tg::load_checkpoint(without, target.model, *target.optimizer,
                                      {.scheduler = target.scheduler(), .loader = &loader}),
-                 "tg::load_checkpoint", without, "no loader entries");
+                 "tg::load_checkpoint", without.c_str(), "no loader entries");
   SUBCASE("a position past the loader's epoch: nothing changes, the loader included") {
     tg::data::DataLoader small(tg::data::TensorDataset(tg::zeros({2, 1}), tg::zeros({2})),
                                {.batch_size = 2});
