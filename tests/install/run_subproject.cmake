@@ -25,8 +25,8 @@ if(VIA STREQUAL "FetchContent")
 else()
   list(APPEND args -DTAPEGRAD_SOURCE=${TAPEGRAD_SOURCE})
 endif()
-# -O0 (no build type): these builds prove the CMake plumbing, so they compile as fast as they can.
-run(${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${WORK}/build ${args})
+# Debug (-O0): these builds prove the CMake plumbing, so they compile as fast as they can.
+run(${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${WORK}/build -DCMAKE_BUILD_TYPE=Debug ${args})
 run(${CMAKE_COMMAND} --build ${WORK}/build -j ${JOBS})
 run(${WORK}/build/consumer)
 run(${WORK}/build/consumer_data)
