@@ -34,3 +34,25 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/tapegradConfig.cmake
               ${CMAKE_CURRENT_BINARY_DIR}/tapegradConfigVersion.cmake
               cmake/FindOpenBLAS.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/tapegrad)
+
+# A Debian package of the same files (`cpack -G DEB` in the build directory): libtapegrad-dev
+# puts them under /usr, where find_package(tapegrad) looks without a prefix path, and declares
+# the Debian packages that the package config's find_dependency calls need. Static libraries:
+# no shared-library dependencies to compute. Only for a top-level build (not add_subdirectory).
+if(PROJECT_IS_TOP_LEVEL)
+  set(CPACK_PACKAGE_NAME libtapegrad-dev)
+  set(CPACK_PACKAGE_VENDOR tapegrad)
+  set(CPACK_PACKAGE_CONTACT "tapegrad maintainers <tapegrad@localhost>")
+  set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
+      "tapegrad: a small reverse-mode autodiff library in C++20 (headers, static libraries, CMake package)")
+  set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+  set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+  set(CPACK_DEBIAN_PACKAGE_SECTION libdevel)
+  set(CPACK_DEBIAN_PACKAGE_DEPENDS "libopenblas-dev, libfmt-dev, zlib1g-dev, nlohmann-json3-dev")
+  if(TG_HAVE_MPI)
+    # tapegrad::distributed is loaded only where MPI is found.
+    set(CPACK_DEBIAN_PACKAGE_SUGGESTS "libopenmpi-dev, openmpi-bin")
+  endif()
+  set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS OFF)
+  include(CPack)
+endif()

@@ -10,7 +10,9 @@
 //                                                     each hidden Linear, before the activation
 //   fashion_mnist_mlp --activation gelu               GELU (or silu: SiLU) instead of ReLU
 //   fashion_mnist_mlp --checkpoint run.ckpt           a checkpoint after every epoch ...
-//   fashion_mnist_mlp --checkpoint run.ckpt --resume  ... and, after a crash, go on from it
+//       --checkpoint-every 50                         ... and every 50 batches within one
+//   fashion_mnist_mlp --checkpoint run.ckpt --resume  ... and, after a crash, go on from it,
+//                                                     mid-epoch if it was taken there
 //   fashion_mnist_mlp --help                          every flag
 //   mpirun -np 2 fashion_mnist_mlp --distributed      data-parallel over 2 processes (MPI)
 #include <fmt/format.h>
@@ -21,6 +23,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -214,6 +217,7 @@ int main(int argc, char** argv) {
   std::string activation = "relu";
   bool distributed = false;
   std::string checkpoint_path;
+  int64_t checkpoint_every = 0;
   bool resume = false;
 
   CLI::App app{"Trains a 784-256-128-10 MLP on Fashion-MNIST and reports its test accuracy."};
@@ -251,10 +255,16 @@ int main(int argc, char** argv) {
   app.add_flag("--distributed", distributed,
                "data-parallel training under mpirun: the batch is split across the ranks, "
                "rank 0 prints, evaluates and writes (one BLAS thread per rank unless --threads)");
-  auto* checkpoint_option =
-      app.add_option("--checkpoint", checkpoint_path,
-                     "write model, optimizer, scheduler and generator there after every epoch");
-  app.add_flag("--resume", resume, "continue from the --checkpoint file's last epoch")
+  auto* checkpoint_option = app.add_option(
+      "--checkpoint", checkpoint_path,
+      "write model, optimizer, scheduler, generator and the loader's position there after "
+      "every epoch");
+  app.add_option("--checkpoint-every", checkpoint_every,
+                 "also write the checkpoint every N batches, inside the epoch")
+      ->check(CLI::PositiveNumber)
+      ->needs(checkpoint_option);
+  app.add_flag("--resume", resume,
+               "continue from the --checkpoint file, at the batch after the one it was taken at")
       ->needs(checkpoint_option);
   CLI11_PARSE(app, argc, argv);
   if (lr == 0) lr = default_lr(optimizer_name);
@@ -338,16 +348,35 @@ int main(int argc, char** argv) {
                    tg::get_num_threads() == 1 ? "" : "s");
     }
 
-    // A resumed run continues after the checkpoint's epoch: the loader's order depends only on
-    // (seed, epoch), and everything else that a step reads is in the checkpoint.
-    int first_epoch = 1;
+    // The checkpoint holds the loader's position (epoch, batch within it, seed) beside model,
+    // optimizer, scheduler and generator, so a resumed run continues with the batch after the
+    // last one trained, mid-epoch or not. The metadata carries the epoch's running loss, so the
+    // resumed epoch reports the same mean as an uninterrupted one.
+    auto save = [&](const ProgressBar* bar) {
+      tg::Metadata metadata;
+      if (bar != nullptr) {
+        metadata["epoch_steps"] = std::to_string(bar->steps());
+        metadata["epoch_samples"] = std::to_string(bar->samples());
+        metadata["epoch_loss_sum"] = fmt::format("{:a}", bar->loss_sum());  // exact
+      }
+      tg::save_checkpoint(checkpoint_path, model, *optimizer,
+                          {.scheduler = &scheduler, .loader = &train_loader, .metadata = metadata});
+    };
+    tg::Metadata resumed;
     if (resume) {
-      const tg::Metadata metadata =
-          tg::load_checkpoint(checkpoint_path, model, *optimizer, &scheduler);
-      first_epoch = std::stoi(metadata.at("epoch")) + 1;
-      train_loader.set_epoch(first_epoch - 1);
-      if (leader) fmt::print("resumed from {} after epoch {}\n", checkpoint_path, first_epoch - 1);
+      resumed = tg::load_checkpoint(checkpoint_path, model, *optimizer,
+                                    {.scheduler = &scheduler, .loader = &train_loader});
+      // Loader epochs count from 0, the demo's from 1.
+      const int64_t epoch = train_loader.epoch() + 1, batch = train_loader.next_batch();
+      if (leader) {
+        if (batch == 0)
+          fmt::print("resumed from {} after epoch {}\n", checkpoint_path, epoch - 1);
+        else
+          fmt::print("resumed from {} in epoch {}, after batch {} of {}\n", checkpoint_path, epoch,
+                     batch, train_loader.size());
+      }
     }
+    const int first_epoch = static_cast<int>(train_loader.epoch()) + 1;
 
     Curves curves(train_loader.size());
     double train_seconds = 0;
@@ -357,6 +386,9 @@ int main(int argc, char** argv) {
       model.train();
       std::optional<ProgressBar> bar;  // rank 0's, showing rank 0's share of the loss
       if (leader) bar.emplace(fmt::format("epoch {}/{}", epoch, epochs), train_loader.size());
+      if (leader && epoch == first_epoch && train_loader.next_batch() > 0)
+        bar->resume(std::stoll(resumed.at("epoch_steps")), std::stoll(resumed.at("epoch_samples")),
+                    std::strtod(resumed.at("epoch_loss_sum").c_str(), nullptr));
       for (auto [x, y] : train_loader) {
         optimizer->zero_grad();
         tg::Tensor loss = tg::F::cross_entropy((*trained)(x), y);
@@ -366,6 +398,7 @@ int main(int argc, char** argv) {
         if (leader) {
           bar->step(x.size(0) * world, loss.item());
           curves.add_train_loss(loss.item());
+          if (checkpoint_every > 0 && bar->steps() % checkpoint_every == 0) save(&*bar);
         }
       }
       scheduler.step();
@@ -379,9 +412,7 @@ int main(int argc, char** argv) {
           "epoch {}/{}  train loss {:.4f}  test loss {:.4f}  test accuracy {:.4f}  ({:.2f} s)\n",
           epoch, epochs, bar->running_loss(), result.loss, result.accuracy, seconds);
       std::fflush(stdout);
-      if (!checkpoint_path.empty())
-        tg::save_checkpoint(checkpoint_path, model, *optimizer, &scheduler,
-                            {{"epoch", std::to_string(epoch)}});
+      if (!checkpoint_path.empty()) save(nullptr);
     }
 
     if (leader) {

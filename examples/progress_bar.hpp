@@ -51,6 +51,21 @@ class ProgressBar {
     }
   }
 
+  /// Continues an epoch resumed from a checkpoint: `steps` steps of `samples` samples with
+  /// per-sample losses summing to `loss_sum` were done before (see loss_sum()).
+  void resume(int64_t steps, int64_t samples, double loss_sum) {
+    done_ = steps;
+    samples_ = samples;
+    samples_before_ = samples;
+    steps_before_ = steps;
+    loss_sum_ = loss_sum;
+    reported_tenths_ = done_ * 10 / total_;
+  }
+  /// Steps so far, samples so far and the sum of their per-sample losses (for a checkpoint).
+  int64_t steps() const { return done_; }
+  int64_t samples() const { return samples_; }
+  double loss_sum() const { return loss_sum_; }
+
   /// Ends the bar with its final state on its own line; returns the seconds it ran.
   double finish() {
     if (!finished_) {
@@ -73,13 +88,15 @@ class ProgressBar {
 
   std::string line() const {
     const double elapsed = seconds();
-    const double rate = elapsed > 0 ? static_cast<double>(samples_) / elapsed : 0.0;
+    const double rate =
+        elapsed > 0 ? static_cast<double>(samples_ - samples_before_) / elapsed : 0.0;
     const double fraction = static_cast<double>(done_) / static_cast<double>(total_);
     std::string timing;
     if (done_ >= total_) {
       timing = fmt::format("{:.1f}s", elapsed);
-    } else if (done_ > 0) {
-      timing = fmt::format("ETA {:.1f}s", elapsed * (1.0 - fraction) / fraction);
+    } else if (done_ > steps_before_) {
+      timing = fmt::format("ETA {:.1f}s", elapsed * static_cast<double>(total_ - done_) /
+                                              static_cast<double>(done_ - steps_before_));
     } else {
       timing = "ETA ?";
     }
@@ -102,6 +119,8 @@ class ProgressBar {
   Clock::time_point last_draw_;
   int64_t done_ = 0;
   int64_t samples_ = 0;
+  int64_t steps_before_ = 0;    // steps and samples of a resumed epoch done before this bar
+  int64_t samples_before_ = 0;  // started, which the rate and the ETA leave out
   double loss_sum_ = 0;
   int64_t reported_tenths_ = 0;
   bool finished_ = false;

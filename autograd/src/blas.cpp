@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <string>
 
 #include "parallel.hpp"
+#include "tapegrad/autograd/error.hpp"
 #include "tapegrad/autograd/tensor.hpp"
 
 namespace tg::detail {
@@ -118,9 +120,11 @@ bool blas_runs_on_openmp() { return openblas_get_parallel() == 2; }
 
 namespace tg {
 void set_num_threads(int n) {
-  const int threads = n < 1 ? 1 : n;
-  detail::set_blas_threads(threads);
-  detail::set_parallel_threads(threads);
+  // PyTorch refuses a count below 1 too; quietly running on one thread would hide the slip.
+  if (n < 1)
+    throw Error("set_num_threads: the thread count must be >= 1, got " + std::to_string(n));
+  detail::set_blas_threads(n);
+  detail::set_parallel_threads(n);
 }
 int get_num_threads() { return detail::blas_threads(); }
 }  // namespace tg

@@ -10,12 +10,13 @@
 
 #include "tapegrad/autograd/error.hpp"
 #include "tapegrad/autograd/random.hpp"
+#include "tapegrad/data/dataloader.hpp"
 
 namespace tg {
 namespace {
 
 constexpr std::string_view kModel = "model.", kOptimizer = "optimizer.", kScheduler = "scheduler.",
-                           kRng = "rng.";
+                           kLoader = "loader.", kRng = "rng.";
 constexpr const char* kRngEntry = "rng.state";
 
 void append_part(detail::NamedTensorList& out, std::string_view prefix, const StateDict& part) {
@@ -64,16 +65,29 @@ void SchedulerRef::load_state_dict(const StateDict& state) const {
 void save_checkpoint(const std::string& path, const nn::Module& model,
                      const optim::Optimizer& optimizer, SchedulerRef scheduler,
                      const Metadata& metadata) {
+  save_checkpoint(path, model, optimizer, {.scheduler = scheduler, .metadata = metadata});
+}
+
+void save_checkpoint(const std::string& path, const nn::Module& model,
+                     const optim::Optimizer& optimizer, const CheckpointParts& parts) {
   detail::NamedTensorList tensors;
   append_part(tensors, kModel, model.state_dict());
   append_part(tensors, kOptimizer, optimizer.state_dict());
-  if (scheduler) append_part(tensors, kScheduler, scheduler.state_dict());
+  if (parts.scheduler) append_part(tensors, kScheduler, parts.scheduler.state_dict());
+  if (parts.loader != nullptr) append_part(tensors, kLoader, parts.loader->state_dict());
   tensors.emplace_back(kRngEntry, get_rng_state());
-  detail::save_named(tensors, path, metadata, "tg::save_checkpoint");
+  detail::save_named(tensors, path, parts.metadata, "tg::save_checkpoint");
 }
 
 Metadata load_checkpoint(const std::string& path, nn::Module& model, optim::Optimizer& optimizer,
                          SchedulerRef scheduler) {
+  return load_checkpoint(path, model, optimizer, CheckpointParts{.scheduler = scheduler});
+}
+
+Metadata load_checkpoint(const std::string& path, nn::Module& model, optim::Optimizer& optimizer,
+                         const CheckpointParts& parts) {
+  const SchedulerRef scheduler = parts.scheduler;
+  data::DataLoader* const loader = parts.loader;
   constexpr std::string_view caller = "tg::load_checkpoint";
   auto fail = [&](const std::string& problem) {
     return Error(fmt::format("{}: {}: {}", caller, path, problem));
@@ -82,7 +96,7 @@ Metadata load_checkpoint(const std::string& path, nn::Module& model, optim::Opti
   const StateDict file = detail::load_named(path, &metadata, caller);
 
   // Split by prefix; an entry under no known prefix is refused rather than ignored.
-  StateDict model_part, optimizer_part, scheduler_part;
+  StateDict model_part, optimizer_part, scheduler_part, loader_part;
   Tensor rng_state;
   std::vector<std::string> problems;
   for (const auto& [name, tensor] : file) {
@@ -93,11 +107,14 @@ Metadata load_checkpoint(const std::string& path, nn::Module& model, optim::Opti
       optimizer_part.emplace(name.substr(kOptimizer.size()), tensor);
     } else if (view.starts_with(kScheduler)) {
       scheduler_part.emplace(name.substr(kScheduler.size()), tensor);
+    } else if (view.starts_with(kLoader)) {
+      loader_part.emplace(name.substr(kLoader.size()), tensor);
     } else if (name == kRngEntry) {
       rng_state = tensor;
     } else {
       problems.push_back(fmt::format(
-          "entry \"{}\" belongs to no part (model., optimizer., scheduler., rng.state)", name));
+          "entry \"{}\" belongs to no part (model., optimizer., scheduler., loader., rng.state)",
+          name));
     }
   }
   if (optimizer_part.empty())
@@ -110,6 +127,23 @@ Metadata load_checkpoint(const std::string& path, nn::Module& model, optim::Opti
     problems.push_back(
         fmt::format("the file holds a scheduler (\"scheduler.{}\", ...) but none was given",
                     scheduler_part.begin()->first));
+  if (loader != nullptr && loader_part.empty())
+    problems.push_back("a loader was given but the file holds no loader entries");
+  if (loader == nullptr && !loader_part.empty())
+    problems.push_back(
+        fmt::format("the file holds a loader position (\"loader.{}\", ...) but no loader was given",
+                    loader_part.begin()->first));
+  // The loader's part is checked on a copy (it shares only the dataset), so that loading it
+  // below cannot fail and a refused file never needs to put a loader back.
+  if (loader != nullptr && !loader_part.empty()) {
+    try {
+      data::DataLoader probe = *loader;
+      probe.load_state_dict(loader_part);
+    } catch (const Error& error) {
+      problems.push_back(
+          fmt::format("the loader part (entries \"loader.*\") does not fit: {}", error.what()));
+    }
+  }
   check_model_part(model_part, model.state_dict(), problems);
   if (!problems.empty()) throw fail(fmt::format("{}", fmt::join(problems, "; ")));
 
@@ -140,6 +174,8 @@ Metadata load_checkpoint(const std::string& path, nn::Module& model, optim::Opti
     throw fail(
         fmt::format("the {} part (entries \"{}.*\") does not fit: {}", part, part, error.what()));
   }
+  // Checked on a copy above: this cannot throw, so it goes last with nothing to roll back.
+  if (loader != nullptr) loader->load_state_dict(loader_part);
   return metadata;
 }
 

@@ -1,14 +1,18 @@
-// read_csv: numeric CSV parsing with errors that point at the file, line and column.
+// read_csv: numeric CSV parsing (text labels mapped to class indices) with errors that point at
+// the file, line and column.
 #include "tapegrad/data/csv.hpp"
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <limits>
+#include <map>
 #include <memory>
 #include <string_view>
 #include <system_error>
@@ -123,6 +127,23 @@ CsvData read_csv(const std::string& path, const CsvOptions& options) {
                             path, options.label_column));
   if (options.delimiter == '"' || options.delimiter == '\n' || options.delimiter == '\r')
     throw Error(fmt::format("read_csv: {}: the delimiter cannot be a quote or a line end", path));
+  const bool text_labels = options.text_labels || !options.label_classes.empty();
+  if (options.text_labels && !options.label_classes.empty())
+    throw Error(fmt::format(
+        "read_csv: {}: set label_classes (the classes in index order) or text_labels (find "
+        "them in the file), not both",
+        path));
+  if (text_labels && options.label_column.empty() && !options.label_index)
+    throw Error(fmt::format("read_csv: {}: {} needs a label column (label_column or label_index)",
+                            path, options.text_labels ? "text_labels" : "label_classes"));
+  // Class name -> index, from the given list (checked here) or, with text_labels, the file.
+  std::map<std::string, int64_t, std::less<>> class_index;
+  for (size_t k = 0; k < options.label_classes.size(); ++k) {
+    const std::string& name = options.label_classes[k];
+    if (name.empty()) throw Error(fmt::format("read_csv: {}: label_classes[{}] is empty", path, k));
+    if (!class_index.emplace(name, static_cast<int64_t>(k)).second)
+      throw Error(fmt::format("read_csv: {}: label_classes names '{}' twice", path, name));
+  }
 
   const std::string text = read_file(path);
   const Parser parser(path, options.delimiter);
@@ -135,6 +156,7 @@ CsvData read_csv(const std::string& path, const CsvOptions& options) {
   int64_t rows = 0;
   std::vector<double> features;
   std::vector<double> labels;
+  std::vector<std::string> label_names;  // text labels found in the file (text_labels)
 
   auto column_label = [&](int64_t column) {
     return names.empty() || !options.header
@@ -194,6 +216,26 @@ CsvData read_csv(const std::string& path, const CsvOptions& options) {
 
     for (int64_t k = 0; k < columns; ++k) {
       const std::string& field = fields[static_cast<size_t>(k)];
+      if (k == label && text_labels) {
+        if (field.empty())
+          parser.fail(line_number,
+                      fmt::format("data row {}: {}: empty label", rows + 1, column_label(k)));
+        if (options.text_labels) {
+          label_names.push_back(field);
+          continue;
+        }
+        const auto found = class_index.find(field);
+        if (found == class_index.end()) {
+          std::string known;
+          for (const std::string& name : options.label_classes)
+            known += (known.empty() ? "'" : ", '") + name + "'";
+          parser.fail(line_number,
+                      fmt::format("data row {}: {}: '{}' is not one of the label_classes ({})",
+                                  rows + 1, column_label(k), field, known));
+        }
+        labels.push_back(static_cast<double>(found->second));
+        continue;
+      }
       bool out_of_range = false;
       const std::optional<double> value = parse_number(field, out_of_range);
       if (!value) {
@@ -228,11 +270,29 @@ CsvData read_csv(const std::string& path, const CsvOptions& options) {
         value = std::copysign(std::numeric_limits<double>::infinity(), value);
   };
   saturate_for(options.dtype, features);
-  saturate_for(options.label_dtype, labels);
+  DType label_dtype = options.label_dtype;
+  if (text_labels) {
+    label_dtype = DType::i64;
+    if (options.text_labels) {
+      // The distinct names, sorted, are the classes: the indices do not depend on row order.
+      std::vector<std::string> sorted = label_names;
+      std::sort(sorted.begin(), sorted.end());
+      sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+      for (size_t k = 0; k < sorted.size(); ++k)
+        class_index.emplace(sorted[k], static_cast<int64_t>(k));
+      for (const std::string& name : label_names)
+        labels.push_back(static_cast<double>(class_index.find(name)->second));
+      result.label_classes = std::move(sorted);
+    } else {
+      result.label_classes = options.label_classes;
+    }
+  } else {
+    saturate_for(options.label_dtype, labels);
+  }
   const int64_t feature_count = label >= 0 ? columns - 1 : columns;
   result.features = tensor(std::move(features), {rows, feature_count}, {.dtype = options.dtype});
   if (label >= 0) {
-    result.labels = tensor(std::move(labels), {rows}, {.dtype = options.label_dtype});
+    result.labels = tensor(std::move(labels), {rows}, {.dtype = label_dtype});
     result.label_name = names[static_cast<size_t>(label)];
   }
   for (int64_t k = 0; k < columns; ++k)

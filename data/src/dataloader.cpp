@@ -7,6 +7,7 @@
 #include <cstring>
 #include <numeric>
 #include <span>
+#include <utility>
 
 #include "common.hpp"
 #include "tapegrad/autograd/error.hpp"
@@ -66,11 +67,22 @@ std::vector<int64_t> DataLoader::order(int64_t epoch) const {
 }
 
 DataLoader::Iterator DataLoader::begin() {
-  const int64_t epoch = epoch_++;
-  std::shared_ptr<const std::vector<int64_t>> order_of_epoch;
-  if (options_.shuffle || sharded())
-    order_of_epoch = std::make_shared<const std::vector<int64_t>>(order(epoch));
-  return Iterator(this, std::move(order_of_epoch), 0);
+  auto progress = std::make_shared<EpochProgress>();
+  progress->epoch = epoch_++;
+  if (options_.shuffle || sharded()) progress->order = order(progress->epoch);
+  // A restored position starts inside the epoch; one restored past its last batch (saved in
+  // the last batch's loop body) has an empty loop left, which ends it.
+  progress->handed_out = std::exchange(start_batch_, 0);
+  progress->finished = progress->handed_out >= size();
+  current_ = progress;
+  const int64_t first = progress->handed_out;
+  return Iterator(this, std::move(progress), first);
+}
+
+void DataLoader::set_epoch(int64_t epoch) {
+  epoch_ = epoch;
+  start_batch_ = 0;
+  current_.reset();
 }
 
 StateDict DataLoader::state_dict() const {
@@ -82,7 +94,12 @@ StateDict DataLoader::state_dict() const {
     t.data<int64_t>()[0] = value;
     return t;
   };
-  return {{"epoch", scalar_i64(epoch_)}, {"seed", scalar_i64(seed_bits)}};
+  // Inside a loop that has not ended, the position is that epoch's next batch; otherwise the
+  // next begin()'s. set_epoch and load_state_dict drop current_, so it is always the latest.
+  const bool inside = current_ && !current_->finished;
+  return {{"epoch", scalar_i64(inside ? current_->epoch : epoch_)},
+          {"batch", scalar_i64(inside ? current_->handed_out : start_batch_)},
+          {"seed", scalar_i64(seed_bits)}};
 }
 
 void DataLoader::load_state_dict(const StateDict& state) {
@@ -100,21 +117,35 @@ void DataLoader::load_state_dict(const StateDict& state) {
   };
   const int64_t epoch = entry("epoch");
   const int64_t seed_bits = entry("seed");
+  // States saved before the position within an epoch was kept have no "batch".
+  const int64_t batch = state.contains("batch") ? entry("batch") : 0;
   if (epoch < 0)
     throw Error(fmt::format("DataLoader::load_state_dict: epoch must be >= 0, got {}", epoch));
+  if (batch < 0 || batch > size())
+    throw Error(fmt::format(
+        "DataLoader::load_state_dict: batch must be in [0, {}] (the batches per epoch), got {}",
+        size(), batch));
   epoch_ = epoch;
+  start_batch_ = batch;
+  current_.reset();
   std::memcpy(&seed_, &seed_bits, sizeof seed_);
 }
 
+void DataLoader::Iterator::advance() {
+  ++batch_;
+  if (progress_ && loader_ != nullptr && batch_ >= loader_->size()) progress_->finished = true;
+}
+
 Batch DataLoader::Iterator::operator*() const {
-  if (loader_ == nullptr || batch_ < 0 || batch_ >= loader_->size())
+  if (loader_ == nullptr || !progress_ || batch_ < 0 || batch_ >= loader_->size())
     throw Error("DataLoader::Iterator: dereferenced past the last batch");
   const int64_t batch_size = loader_->options_.batch_size;
   const int64_t start = batch_ * batch_size;
   const int64_t count = std::min(batch_size, loader_->shard_size() - start);
-  if (order_) {
+  progress_->handed_out = std::max(progress_->handed_out, batch_ + 1);
+  if (!progress_->order.empty()) {
     return loader_->dataset_->get_batch(
-        std::span<const int64_t>(order_->data() + start, static_cast<size_t>(count)));
+        std::span<const int64_t>(progress_->order.data() + start, static_cast<size_t>(count)));
   }
   std::vector<int64_t> rows(static_cast<size_t>(count));
   std::iota(rows.begin(), rows.end(), start);

@@ -27,7 +27,12 @@ void abort_job(const char* message) {
 
 int run(const std::function<int()>& main_function) {
   try {
-    return main_function();
+    const int status = main_function();
+    // A program that returns run(...) from main is complete as written: MPI is finalised here
+    // (OpenMPI reports a rank that exits without MPI_Finalize as "exited improperly" and fails
+    // the job). Idempotent, so a destroy_process_group() of the program's own is harmless.
+    destroy_process_group();
+    return status;
   } catch (const std::exception& error) {
     abort_job(error.what());
   } catch (...) {

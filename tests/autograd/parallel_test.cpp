@@ -98,10 +98,12 @@ TEST_CASE("set_num_threads sets the count that get_num_threads reports, for BLAS
   tg::set_num_threads(1);
   CHECK(tg::get_num_threads() == 1);
   CHECK(tg::detail::parallel_threads() == 1);
-  SUBCASE("a count below 1 means 1") {
-    tg::set_num_threads(0);
-    CHECK(tg::get_num_threads() == 1);
-    CHECK(tg::detail::parallel_threads() == 1);
+  SUBCASE("a count below 1 throws and changes nothing") {
+    tg::set_num_threads(2);
+    TG_CHECK_ERROR(tg::set_num_threads(0), "set_num_threads", ">= 1", "got 0");
+    TG_CHECK_ERROR(tg::set_num_threads(-3), "set_num_threads", "got -3");
+    CHECK(tg::get_num_threads() == 2);
+    CHECK(tg::detail::blas_threads() == 2);
   }
 }
 

@@ -285,3 +285,80 @@ TEST_CASE("save_checkpoint refuses reserved metadata keys and keeps the previous
       "tg::save_checkpoint", "reserved", "crc32");
   CHECK(tg::testing::read_file(path) == before);
 }
+
+TEST_CASE("CheckpointParts: a loader's position inside an epoch round-trips with the rest") {
+  TempDir dir;
+  const std::string path = dir.file("run.ckpt");
+  auto make_loader = [] {
+    tg::data::TensorDataset data(tg::arange(10).reshape({10, 1}), tg::arange(10));
+    return tg::data::DataLoader(data, {.batch_size = 3, .shuffle = true, .seed = 5});
+  };
+  Training saved(1);
+  tg::data::DataLoader loader = make_loader();
+  (void)loader.begin();  // epoch 0, nothing handed out
+  std::vector<double> rest_of_epoch_1;
+  int64_t handed = 0;
+  for (auto [x, y] : loader) {  // epoch 1: a checkpoint after its second batch
+    (void)x;
+    if (++handed == 2) {
+      tg::save_checkpoint(
+          path, saved.model, *saved.optimizer,
+          {.scheduler = saved.scheduler(), .loader = &loader, .metadata = {{"note", "mid-epoch"}}});
+    } else if (handed > 2) {
+      for (double v : y.to_vector()) rest_of_epoch_1.push_back(v);
+    }
+  }
+  const tg::StateDict file = tg::load(path);
+  CHECK(file.at("loader.epoch").item() == 1);
+  CHECK(file.at("loader.batch").item() == 2);
+
+  Training restored(2, "adam", "step", 1);
+  tg::data::DataLoader fresh = make_loader();
+  const tg::Metadata metadata =
+      tg::load_checkpoint(path, restored.model, *restored.optimizer,
+                          {.scheduler = restored.scheduler(), .loader = &fresh});
+  CHECK(metadata.at("note") == "mid-epoch");
+  CHECK(restored.snapshot() == saved.snapshot());
+  CHECK(fresh.epoch() == 1);  // no set_epoch: the checkpoint held it
+  CHECK(fresh.next_batch() == 2);
+  std::vector<double> resumed;
+  for (auto [x, y] : fresh) {
+    (void)x;
+    for (double v : y.to_vector()) resumed.push_back(v);
+  }
+  CHECK(resumed.size() == 4);  // batches 2 and 3 of 3 + 3 + 3 + 1
+  CHECK(resumed == rest_of_epoch_1);
+}
+
+TEST_CASE("CheckpointParts: a loader given without one saved, or the reverse, is refused") {
+  TempDir dir;
+  const std::string with_loader = dir.file("with.ckpt"), without = dir.file("without.ckpt");
+  tg::data::DataLoader loader(tg::data::TensorDataset(tg::zeros({4, 1}), tg::zeros({4})),
+                              {.batch_size = 2});
+  Training saved(1);
+  tg::save_checkpoint(with_loader, saved.model, *saved.optimizer,
+                      {.scheduler = saved.scheduler(), .loader = &loader});
+  tg::save_checkpoint(without, saved.model, *saved.optimizer, saved.scheduler());
+  Training target(2);
+  const auto before = target.snapshot();
+  TG_CHECK_ERROR(
+      tg::load_checkpoint(with_loader, target.model, *target.optimizer, target.scheduler()),
+      "tg::load_checkpoint", with_loader.c_str(), "loader.", "no loader was given");
+  TG_CHECK_ERROR(tg::load_checkpoint(without, target.model, *target.optimizer,
+                                     {.scheduler = target.scheduler(), .loader = &loader}),
+                 "tg::load_checkpoint", without.c_str(), "no loader entries");
+  SUBCASE("a position past the loader's epoch: nothing changes, the loader included") {
+    tg::data::DataLoader small(tg::data::TensorDataset(tg::zeros({2, 1}), tg::zeros({2})),
+                               {.batch_size = 2});
+    const std::string path = rewritten(dir, with_loader, [](tg::StateDict& s) {
+      s["loader.batch"] = tg::tensor({2.0}, {}, {.dtype = tg::i64});
+    });
+    small.set_epoch(3);
+    TG_CHECK_ERROR(tg::load_checkpoint(path, target.model, *target.optimizer,
+                                       {.scheduler = target.scheduler(), .loader = &small}),
+                   "tg::load_checkpoint", "loader", "batch", "got 2");
+    CHECK(small.epoch() == 3);
+    CHECK(small.next_batch() == 0);
+  }
+  CHECK(target.snapshot() == before);
+}

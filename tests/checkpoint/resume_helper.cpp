@@ -3,6 +3,8 @@
 //
 //   resume_helper table DIR            every optimizer × scheduler; exit 1 unless all max |Δ| = 0
 //   resume_helper run OPT SCHED FROM TO CHECKPOINT_IN|- OUT   (one leg, used by `table`)
+//   resume_helper run-mid OPT SCHED CHECKPOINT_IN|- OUT STOP  (a leg with the loader in the
+//        checkpoint: to the end, or with STOP > 0 a checkpoint after batch STOP, then SIGKILL)
 //   resume_helper write-checkpoint PATH                        (for the Python reader test)
 //   resume_helper write-fuzz-seeds DIR      valid checkpoints for tests/fuzz's checkpoint_load
 #include <fmt/format.h>
@@ -11,6 +13,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <csignal>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -33,6 +36,10 @@ const std::vector<std::string> kOptimizers = {
     "adamw",        "lbfgs_strong_wolfe"};
 const std::vector<std::string> kSchedulers = {"none",   "step",   "exponential",
                                               "cosine", "linear", "plateau"};
+// The killed-mid-epoch column: the plateau scheduler (the most state) and a kill after the
+// 11th of 18 batches, the second of epoch 3's three.
+constexpr const char* kKilledScheduler = "plateau";
+constexpr int64_t kKillAfterBatch = 11;
 
 std::unique_ptr<tg::optim::Optimizer> make_optimizer(const std::string& name,
                                                      std::vector<tg::Tensor> params) {
@@ -120,23 +127,27 @@ struct Run {
         scheduler(make_scheduler(scheduler_name, *optimizer)),
         optimizer_name(optimizer_name_) {}
 
-  void train_epoch(int epoch) {
-    for (auto [inputs, targets] : loader) {
-      auto closure = [&] {
-        optimizer->zero_grad();
-        tg::Tensor loss = tg::F::cross_entropy(model(inputs), targets);
-        loss.backward();
-        return loss;
-      };
-      if (optimizer_name == "lbfgs_strong_wolfe") {
-        optimizer->step(closure);
-      } else {
-        closure();
-        optimizer->step();
-      }
+  void train_step(const tg::Tensor& inputs, const tg::Tensor& targets) {
+    auto closure = [&] {
+      optimizer->zero_grad();
+      tg::Tensor loss = tg::F::cross_entropy(model(inputs), targets);
+      loss.backward();
+      return loss;
+    };
+    if (optimizer_name == "lbfgs_strong_wolfe") {
+      optimizer->step(closure);
+    } else {
+      closure();
+      optimizer->step();
     }
+  }
+
+  void train_epoch(int epoch) {
+    for (auto [inputs, targets] : loader) train_step(inputs, targets);
     scheduler.step(epoch);
   }
+
+  tg::CheckpointParts parts() { return {.scheduler = scheduler.ref(), .loader = &loader}; }
 };
 
 // One leg: epochs [from, to), starting from a checkpoint unless `input` is "-"; writes the
@@ -158,18 +169,51 @@ int run_leg(const std::string& optimizer_name, const std::string& scheduler_name
   return 0;
 }
 
-// Runs this program again with `arguments`, in a new process; true if it exits 0.
-bool run_self(const std::vector<std::string>& arguments) {
+// A leg whose checkpoints hold the loader's position: the epoch and batch to start at come from
+// the checkpoint alone (no set_epoch). With stop > 0 it writes a checkpoint after its stop-th
+// batch overall, in the middle of the loop, and kills itself with SIGKILL, as `kill -9` would.
+int run_mid(const std::string& optimizer_name, const std::string& scheduler_name,
+            const std::string& input, const std::string& output, int64_t stop) {
+  Run run(optimizer_name, scheduler_name);
+  if (input != "-") tg::load_checkpoint(input, run.model, *run.optimizer, run.parts());
+  int64_t done = run.loader.epoch() * run.loader.size() + run.loader.next_batch();
+  for (int64_t epoch = run.loader.epoch(); epoch < kEpochs; ++epoch) {
+    for (auto [inputs, targets] : run.loader) {
+      run.train_step(inputs, targets);
+      if (++done == stop) {
+        tg::save_checkpoint(output, run.model, *run.optimizer, run.parts());
+        std::raise(SIGKILL);
+      }
+    }
+    run.scheduler.step(static_cast<int>(epoch));
+  }
+  tg::save_checkpoint(output, run.model, *run.optimizer, run.parts());
+  return 0;
+}
+
+// Runs this program again with `arguments`, in a new process; its wait status.
+int spawn_self(const std::vector<std::string>& arguments) {
   std::vector<std::string> all = {"/proc/self/exe"};
   all.insert(all.end(), arguments.begin(), arguments.end());
   std::vector<char*> argv;
   for (std::string& argument : all) argv.push_back(argument.data());
   argv.push_back(nullptr);
   pid_t pid = 0;
-  if (posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, argv.data(), environ) != 0)
-    return false;
+  if (posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, argv.data(), environ) != 0) return -1;
   int status = 0;
-  return waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  return waitpid(pid, &status, 0) == pid ? status : -1;
+}
+
+// Runs this program again with `arguments`, in a new process; true if it exits 0.
+bool run_self(const std::vector<std::string>& arguments) {
+  const int status = spawn_self(arguments);
+  return status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// Runs a leg that must die of SIGKILL; true if it did.
+bool run_self_killed(const std::vector<std::string>& arguments) {
+  const int status = spawn_self(arguments);
+  return status != -1 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
 }
 
 double as_double(const tg::Tensor& t, int64_t i) {
@@ -199,15 +243,46 @@ bool same_bits(const tg::Tensor& a, const tg::Tensor& b) {
   return false;
 }
 
+// The largest |Δ| over the model's parameters of two final checkpoints, and whether every entry
+// (optimizer, scheduler, loader and generator state too) is bit-identical.
+std::pair<double, bool> compare(const std::string& straight_path, const std::string& resumed_path) {
+  const tg::StateDict straight = tg::load(straight_path);
+  const tg::StateDict resumed = tg::load(resumed_path);
+  double max_delta = 0;
+  bool state_equal = straight.size() == resumed.size();
+  for (const auto& [name, tensor] : straight) {
+    const auto found = resumed.find(name);
+    if (found == resumed.end() || !same_bits(tensor, found->second)) {
+      state_equal = false;
+      if (found == resumed.end() || found->second.shape() != tensor.shape()) continue;
+    }
+    if (name.starts_with("model."))
+      for (int64_t i = 0; i < tensor.numel(); ++i)
+        max_delta =
+            std::max(max_delta, std::abs(as_double(tensor, i) - as_double(found->second, i)));
+  }
+  return {max_delta, state_equal};
+}
+
+std::string cell(std::pair<double, bool> result) {
+  return result.second ? fmt::format("{:g}", result.first)
+                       : fmt::format("{:g} state!", result.first);
+}
+
 int table(const std::string& directory) {
   fmt::print("resume after epoch 3 of {} in a new process vs {} epochs straight\n", kEpochs,
              kEpochs);
   fmt::print(
       "max |Δ| over every parameter; 'state' says whether optimizer, scheduler and\n"
-      "generator state also match bit for bit\n\n");
+      "generator state also match bit for bit\n"
+      "killed mid-epoch: {} scheduler, the loader's position in the checkpoint; a checkpoint\n"
+      "after batch {} of {} ({} of epoch 4's {}), SIGKILL, then a new process resumes from it\n"
+      "with no set_epoch\n\n",
+      kKilledScheduler, kKillAfterBatch, kEpochs * kSamples / kBatch,
+      kKillAfterBatch - 3 * (kSamples / kBatch), kSamples / kBatch);
   fmt::print("{:<27}", "optimizer \\ scheduler");
   for (const std::string& s : kSchedulers) fmt::print("{:>13}", s);
-  fmt::print("\n");
+  fmt::print("{:>18}\n", "killed mid-epoch");
   bool all_equal = true;
   for (const std::string& o : kOptimizers) {
     fmt::print("{:<27}", o);
@@ -222,24 +297,25 @@ int table(const std::string& directory) {
         all_equal = false;
         continue;
       }
-      const tg::StateDict straight = tg::load(base + ".straight");
-      const tg::StateDict resumed = tg::load(base + ".resumed");
-      double max_delta = 0;
-      bool state_equal = straight.size() == resumed.size();
-      for (const auto& [name, tensor] : straight) {
-        const auto found = resumed.find(name);
-        if (found == resumed.end() || !same_bits(tensor, found->second)) {
-          state_equal = false;
-          if (found == resumed.end() || found->second.shape() != tensor.shape()) continue;
-        }
-        if (name.starts_with("model."))
-          for (int64_t i = 0; i < tensor.numel(); ++i)
-            max_delta =
-                std::max(max_delta, std::abs(as_double(tensor, i) - as_double(found->second, i)));
-      }
-      if (max_delta != 0 || !state_equal) all_equal = false;
-      fmt::print("{:>13}", state_equal ? fmt::format("{:g}", max_delta)
-                                       : fmt::format("{:g} state!", max_delta));
+      const auto result = compare(base + ".straight", base + ".resumed");
+      if (result.first != 0 || !result.second) all_equal = false;
+      fmt::print("{:>13}", cell(result));
+    }
+    // The last column: the loader's position in the checkpoint, a leg killed with SIGKILL right
+    // after the checkpoint it takes in the middle of epoch 3, resumed with no set_epoch.
+    const std::string base = fmt::format("{}/{}_killed", directory, o);
+    const std::string stop = std::to_string(kKillAfterBatch);
+    const bool ran =
+        run_self({"run-mid", o, kKilledScheduler, "-", base + ".straight", "0"}) &&
+        run_self_killed({"run-mid", o, kKilledScheduler, "-", base + ".mid", stop}) &&
+        run_self({"run-mid", o, kKilledScheduler, base + ".mid", base + ".resumed", "0"});
+    if (!ran) {
+      fmt::print("{:>18}", "FAILED");
+      all_equal = false;
+    } else {
+      const auto result = compare(base + ".straight", base + ".resumed");
+      if (result.first != 0 || !result.second) all_equal = false;
+      fmt::print("{:>18}", cell(result));
     }
     fmt::print("\n");
   }
@@ -277,6 +353,8 @@ int main(int argc, char** argv) {
     if (args.size() == 2 && args[0] == "table") return table(args[1]);
     if (args.size() == 7 && args[0] == "run")
       return run_leg(args[1], args[2], std::stoi(args[3]), std::stoi(args[4]), args[5], args[6]);
+    if (args.size() == 6 && args[0] == "run-mid")
+      return run_mid(args[1], args[2], args[3], args[4], std::stoll(args[5]));
     if (args.size() == 2 && args[0] == "write-checkpoint") {
       Run run("adam_amsgrad", "linear");
       run.train_epoch(0);
@@ -285,9 +363,10 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (args.size() == 2 && args[0] == "write-fuzz-seeds") return write_fuzz_seeds(args[1]);
-    fmt::print(stderr,
-               "usage: resume_helper table DIR | run OPT SCHED FROM TO IN|- OUT | write-checkpoint "
-               "PATH | write-fuzz-seeds DIR\n");
+    fmt::print(
+        stderr,
+        "usage: resume_helper table DIR | run OPT SCHED FROM TO IN|- OUT | run-mid OPT SCHED "
+        "IN|- OUT STOP | write-checkpoint PATH | write-fuzz-seeds DIR\n");
     return 2;
   } catch (const std::exception& error) {
     fmt::print(stderr, "resume_helper: {}\n", error.what());

@@ -229,3 +229,62 @@ TEST_CASE("read_csv explains empty files and bad options") {
   const std::string missing = dir.file("missing.csv");
   CHECK(contains(error_message([&] { read_csv(missing); }), "cannot open '" + missing + "'"));
 }
+
+TEST_CASE("read_csv maps text labels to class indices, in the given order or sorted") {
+  TempDir dir;
+  const std::string text =
+      "length,width,species\n"
+      "1.5,0.2,setosa\n"
+      "4.7,1.4,versicolor\n"
+      "\"6.0\",2.5,\"virginica\"\n"
+      "1.4,0.3,setosa\n";
+  SUBCASE("label_classes: index = position in the list") {
+    const CsvData data = read_text(
+        dir, "a.csv", text,
+        {.label_column = "species", .label_classes = {"virginica", "setosa", "versicolor"}});
+    CHECK(data.labels.dtype() == tg::i64);
+    CHECK(data.labels.to_vector() == std::vector<double>{1, 2, 0, 1});
+    CHECK(data.label_classes == std::vector<std::string>{"virginica", "setosa", "versicolor"});
+    CHECK(data.features.shape() == tg::Shape{4, 2});
+    CHECK(data.features.to_vector()[4] == doctest::Approx(6.0));
+    CHECK(data.label_name == "species");
+  }
+  SUBCASE("text_labels: the distinct names, sorted, whatever the row order") {
+    const CsvData data = read_text(dir, "b.csv", text, {.label_index = -1, .text_labels = true});
+    CHECK(data.labels.dtype() == tg::i64);
+    CHECK(data.label_classes == std::vector<std::string>{"setosa", "versicolor", "virginica"});
+    CHECK(data.labels.to_vector() == std::vector<double>{0, 1, 2, 0});
+  }
+  SUBCASE("a class not in label_classes names the line, the data row and the value") {
+    const std::string message = csv_error(
+        dir, text + "5.9,2.1,virginca\n",
+        {.label_column = "species", .label_classes = {"setosa", "versicolor", "virginica"}});
+    CHECK(contains(message, "read_csv"));
+    CHECK(contains(message, "line 6"));
+    CHECK(contains(message, "data row 5"));
+    CHECK(contains(message, "'virginca'"));
+    CHECK(contains(message, "column 3 ('species')"));
+    CHECK(contains(message, "'setosa', 'versicolor', 'virginica'"));
+  }
+  SUBCASE("an empty label") {
+    CHECK(contains(csv_error(dir, "x,y\n1,a\n2,\n", {.label_column = "y", .text_labels = true}),
+                   "line 3: data row 2: column 2 ('y'): empty label"));
+  }
+}
+
+TEST_CASE("read_csv refuses text-label options that cannot work") {
+  TempDir dir;
+  const std::string text = "x,y\n1,a\n";
+  CHECK(contains(csv_error(dir, text, {.label_classes = {"a"}}),
+                 "label_classes needs a label column"));
+  CHECK(contains(csv_error(dir, text, {.text_labels = true}), "text_labels needs a label column"));
+  CHECK(contains(csv_error(dir, text, {.label_column = "y", .label_classes = {"a", "b", "a"}}),
+                 "label_classes names 'a' twice"));
+  CHECK(contains(csv_error(dir, text, {.label_column = "y", .label_classes = {"a", ""}}),
+                 "label_classes[1] is empty"));
+  CHECK(contains(
+      csv_error(dir, text, {.label_column = "y", .label_classes = {"a"}, .text_labels = true}),
+      "not both"));
+  // Without text labels a text label is still an error, as before.
+  CHECK(contains(csv_error(dir, text, {.label_column = "y"}), "'a' is not a number"));
+}

@@ -334,3 +334,90 @@ TEST_CASE("DataLoader::load_state_dict rejects a bad entry and changes nothing")
   }
   CHECK(loader.epoch() == 4);
 }
+
+TEST_CASE("DataLoader's state_dict inside an epoch resumes a new loader at the next batch") {
+  // 10 samples in batches of 3: batches 0-3, the last of one sample.
+  const DataLoaderOptions options{.batch_size = 3, .shuffle = true, .seed = 9};
+  DataLoader straight(numbered(10), options);
+  (void)run_epoch(straight);
+  const Epoch second = run_epoch(straight);
+  const Epoch third = run_epoch(straight);
+  REQUIRE(second.batch_sizes == std::vector<int64_t>{3, 3, 3, 1});
+
+  for (int64_t taken = 0; taken <= 4; ++taken) {
+    CAPTURE(taken);
+    // A run that stops inside epoch 1's loop after `taken` batches (its body has run for them).
+    DataLoader stopped(numbered(10), options);
+    (void)run_epoch(stopped);
+    tg::StateDict state;
+    int64_t seen = 0;
+    if (taken == 0) {
+      auto it = stopped.begin();  // the loop has begun but handed out nothing yet
+      (void)it;
+      state = stopped.state_dict();
+    } else {
+      for (auto [x, y] : stopped) {
+        (void)x;
+        (void)y;
+        if (++seen == taken) {
+          state = stopped.state_dict();
+          break;
+        }
+      }
+    }
+    CHECK(state.at("epoch").item() == 1);
+    CHECK(state.at("batch").item() == static_cast<double>(taken));
+
+    DataLoader resumed(numbered(10), options);
+    resumed.load_state_dict(state);
+    CHECK(resumed.epoch() == 1);
+    CHECK(resumed.next_batch() == taken);
+    const Epoch rest = run_epoch(resumed);
+    // The rest of epoch 1: the samples after the first `taken` batches, in the same order.
+    const std::vector<int64_t> expected(second.samples.begin() + std::min<int64_t>(3 * taken, 10),
+                                        second.samples.end());
+    CHECK(rest.samples == expected);
+    CHECK(resumed.next_batch() == 0);
+    CHECK(run_epoch(resumed).samples == third.samples);
+  }
+}
+
+TEST_CASE("DataLoader's state_dict after an epoch's loop has ended is the next epoch") {
+  DataLoader loader(numbered(7), {.batch_size = 2, .shuffle = true, .seed = 4});
+  (void)run_epoch(loader);
+  tg::StateDict state = loader.state_dict();
+  CHECK(state.at("epoch").item() == 1);
+  CHECK(state.at("batch").item() == 0);
+  // After set_epoch the position is that epoch's start, whatever loop ran before.
+  for (auto [x, y] : loader) {
+    (void)x;
+    (void)y;
+    break;
+  }
+  CHECK(loader.state_dict().at("batch").item() == 1);
+  loader.set_epoch(5);
+  CHECK(loader.state_dict().at("epoch").item() == 5);
+  CHECK(loader.state_dict().at("batch").item() == 0);
+}
+
+TEST_CASE("DataLoader::load_state_dict rejects a batch outside the epoch and changes nothing") {
+  DataLoader loader(numbered(6), {.batch_size = 2, .shuffle = true, .seed = 3});
+  loader.set_epoch(2);
+  tg::StateDict state = loader.state_dict();
+  state["batch"] = tg::tensor({4.0}, {}, {.dtype = tg::i64});  // 3 batches per epoch
+  TG_CHECK_ERROR(loader.load_state_dict(state), "DataLoader::load_state_dict", "batch", "[0, 3]",
+                 "got 4");
+  state["batch"] = tg::tensor({-1.0}, {}, {.dtype = tg::i64});
+  TG_CHECK_ERROR(loader.load_state_dict(state), "DataLoader::load_state_dict", "batch", "got -1");
+  state["batch"] = tg::tensor({1.0}, {}, {.dtype = tg::f32});
+  TG_CHECK_ERROR(loader.load_state_dict(state), "DataLoader::load_state_dict", "\"batch\"",
+                 "0-D i64");
+  CHECK(loader.epoch() == 2);
+  CHECK(loader.next_batch() == 0);
+  SUBCASE("a state without \"batch\" (saved before it existed) starts the epoch") {
+    state.erase("batch");
+    loader.load_state_dict(state);
+    CHECK(loader.epoch() == 2);
+    CHECK(loader.next_batch() == 0);
+  }
+}

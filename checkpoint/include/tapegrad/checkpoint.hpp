@@ -12,6 +12,10 @@
 
 namespace tg {
 
+namespace data {
+class DataLoader;
+}  // namespace data
+
 /// Either kind of scheduler, or none: LRScheduler and ReduceLROnPlateau share no base, so a
 /// checkpoint takes this instead of two overloads (whose `nullptr` defaults would be ambiguous).
 class SchedulerRef {
@@ -61,5 +65,34 @@ void save_checkpoint(const std::string& path, const nn::Module& model,
 ///     const int first_epoch = std::stoi(metadata.at("epoch")) + 1;
 Metadata load_checkpoint(const std::string& path, nn::Module& model, optim::Optimizer& optimizer,
                          SchedulerRef scheduler = nullptr);
+
+/// The optional parts of a checkpoint besides model and optimizer, named at the call:
+/// `{.scheduler = &scheduler, .loader = &loader, .metadata = {{"note", "..."}}}`.
+struct CheckpointParts {
+  SchedulerRef scheduler = nullptr;    ///< either kind of scheduler, or none
+  data::DataLoader* loader = nullptr;  ///< the training loader, whose position is saved
+  Metadata metadata = {};              ///< strings for the file's header (save only)
+};
+
+/// save_checkpoint() with the loader's position too (its state_dict() under `loader.`: epoch,
+/// batch within the epoch and shuffle seed). Taken after any batch, inside the loop, and
+/// loaded in a new process, the run continues with the next batch and ends bit for bit where
+/// the uninterrupted run ends, with no set_epoch call.
+///
+///     tg::save_checkpoint("run.ckpt", model, optimizer, {.scheduler = &scheduler, .loader =
+///     &loader});
+void save_checkpoint(const std::string& path, const nn::Module& model,
+                     const optim::Optimizer& optimizer, const CheckpointParts& parts);
+
+/// load_checkpoint() with the loader's position too: afterwards loader.epoch() is the epoch the
+/// saved run was in and the next `for` over the loader resumes after the last batch it had been
+/// handed. All or nothing as above; a loader given for a file without one, or the reverse,
+/// throws tg::Error. `parts.metadata` is ignored; the file's metadata is returned.
+///
+///     tg::load_checkpoint("run.ckpt", model, optimizer, {.scheduler = &scheduler, .loader =
+///     &loader}); for (int64_t epoch = loader.epoch(); epoch < epochs; ++epoch)
+///       for (auto [x, y] : loader) { /* ... */ }
+Metadata load_checkpoint(const std::string& path, nn::Module& model, optim::Optimizer& optimizer,
+                         const CheckpointParts& parts);
 
 }  // namespace tg

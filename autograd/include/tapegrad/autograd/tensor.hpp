@@ -336,6 +336,7 @@ Tensor randn_like(const Tensor& t);
 void manual_seed(uint64_t seed);
 /// Sets the threads of every pool tapegrad uses (OpenBLAS's included): the most that one matrix
 /// product may use. Products under 2^22 multiply-adds always run on one, which is faster there.
+/// Throws tg::Error for n < 1, changing nothing.
 void set_num_threads(int n);
 int get_num_threads();
 

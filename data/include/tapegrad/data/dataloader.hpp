@@ -43,6 +43,15 @@ struct DataLoaderOptions {
 /// With shuffle, epoch e visits every sample exactly once in a permutation that is a function of
 /// (seed, e) alone: two loaders with the same seed give the same batches, epoch by epoch.
 class DataLoader {
+  // One started epoch: its sample order (empty when in order) and how far its loop has got,
+  // shared by the loader and the epoch's iterators so that state_dict() can see the position.
+  struct EpochProgress {
+    int64_t epoch = 0;
+    std::vector<int64_t> order;
+    int64_t handed_out = 0;  // batches dereferenced so far (the next one to hand out)
+    bool finished = false;   // an iterator stepped past the last batch: the loop has ended
+  };
+
  public:
   /// Walks one epoch; dereferencing gathers the current batch.
   class Iterator {
@@ -53,24 +62,24 @@ class DataLoader {
     using difference_type = std::ptrdiff_t;
 
     Iterator() = default;
-    /// The current batch, copied out of the dataset.
+    /// The current batch, copied out of the dataset; counts it as handed out (see state_dict).
     Batch operator*() const;
     Iterator& operator++() {
-      ++batch_;
+      advance();
       return *this;
     }
-    void operator++(int) { ++batch_; }
+    void operator++(int) { advance(); }
     /// Iterators compare by batch position, so any iterator equals end() once exhausted.
     bool operator==(const Iterator& other) const { return batch_ == other.batch_; }
 
    private:
     friend class DataLoader;
-    Iterator(const DataLoader* loader, std::shared_ptr<const std::vector<int64_t>> order,
-             int64_t batch)
-        : loader_(loader), order_(std::move(order)), batch_(batch) {}
+    Iterator(const DataLoader* loader, std::shared_ptr<EpochProgress> progress, int64_t batch)
+        : loader_(loader), progress_(std::move(progress)), batch_(batch) {}
+    void advance();
 
     const DataLoader* loader_ = nullptr;
-    std::shared_ptr<const std::vector<int64_t>> order_;  ///< sample order; empty when in order
+    std::shared_ptr<EpochProgress> progress_;  ///< the epoch's order and how far it has got
     int64_t batch_ = 0;
   };
 
@@ -91,20 +100,29 @@ class DataLoader {
   int64_t size() const;
   /// Samples per epoch on this rank: n, or ceil(n / num_replicas) (floor with drop_last).
   int64_t shard_size() const;
-  /// The epoch the next begin() starts (0 for a new loader).
+  /// The epoch the next begin() starts (0 for a new loader; after load_state_dict, the epoch
+  /// the saved run was in).
   int64_t epoch() const { return epoch_; }
-  /// Makes the next begin() start epoch `epoch` (e.g. to resume training reproducibly).
-  void set_epoch(int64_t epoch) { epoch_ = epoch; }
+  /// The batch the next begin() starts at: 0, or after load_state_dict the first batch the
+  /// saved run had not yet been handed.
+  int64_t next_batch() const { return start_batch_; }
+  /// Makes the next begin() start epoch `epoch` at its first batch (e.g. to resume training
+  /// reproducibly from an epoch number).
+  void set_epoch(int64_t epoch);
   /// This rank's sample order in epoch `epoch`, without starting it (0, 1, ... when neither
   /// shuffling nor sharding).
   std::vector<int64_t> order(int64_t epoch) const;
 
-  /// The loader's position: "epoch" (the epoch the next begin() starts) and "seed" (the
-  /// shuffle's seed, bit-cast to i64), both 0-D i64 tensors, so a resumed run draws the same
-  /// shuffles as an uninterrupted one.
+  /// The loader's position, as 0-D i64 tensors: "epoch" and "batch" (where a restored loader's
+  /// next begin() starts) and "seed" (the shuffle's seed, bit-cast to i64), so a resumed run
+  /// draws the same batches as an uninterrupted one. Inside an epoch's loop (the loop has not
+  /// ended) the position is that epoch and the first batch not yet handed out, so a checkpoint
+  /// taken after any batch resumes right after it; once the loop has ended, it is the next
+  /// epoch's first batch.
   StateDict state_dict() const;
-  /// Restores state_dict(); throws tg::Error naming the entry (missing, not a 0-D i64 tensor,
-  /// a negative epoch) and changes nothing on error.
+  /// Restores state_dict() (a state without "batch" starts its epoch at batch 0); throws
+  /// tg::Error naming the entry (missing, not a 0-D i64 tensor, a negative epoch, a batch
+  /// outside [0, size()]) and changes nothing on error.
   void load_state_dict(const StateDict& state);
 
   const Dataset& dataset() const { return *dataset_; }
@@ -117,6 +135,8 @@ class DataLoader {
   DataLoaderOptions options_;
   uint64_t seed_ = 0;
   int64_t epoch_ = 0;
+  int64_t start_batch_ = 0;                 // where the next begin() starts (after a restore)
+  std::shared_ptr<EpochProgress> current_;  // the epoch begin() started last, if any
 };
 
 }  // namespace tg::data

@@ -23,7 +23,7 @@ int get_world_size();
 /// Returns once every rank has called barrier().
 void barrier();
 /// Frees the group and finalises MPI (if init_process_group started it); a no-op when not
-/// initialised.
+/// initialised or already destroyed. tg::distributed::run calls it when its function returns.
 void destroy_process_group();
 
 /// How all_reduce combines the ranks' values (mean = sum / world size, floating types only).

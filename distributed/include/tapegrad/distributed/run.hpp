@@ -5,7 +5,9 @@
 
 namespace tg::distributed {
 
-/// Calls `main_function` and returns its result. If it throws, writes
+/// Calls `main_function`, then destroy_process_group() (which finalises MPI if
+/// init_process_group started it), and returns its result, so `return run(...)` from main ends
+/// a job cleanly with exit status 0. If it throws, writes
 /// "tapegrad: rank R of N failed: <message>" to stderr and ends every process of the job with
 /// MPI_Abort (exit status 1), so no other rank waits forever in a collective.
 ///
