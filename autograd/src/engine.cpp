@@ -71,9 +71,8 @@ void accumulate_into_leaf(TensorImpl& leaf, const Tensor& g, bool create_graph) 
     return;
   }
   if (!leaf.grad.defined()) {
-    const bool sole_owner = g.impl_ptr().use_count() == 1 &&
-                            g.impl()->storage.use_count() == 1 && g.is_leaf() &&
-                            g.is_contiguous();  // a leaf's grad is always contiguous
+    const bool sole_owner = g.impl_ptr().use_count() == 1 && g.impl()->storage.use_count() == 1 &&
+                            g.is_leaf() && g.is_contiguous();  // a leaf's grad is always contiguous
     leaf.grad = sole_owner ? g : g.detach().clone();
     return;
   }

@@ -34,7 +34,8 @@ Tensor make_view(const Tensor& source, const Shape& shape, const Shape& strides,
   auto impl = std::allocate_shared<TensorImpl>(SmallBlockAllocator<TensorImpl>{});
   impl->storage = from.storage;
   const int64_t element = element_size(from.dtype);
-  impl->data = static_cast<std::byte*>(from.data) + (storage_offset - from.storage_offset) * element;
+  impl->data =
+      static_cast<std::byte*>(from.data) + (storage_offset - from.storage_offset) * element;
   impl->storage_offset = storage_offset;
   impl->shape = shape;
   if (!strides_are_contiguous(shape, strides)) impl->strides = strides;
@@ -84,8 +85,8 @@ Tensor dense_copy(const Tensor& t) {
 // d contiguous(a)/da = 1
 const Tensor& contiguous_input(const Tensor& t, Tensor& holder) {
   if (t.impl() == nullptr || t.impl()->strides.empty()) return t;
-  holder = record("contiguous", dense_copy(t), {&t},
-                  [](const Tensor& g) -> Gradients { return {g}; });
+  holder =
+      record("contiguous", dense_copy(t), {&t}, [](const Tensor& g) -> Gradients { return {g}; });
   return holder;
 }
 

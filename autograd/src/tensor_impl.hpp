@@ -70,8 +70,8 @@ Tensor make_view(const Tensor& source, const Shape& shape, const Shape& strides,
 /// `t` itself when contiguous, else an unrecorded contiguous copy of its values.
 Tensor dense_copy(const Tensor& t);
 
-/// `t` itself when contiguous or undefined (no copy, no reference count touched), else `holder`, which
-/// this sets to an unrecorded contiguous copy: how a kernel reads a strided input.
+/// `t` itself when contiguous or undefined (no copy, no reference count touched), else `holder`,
+/// which this sets to an unrecorded contiguous copy: how a kernel reads a strided input.
 inline const Tensor& dense_values(const Tensor& t, Tensor& holder) {
   if (t.impl() == nullptr || t.impl()->strides.empty()) return t;
   holder = dense_copy(t);

@@ -94,7 +94,8 @@ const std::vector<InPlaceOp>& in_place_ops() {
          y.index_put_({tg::tensor(std::vector<int64_t>{1, 1, 3}, {3})}, w.narrow(0, 1, 3), true);
        }},
       {"index (row) assignment", [](Tensor& y, const Tensor& w) { y[2] = w[0] * w[1]; }},
-      {"a view's add_", [](Tensor& y, const Tensor& w) { y.narrow(0, 1, 2).add_(w.narrow(0, 0, 2)); }},
+      {"a view's add_",
+       [](Tensor& y, const Tensor& w) { y.narrow(0, 1, 2).add_(w.narrow(0, 0, 2)); }},
       {"a strided view's mul_",
        [](Tensor& y, const Tensor& w) { y.slice(0, 0, 4, 2).mul_(w.slice(0, 1, 4, 2)); }},
   };
@@ -220,8 +221,9 @@ TEST_CASE("index_put_ writes or accumulates values at index tensors, as PyTorch'
   const Tensor rows = tg::tensor(std::vector<int64_t>{2, 0, 2}, {3});
   t.index_put_({rows}, constant({1, 2, 3, 4, 5, 6}, {3, 2}), true);
   TG_CHECK_VALUES(t, {3, 4, 0, 0, 6, 8});
-  t.index_put_({tg::tensor(std::vector<int64_t>{1, -1}, {2}), tg::tensor(std::vector<int64_t>{0, 1}, {2})},
-               constant({9}, {1}));
+  t.index_put_(
+      {tg::tensor(std::vector<int64_t>{1, -1}, {2}), tg::tensor(std::vector<int64_t>{0, 1}, {2})},
+      constant({9}, {1}));
   TG_CHECK_VALUES(t, {3, 4, 9, 0, 6, 9});
   TG_CHECK_ERROR(t.index_put_({tg::tensor(std::vector<int64_t>{3}, {1})}, constant({1}, {1})),
                  "index_put_", "out of range", "[3, 2]");
@@ -265,11 +267,11 @@ TEST_CASE("tril, triu, diag, diag_embed and tril_indices") {
   TG_CHECK_VALUES(tg::tril_indices(2, 3, 1), {0, 0, 1, 1, 1, 0, 1, 0, 1, 2});
   TG_CHECK_ERROR(tg::tril(v), "tril", "[2]");
   TG_CHECK_ERROR(tg::diag(constant({1}, {1, 1, 1})), "diag", "[1, 1, 1]");
-  for (auto fn : {std::function<Tensor(const Tensor&)>([](const Tensor& t) { return tg::tril(t, 0); }),
-                  std::function<Tensor(const Tensor&)>([](const Tensor& t) { return tg::triu(t, -1); }),
-                  std::function<Tensor(const Tensor&)>([](const Tensor& t) { return tg::diag(t, 1); }),
-                  std::function<Tensor(const Tensor&)>(
-                      [](const Tensor& t) { return tg::diag_embed(t); })}) {
+  for (auto fn :
+       {std::function<Tensor(const Tensor&)>([](const Tensor& t) { return tg::tril(t, 0); }),
+        std::function<Tensor(const Tensor&)>([](const Tensor& t) { return tg::triu(t, -1); }),
+        std::function<Tensor(const Tensor&)>([](const Tensor& t) { return tg::diag(t, 1); }),
+        std::function<Tensor(const Tensor&)>([](const Tensor& t) { return tg::diag_embed(t); })}) {
     TG_CHECK_GRADCHECK([&](const std::vector<Tensor>& in) { return fn(in[0]) * fn(in[0]); },
                        {tg::randn({3, 3}, {.dtype = tg::f64}).set_requires_grad()});
   }
@@ -277,7 +279,8 @@ TEST_CASE("tril, triu, diag, diag_embed and tril_indices") {
                      {tg::randn({3}, {.dtype = tg::f64}).set_requires_grad()});
 }
 
-TEST_CASE("tensor(std::vector<int64_t>, Shape) makes an index tensor; braced doubles stay floating") {
+TEST_CASE(
+    "tensor(std::vector<int64_t>, Shape) makes an index tensor; braced doubles stay floating") {
   const Tensor i = tg::tensor(std::vector<int64_t>{3, -1, 4}, {3});
   CHECK(i.dtype() == tg::i64);
   CHECK(i.shape() == Shape{3});

@@ -3,7 +3,6 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
-
 #include <tapegrad/autograd.hpp>
 
 #include "../support/testing.hpp"

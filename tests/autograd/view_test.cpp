@@ -40,19 +40,31 @@ const std::vector<ViewOp>& view_ops() {
       {"slice step 1", [](const Tensor& b) { return b.slice(1, 1, 3); }},
       {"transpose", [](const Tensor& b) { return b.transpose(0, 2); }},
       {"t", [](const Tensor& b) { return b[0].t(); }},
-      {"permute", [](const Tensor& b) { return b.permute({2, 0, 1}); }},
+      {"permute",
+       [](const Tensor& b) {
+         return b.permute({2, 0, 1});
+       }},
       {"diagonal", [](const Tensor& b) { return b.diagonal(0, 1, 2); }},
       {"diagonal offset", [](const Tensor& b) { return b.diagonal(1, 1, 2); }},
       {"split", [](const Tensor& b) { return tg::split(b, 3, 2)[1]; }},
       {"chunk", [](const Tensor& b) { return tg::chunk(b, 2, 1)[0]; }},
       {"unbind", [](const Tensor& b) { return b.unbind(2)[3]; }},
-      {"view", [](const Tensor& b) { return b.view({6, 4}); }},
-      {"reshape", [](const Tensor& b) { return b.reshape({4, 6}); }},
+      {"view",
+       [](const Tensor& b) {
+         return b.view({6, 4});
+       }},
+      {"reshape",
+       [](const Tensor& b) {
+         return b.reshape({4, 6});
+       }},
       {"flatten", [](const Tensor& b) { return b.flatten(1); }},
       {"squeeze", [](const Tensor& b) { return b.narrow(0, 1, 1).squeeze(0); }},
       {"unsqueeze", [](const Tensor& b) { return b.unsqueeze(1); }},
       {"detach", [](const Tensor& b) { return b.detach(); }},
-      {"as_strided", [](const Tensor& b) { return b.as_strided({2, 2}, {12, 5}, 1); }},
+      {"as_strided",
+       [](const Tensor& b) {
+         return b.as_strided({2, 2}, {12, 5}, 1);
+       }},
       {"view of a transpose", [](const Tensor& b) { return b.transpose(1, 2).select(0, 1); }},
       {"reshape of a slice", [](const Tensor& b) { return b.select(0, 1).reshape({12}); }},
   };
@@ -94,7 +106,8 @@ TEST_CASE("views read the elements PyTorch's do") {
   TG_CHECK_VALUES(b.permute({2, 0, 1}).select(0, 3), {3, 7, 11, 15, 19, 23});
   TG_CHECK_VALUES(b.as_strided({2, 2}, {12, 5}, 1), {1, 6, 13, 18});
   TG_CHECK_VALUES(b[1].t().select(0, 2), {14, 18, 22});
-  TG_CHECK_VALUES(b.select(2, 0).unsqueeze(1).expand({2, 2, 3}).select(1, 1), {0, 4, 8, 12, 16, 20});
+  TG_CHECK_VALUES(b.select(2, 0).unsqueeze(1).expand({2, 2, 3}).select(1, 1),
+                  {0, 4, 8, 12, 16, 20});
   CHECK(b.diagonal(0, 1, 2).shape() == Shape{2, 3});
   CHECK(b.diagonal(5, 1, 2).numel() == 0);
 }
@@ -195,12 +208,19 @@ const std::vector<StridedCase>& strided_cases() {
       {"log_softmax", [](const Tensor& a, const Tensor&) { return a.log_softmax(0); }},
       {"logsumexp", [](const Tensor& a, const Tensor&) { return a.logsumexp(1); }},
       {"matmul", [](const Tensor& a, const Tensor& b) { return tg::matmul(a, b.t()); }},
-      {"matmul vector", [](const Tensor& a, const Tensor& b) { return tg::matmul(a, b.select(0, 0)); }},
+      {"matmul vector",
+       [](const Tensor& a, const Tensor& b) { return tg::matmul(a, b.select(0, 0)); }},
       {"linear", [](const Tensor& a, const Tensor& b) { return tg::linear(a, b, b.select(1, 2)); }},
       {"linear_relu",
        [](const Tensor& a, const Tensor& b) { return tg::linear_relu(a, b, b.select(1, 2)); }},
-      {"cat", [](const Tensor& a, const Tensor& b) { return tg::cat({a, b}, 1); }},
-      {"stack", [](const Tensor& a, const Tensor& b) { return tg::stack({a, b}, 0); }},
+      {"cat",
+       [](const Tensor& a, const Tensor& b) {
+         return tg::cat({a, b}, 1);
+       }},
+      {"stack",
+       [](const Tensor& a, const Tensor& b) {
+         return tg::stack({a, b}, 0);
+       }},
       {"index_select",
        [](const Tensor& a, const Tensor&) {
          return a.index_select(1, tg::tensor(std::vector<int64_t>{2, 0, 2}, {3}));
@@ -217,9 +237,18 @@ const std::vector<StridedCase>& strided_cases() {
       {"clone", [](const Tensor& a, const Tensor&) { return a.clone(); }},
       {"to f32 and back", [](const Tensor& a, const Tensor&) { return a.to(tg::f32).to(tg::f64); },
        false},  // values only: f32 rounding defeats finite differences
-      {"reshape (a copy)", [](const Tensor& a, const Tensor&) { return a.reshape({2, 6}); }},
-      {"broadcast_to", [](const Tensor& a, const Tensor&) { return tg::broadcast_to(a, {2, 4, 3}); }},
-      {"sum_to", [](const Tensor& a, const Tensor&) { return tg::sum_to(a, {1, 3}); }},
+      {"reshape (a copy)",
+       [](const Tensor& a, const Tensor&) {
+         return a.reshape({2, 6});
+       }},
+      {"broadcast_to",
+       [](const Tensor& a, const Tensor&) {
+         return tg::broadcast_to(a, {2, 4, 3});
+       }},
+      {"sum_to",
+       [](const Tensor& a, const Tensor&) {
+         return tg::sum_to(a, {1, 3});
+       }},
       {"layer_norm",
        [](const Tensor& a, const Tensor& b) {
          return tg::layer_norm(a, {3}, b.select(0, 0), b.select(0, 1));
@@ -231,14 +260,14 @@ const std::vector<StridedCase>& strided_cases() {
       {"cross_entropy",
        [](const Tensor& a, const Tensor&) {
          return tg::detail::cross_entropy_loss(a, tg::tensor(std::vector<int64_t>{0, 2, 1, 1}, {4}),
-                                              tg::tensor({0.5, 1.0, 2.0}, {.dtype = tg::f64}), -100,
-                                              tg::detail::LossReduction::mean, 0.1);
+                                               tg::tensor({0.5, 1.0, 2.0}, {.dtype = tg::f64}),
+                                               -100, tg::detail::LossReduction::mean, 0.1);
        }},
       {"nll_loss",
        [](const Tensor& a, const Tensor&) {
          return tg::detail::nll_loss(a.log_softmax(1),
-                                    tg::tensor(std::vector<int64_t>{2, 2, 0, 1}, {4}), {}, -100,
-                                    tg::detail::LossReduction::sum);
+                                     tg::tensor(std::vector<int64_t>{2, 2, 0, 1}, {4}), {}, -100,
+                                     tg::detail::LossReduction::sum);
        }},
       {"binary_cross_entropy",
        [](const Tensor& a, const Tensor& b) {
@@ -248,7 +277,8 @@ const std::vector<StridedCase>& strided_cases() {
        [](const Tensor& a, const Tensor& b) {
          return tg::detail::binary_cross_entropy_with_logits(a, b.sigmoid());
        }},
-      {"masked_fill", [](const Tensor& a, const Tensor& b) { return a.masked_fill(tg::gt(b, 0.0), 2.0); }},
+      {"masked_fill",
+       [](const Tensor& a, const Tensor& b) { return a.masked_fill(tg::gt(b, 0.0), 2.0); }},
       {"tril", [](const Tensor& a, const Tensor&) { return tg::tril(a, -1); }},
       {"triu", [](const Tensor& a, const Tensor&) { return tg::triu(a); }},
       {"diag", [](const Tensor& a, const Tensor&) { return tg::diag(a, 1); }},
@@ -272,7 +302,8 @@ TEST_CASE("every op gives on non-contiguous inputs what it gives on contiguous c
     auto dense = [](const Tensor& t) {  // the copy by hand: element (i, j) is storage (j, i)
       std::vector<double> values;
       for (int64_t i = 0; i < 4; ++i)
-        for (int64_t j = 0; j < 3; ++j) values.push_back(t.to_vector()[static_cast<size_t>(j * 4 + i)]);
+        for (int64_t j = 0; j < 3; ++j)
+          values.push_back(t.to_vector()[static_cast<size_t>(j * 4 + i)]);
       return tg::tensor(values, {4, 3}, {.dtype = tg::f64});
     };
     const Tensor expected = c.fn(dense(a_storage), dense(b_storage));
@@ -307,11 +338,15 @@ TEST_CASE("the backward of every view op is right, on contiguous and strided inp
     // The same view of a strided tensor: x read through a permutation of its storage.
     const Tensor storage = tg::randn({4, 2, 3}, {.dtype = tg::f64});
     TG_CHECK_GRADCHECK(
-        [&](const std::vector<Tensor>& in) { return (op.fn(in[0].permute({1, 2, 0})) * w).sum(); },
+        [&](const std::vector<Tensor>& in) {
+          return (op.fn(in[0].permute({1, 2, 0})) * w).sum();
+        },
         {storage.clone().set_requires_grad()});
   }
   // expand and broadcast_to, whose backward sums.
   TG_CHECK_GRADCHECK(
-      [](const std::vector<Tensor>& in) { return (in[0].unsqueeze(0).expand({3, 2, 4}) * 1.5).sum(); },
+      [](const std::vector<Tensor>& in) {
+        return (in[0].unsqueeze(0).expand({3, 2, 4}) * 1.5).sum();
+      },
       {tg::randn({2, 4}, {.dtype = tg::f64}).set_requires_grad()});
 }

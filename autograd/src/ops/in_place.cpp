@@ -137,9 +137,8 @@ void copy_slices(const Tensor& self, const Tensor& result, const char* op) {
     for (int64_t i = 0; i < positions.numel(); ++i) k[idx[i]] = T(0);
   });
   const Tensor merged =
-      reshape(reshape(old, {-1}) * keep +
-                  scatter_add(zeros({n}, {.dtype = base.dtype()}), 0, positions,
-                              reshape(result, {-1})),
+      reshape(reshape(old, {-1}) * keep + scatter_add(zeros({n}, {.dtype = base.dtype()}), 0,
+                                                      positions, reshape(result, {-1})),
               base.shape());
   base.impl()->grad_fn = merged.impl()->grad_fn;
   const Tensor reread = reshape(index_select(reshape(base, {-1}), 0, positions), self.shape());
@@ -279,8 +278,8 @@ Tensor& Tensor::copy_(const Tensor& source) {
 Tensor& Tensor::fill_(double value) {
   check_defined(*this, "fill_");
   return in_place(
-      *this, "fill_", {}, [&](const Tensor& current) { return filled_like(current, value, "fill_"); },
-      Kind::setter);
+      *this, "fill_", {},
+      [&](const Tensor& current) { return filled_like(current, value, "fill_"); }, Kind::setter);
 }
 
 Tensor& Tensor::zero_() {
@@ -320,8 +319,7 @@ Tensor& Tensor::div_(double value) {
 }
 
 Tensor& Tensor::clamp_(double lo, double hi) {
-  return in_place(*this, "clamp_", {},
-                  [&](const Tensor& t) { return tg::clamp(t, lo, hi); });
+  return in_place(*this, "clamp_", {}, [&](const Tensor& t) { return tg::clamp(t, lo, hi); });
 }
 Tensor& Tensor::pow_(double exponent) {
   return in_place(*this, "pow_", {}, [&](const Tensor& t) { return tg::pow(t, exponent); });
@@ -414,8 +412,7 @@ Tensor& Tensor::index_put_(const std::vector<Tensor>& indices, const Tensor& val
     for (int64_t r = 0; r < lead_rows; ++r) u[r] = accumulate || !seen[static_cast<size_t>(r)];
     for (int64_t q = 0; q < n; ++q) {
       pk[q] = kept[static_cast<size_t>(q)];
-      for (int64_t i = 0; i < inner; ++i)
-        tg_rows[q * inner + i] = rows[static_cast<size_t>(pk[q])];
+      for (int64_t i = 0; i < inner; ++i) tg_rows[q * inner + i] = rows[static_cast<size_t>(pk[q])];
     }
   }
   const Shape full_shape = shape();

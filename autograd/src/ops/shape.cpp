@@ -27,8 +27,10 @@ std::optional<Shape> view_strides(const Shape& old_shape, const Shape& old_strid
     const auto ud = static_cast<size_t>(d);
     tensor_numel *= old_shape[ud];
     // the end of a contiguous chunk of old dims
-    if (d == 0 || (old_shape[ud - 1] != 1 && old_strides[ud - 1] != tensor_numel * chunk_base_stride)) {
-      while (view_d >= 0 && (view_numel < tensor_numel || shape[static_cast<size_t>(view_d)] == 1)) {
+    if (d == 0 ||
+        (old_shape[ud - 1] != 1 && old_strides[ud - 1] != tensor_numel * chunk_base_stride)) {
+      while (view_d >= 0 &&
+             (view_numel < tensor_numel || shape[static_cast<size_t>(view_d)] == 1)) {
         strides[static_cast<size_t>(view_d)] = view_numel * chunk_base_stride;
         view_numel *= shape[static_cast<size_t>(view_d)];
         --view_d;
@@ -143,9 +145,10 @@ Tensor reshape(const Tensor& a, const Shape& shape) {
   if (std::optional<Shape> strides = view_strides(a.shape(), a.strides(), target))
     return view_as("reshape", a, target, *strides);
   Tensor out = detail::alias_with_shape(detail::dense_copy(a), target);
-  return detail::record("reshape", out, {&a}, [input_shape = a.shape()](const Tensor& g) -> Gradients {
-    return {reshape(g, input_shape)};
-  });
+  return detail::record("reshape", out, {&a},
+                        [input_shape = a.shape()](const Tensor& g) -> Gradients {
+                          return {reshape(g, input_shape)};
+                        });
 }
 
 Tensor Tensor::view(const Shape& shape) const {
@@ -301,8 +304,7 @@ Tensor sum_to(const Tensor& a, const Shape& shape) {
       return;
     }
     // A strided input (a broadcast gradient, say) is read in place, never copied.
-    const std::vector<int64_t> walk[2] = {detail::broadcast_strides(shape, a.shape()),
-                                          a.strides()};
+    const std::vector<int64_t> walk[2] = {detail::broadcast_strides(shape, a.shape()), a.strides()};
     detail::for_each_strided(a.shape(), walk,
                              [&](int64_t /*i*/, const int64_t* off) { o[off[0]] += x[off[1]]; });
   });
@@ -447,8 +449,8 @@ std::vector<Tensor> unbind(const Tensor& a, int64_t dim) {
 // d diagonal(a)/da: the gradient placed on the diagonal of zeros
 Tensor diagonal(const Tensor& a, int64_t offset, int64_t dim1, int64_t dim2) {
   if (a.dim() < 2)
-    throw Error(fmt::format("diagonal: expects at least 2 dims, got shape {}",
-                            format_shape(a.shape())));
+    throw Error(
+        fmt::format("diagonal: expects at least 2 dims, got shape {}", format_shape(a.shape())));
   const auto d1 = static_cast<size_t>(detail::canonical_dim("diagonal", dim1, a.dim(), a.shape()));
   const auto d2 = static_cast<size_t>(detail::canonical_dim("diagonal", dim2, a.dim(), a.shape()));
   if (d1 == d2)
@@ -476,9 +478,10 @@ Tensor diagonal(const Tensor& a, int64_t offset, int64_t dim1, int64_t dim2) {
 Tensor Tensor::as_strided(const Shape& sizes, const Shape& strides, int64_t storage_offset) const {
   const Tensor& a = *this;
   if (sizes.size() != strides.size() || storage_offset < 0)
-    throw Error(fmt::format("as_strided: sizes {} and strides {} need one stride per size and a "
-                            "non-negative offset (got {})",
-                            format_shape(sizes), format_shape(strides), storage_offset));
+    throw Error(
+        fmt::format("as_strided: sizes {} and strides {} need one stride per size and a "
+                    "non-negative offset (got {})",
+                    format_shape(sizes), format_shape(strides), storage_offset));
   int64_t last = storage_offset;  // the furthest element the view reads
   for (size_t i = 0; i < sizes.size(); ++i) {
     if (sizes[i] < 0 || strides[i] < 0)
@@ -523,8 +526,8 @@ Tensor Tensor::as_strided(const Shape& sizes, const Shape& strides, int64_t stor
           "the tensor of shape {} it was taken from, which has no gradient for them",
           format_shape(sizes), format_shape(strides), storage_offset, format_shape(a.shape())));
   return detail::record("as_strided", out, {&a},
-                        [input_shape = a.shape(), positions = detail::SavedTensor(positions)](
-                            const Tensor& g) -> Gradients {
+                        [input_shape = a.shape(),
+                         positions = detail::SavedTensor(positions)](const Tensor& g) -> Gradients {
                           return {scatter_back(g, input_shape, positions.unpack())};
                         });
 }

@@ -11,8 +11,8 @@ namespace {
 // 1 where the element (row, column) of the last two dims is kept, as an i64 [rows, cols].
 Tensor triangle_mask(const char* op, const Tensor& a, int64_t k, bool lower) {
   if (a.dim() < 2)
-    throw Error(fmt::format("{}: expects at least 2 dims, got shape {}", op,
-                            format_shape(a.shape())));
+    throw Error(
+        fmt::format("{}: expects at least 2 dims, got shape {}", op, format_shape(a.shape())));
   const int64_t rows = a.size(-2), cols = a.size(-1);
   Tensor mask = detail::empty({rows, cols}, DType::i64);
   int64_t* m = detail::data_of<int64_t>(mask);
@@ -41,18 +41,18 @@ Tensor triu(const Tensor& a, int64_t k) {
 Tensor diag(const Tensor& a, int64_t k) {
   if (a.dim() == 2) return diagonal(a, k, 0, 1).clone();
   if (a.dim() != 1)
-    throw Error(fmt::format("diag: expects a 1-D or 2-D tensor, got shape {}",
-                            format_shape(a.shape())));
+    throw Error(
+        fmt::format("diag: expects a 1-D or 2-D tensor, got shape {}", format_shape(a.shape())));
   const int64_t n = a.numel(), size = n + (k < 0 ? -k : k);
   Tensor positions = detail::empty({n}, DType::i64);
   int64_t* p = detail::data_of<int64_t>(positions);
-  for (int64_t i = 0; i < n; ++i) p[i] = (i + std::max<int64_t>(0, -k)) * size + i + std::max<int64_t>(0, k);
+  for (int64_t i = 0; i < n; ++i)
+    p[i] = (i + std::max<int64_t>(0, -k)) * size + i + std::max<int64_t>(0, k);
   return place(a, positions, {size, size});
 }
 
 Tensor diag_embed(const Tensor& a) {
-  if (a.dim() == 0)
-    throw Error("diag_embed: expects at least 1 dim, got a 0-D tensor (shape [])");
+  if (a.dim() == 0) throw Error("diag_embed: expects at least 1 dim, got a 0-D tensor (shape [])");
   const int64_t n = a.size(-1), count = a.numel();
   Tensor positions = detail::empty({count}, DType::i64);
   int64_t* p = detail::data_of<int64_t>(positions);

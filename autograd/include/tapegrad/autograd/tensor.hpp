@@ -298,8 +298,7 @@ Tensor index_tensor(std::vector<int64_t> values, Shape shape);
 /// An i64 tensor of `values` (row-major) with `shape`, for index tensors; taken only for an
 /// explicit std::vector<int64_t>, so braced lists of numbers stay the floating form above.
 template <class V>
-  requires std::same_as<V, std::vector<int64_t>>
-Tensor tensor(V values, Shape shape) {
+requires std::same_as<V, std::vector<int64_t>> Tensor tensor(V values, Shape shape) {
   return detail::index_tensor(std::move(values), std::move(shape));
 }
 /// A 0-D tensor.
