@@ -52,6 +52,7 @@ double center(const Box& b) { return b.y + b.height / 2; }
 // Columns by depth (a record one right of its deepest input, a leaf just left of its first
 // consumer), then a few sweeps that move each box towards the boxes it is joined to.
 void lay_out(std::vector<Box>& boxes) {
+  if (boxes.empty()) return;  // an output with no history: nothing to draw
   for (Box& b : boxes)
     if (b.kind == "record")
       for (size_t in : b.inputs)
@@ -188,10 +189,10 @@ void to_html(const Tensor& output, const std::string& path, const HtmlOptions& o
       edges.push_back({{"from", boxes[from].id}, {"to", boxes[to].id}, {"input", k}});
     }
   }
-  // A leaf's gradient is final once its oldest consumer has run backward.
+  // A leaf's gradient is final once its oldest consumer, the last to run backward, has run.
   for (size_t i = 0; i < first_record; ++i) {
-    int step = 2 * records + 1;
-    for (size_t c : boxes[i].consumers) step = std::min(step, boxes[c].grad_step);
+    int step = records + 1;
+    for (size_t c : boxes[i].consumers) step = std::max(step, boxes[c].grad_step);
     boxes[i].grad_step = step;
   }
   lay_out(boxes);

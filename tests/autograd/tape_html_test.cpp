@@ -168,6 +168,22 @@ TEST_CASE("to_html shows large tensors by shape and summary, and reports what it
   CHECK_THROWS_WITH_AS(tg::autograd::to_html(loss, "/nonexistent-dir/page.html"),
                        doctest::Contains("to_html"), tg::Error);
   CHECK_THROWS_AS(tg::autograd::to_html(tg::Tensor(), page.string()), tg::Error);
+  tg::autograd::to_html(w, page.string());  // a leaf: a page with nothing to step through
+  CHECK(tg::testing::contains(read_file(page), "\"records\":[]"));
+  fs::remove(page);
+}
+
+TEST_CASE("to_html shows a leaf's gradient once its last consumer has run backward") {
+  // x feeds #1 (x·x) and #2 (#1 + x): backward runs #2 (step 3) then #1 (step 4).
+  tg::autograd::TapeInspectionGuard inspect;
+  const tg::Tensor x = tg::scalar(3.0, {.dtype = tg::f64, .requires_grad = true}).set_name("x");
+  const tg::Tensor y = x * x + x;
+  y.backward({.retain_graph = true});
+  const fs::path page = scratch_file("two_uses.html");
+  tg::autograd::to_html(y, page.string());
+  const std::string html = read_file(page);
+  fs::remove(page);
+  CHECK(tg::testing::contains(html, "\"grad\":\"7\",\"grad_step\":4"));  // dy/dx = 2x + 1
 }
 
 TEST_CASE("to_html's page in a real browser: each step shows format_tape's numbers") {
