@@ -1,5 +1,6 @@
 // Google Benchmark: tg::linalg::solve and inv of an n×n f64 matrix against calling LAPACK directly
 // (dgesv; dgetrf + dgetri) on the same data, n = 8 … 512, each pair run back to back.
+// Run: bench/linalg_lapack [--benchmark_repetitions=5] (compare the CPU times of a pair).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -77,15 +78,19 @@ void BM_TapegradInv(benchmark::State& state) {
   }
 }
 
-void sizes(benchmark::internal::Benchmark* b) {
-  b->RangeMultiplier(2)->Range(8, 512)->ArgName("n");
-}
-
 }  // namespace
 
-BENCHMARK(BM_LapackSolve)->Apply(sizes);
-BENCHMARK(BM_TapegradSolve)->Apply(sizes);
-BENCHMARK(BM_LapackInv)->Apply(sizes);
-BENCHMARK(BM_TapegradInv)->Apply(sizes);
-
-BENCHMARK_MAIN();
+// Registered by size, LAPACK and tapegrad back to back, so a change in the machine's load between
+// two rows of a pair (other work on a shared machine) is as small as it can be.
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  for (int64_t n = 8; n <= 512; n *= 2) {
+    benchmark::RegisterBenchmark("BM_LapackSolve", BM_LapackSolve)->Arg(n)->ArgName("n");
+    benchmark::RegisterBenchmark("BM_TapegradSolve", BM_TapegradSolve)->Arg(n)->ArgName("n");
+    benchmark::RegisterBenchmark("BM_LapackInv", BM_LapackInv)->Arg(n)->ArgName("n");
+    benchmark::RegisterBenchmark("BM_TapegradInv", BM_TapegradInv)->Arg(n)->ArgName("n");
+  }
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

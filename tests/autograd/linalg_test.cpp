@@ -141,6 +141,19 @@ TEST_CASE("solve gives A⁻¹ B for vectors, matrices, batches, f32 and f64") {
   }
 }
 
+TEST_CASE("solve's residual is at rounding level for large systems, vector or matrix B") {
+  // n = 100 takes the path that factors A as stored (small ones transpose A for gesv).
+  tg::manual_seed(3);
+  const tg::Tensor a = tg::rand({100, 100}, {.dtype = tg::f64}) - 0.5;
+  for (const tg::Tensor& b :
+       {tg::rand({100}, {.dtype = tg::f64}), tg::rand({100, 3}, {.dtype = tg::f64})}) {
+    const tg::Tensor residual = tg::matmul(a, tg::linalg::solve(a, b)) - b;
+    CHECK(tg::abs(residual).max().item() < 1e-10);
+  }
+  const tg::Tensor product = tg::matmul(a, tg::linalg::inv(a)) - tg::eye(100, {.dtype = tg::f64});
+  CHECK(tg::abs(product).max().item() < 1e-10);
+}
+
 TEST_CASE("inv, det and slogdet of a matrix that needs pivoting, and of a batch") {
   for (const tg::DType dtype : {tg::f64, tg::f32}) {
     CAPTURE(tg::dtype_name(dtype));
