@@ -262,6 +262,28 @@ std::vector<Case> table() {
   add({"expand(Tensor,Shape)", "", {"expand"}, {a({0.7, 1.3, 0.4}, {1, 3})}, one([](const V& x) {
          return tg::expand(x[0], {2, 3});
        })});
+  add(unary("diagonal(Tensor,int64_t,int64_t,int64_t)", "diagonal",
+            [](auto& x) { return tg::diagonal(x, 1); }));
+  add({"unbind(Tensor,int64_t)", "", {"unbind", "select"}, {a()}, [](const V& x) {
+         return tg::unbind(x[0], 1);
+       }});
+  add(unary("tril(Tensor,int64_t)", "tril", [](auto& x) { return tg::tril(x); }));
+  add(unary("triu(Tensor,int64_t)", "triu", [](auto& x) { return tg::triu(x, 1); }));
+  add({"diag(Tensor,int64_t)", "vector to matrix", {"diag"}, {a({0.7, 1.3, 0.4}, {3})},
+       one([](const V& x) { return tg::diag(x[0], 1); })});
+  add({"diag(Tensor,int64_t)", "matrix to vector", {"diag", "diagonal"}, {a()},
+       one([](const V& x) { return tg::diag(x[0]); })});
+  add(unary("diag_embed(Tensor)", "diag_embed", [](auto& x) { return tg::diag_embed(x); }));
+  add({"masked_fill(Tensor,Tensor,double)",
+       "",
+       {"masked_fill"},
+       {a(), constant("mask", {1, 0, 0, 1, 0, 1}, {2, 3}, {0, 1, 1, 0, 1, 0})},
+       one([](const V& x) { return tg::masked_fill(x[0], x[1], -2.0); })});
+  Case triangle = {"tril_indices(int64_t,int64_t,int64_t)", "", {}, {}, one([](const V&) {
+                     return tg::tril_indices(3, 4, 1);
+                   })};
+  triangle.differentiable = false;
+  add(triangle);
   add({"split(Tensor,int64_t,int64_t)", "", {"split", "narrow", "slice"}, {a()}, [](const V& x) {
          return tg::split(x[0], 2, 1);
        }});

@@ -141,7 +141,10 @@ class Workspace {
 // ---- Kernels: LAPACK over each matrix of a batch ----
 
 // A copy of `t` with its own storage, unrecorded.
-Tensor copy_of(const Tensor& t) {
+Tensor copy_of(const Tensor& t_strided) {
+  Tensor t_holder;
+  const Tensor& t = detail::dense_values(t_strided, t_holder);
+
   Tensor out = detail::empty(t.shape(), t.dtype());
   std::memcpy(out.impl()->data, t.impl()->data,
               static_cast<size_t>(t.numel() * element_size(t.dtype())));
@@ -156,7 +159,12 @@ constexpr int64_t kGesvUpTo = 64;
 
 // X with A X = B for A [batch, n, n] and B [batch, n, k] (same batch), or B [batch, n] with
 // k = 1, unrecorded.
-Tensor solve_values(const Tensor& a, const Tensor& b, int64_t k) {
+Tensor solve_values(const Tensor& a_strided, const Tensor& b_strided, int64_t k) {
+  Tensor a_holder;
+  const Tensor& a = detail::dense_values(a_strided, a_holder);
+  Tensor b_holder;
+  const Tensor& b = detail::dense_values(b_strided, b_holder);
+
   const int64_t n = a.shape().back(), count = batch_count(a);
   Tensor out = copy_of(b);
   detail::dispatch_floating("linalg.solve", a.dtype(), [&]<class T>() {
@@ -188,7 +196,10 @@ Tensor solve_values(const Tensor& a, const Tensor& b, int64_t k) {
 }
 
 // A⁻¹ for each matrix of A [..., n, n], unrecorded.
-Tensor inverse_values(const char* op, const Tensor& a) {
+Tensor inverse_values(const char* op, const Tensor& a_strided) {
+  Tensor a_holder;
+  const Tensor& a = detail::dense_values(a_strided, a_holder);
+
   const int64_t n = a.shape().back(), count = batch_count(a);
   Tensor out = copy_of(a);
   detail::dispatch_floating(op, a.dtype(), [&]<class T>() {
@@ -214,7 +225,10 @@ Tensor inverse_values(const char* op, const Tensor& a) {
 struct Determinants {
   Tensor det, sign, log_abs;
 };
-Determinants determinant_values(const char* op, const Tensor& a, bool logarithmic) {
+Determinants determinant_values(const char* op, const Tensor& a_strided, bool logarithmic) {
+  Tensor a_holder;
+  const Tensor& a = detail::dense_values(a_strided, a_holder);
+
   const int64_t n = a.size(-1), count = batch_count(a);
   const Shape batch = leading(a.shape(), 2);
   Determinants result;
@@ -251,7 +265,10 @@ Determinants determinant_values(const char* op, const Tensor& a, bool logarithmi
 }
 
 // The Cholesky factor of each matrix, the other triangle zeroed, unrecorded.
-Tensor cholesky_values(const Tensor& a, bool upper) {
+Tensor cholesky_values(const Tensor& a_strided, bool upper) {
+  Tensor a_holder;
+  const Tensor& a = detail::dense_values(a_strided, a_holder);
+
   const int64_t n = a.size(-1), count = batch_count(a);
   Tensor out = copy_of(a);
   detail::dispatch_floating("linalg.cholesky", a.dtype(), [&]<class T>() {
@@ -274,7 +291,12 @@ Tensor cholesky_values(const Tensor& a, bool upper) {
 }
 
 // Least squares X [batch, n, k] for A [batch, m, n] (m >= n), B [batch, m, k], unrecorded.
-Tensor lstsq_values(const Tensor& a, const Tensor& b) {
+Tensor lstsq_values(const Tensor& a_strided, const Tensor& b_strided) {
+  Tensor a_holder;
+  const Tensor& a = detail::dense_values(a_strided, a_holder);
+  Tensor b_holder;
+  const Tensor& b = detail::dense_values(b_strided, b_holder);
+
   const int64_t m = a.size(-2), n = a.size(-1), k = b.size(-1), count = batch_count(a);
   const Shape batch = leading(a.shape(), 2);
   Tensor out = detail::empty(with_matrix(batch, n, k), a.dtype());
@@ -311,7 +333,10 @@ Tensor lstsq_values(const Tensor& a, const Tensor& b) {
 // Eigenvalues [..., n] and, with `vectors`, eigenvectors packed as [..., n + 1, n]: row 0 the
 // ascending eigenvalues, rows 1..n the matrix whose columns are the eigenvectors. One tensor, so
 // that eigh is one record on the tape.
-Tensor eigh_values(const Tensor& a, bool vectors) {
+Tensor eigh_values(const Tensor& a_strided, bool vectors) {
+  Tensor a_holder;
+  const Tensor& a = detail::dense_values(a_strided, a_holder);
+
   const int64_t n = a.size(-1), count = batch_count(a);
   const Shape batch = leading(a.shape(), 2);
   Tensor out = vectors ? detail::empty(with_matrix(batch, n + 1, n), a.dtype())
@@ -343,7 +368,9 @@ Tensor eigh_values(const Tensor& a, bool vectors) {
 }
 
 // True when every element of t is 0 (an output's gradient that was never used).
-bool all_zero(const Tensor& t) {
+bool all_zero(const Tensor& t_strided) {
+  Tensor t_holder;
+  const Tensor& t = detail::dense_values(t_strided, t_holder);
   bool zero = true;
   detail::dispatch_floating("linalg.eigh", t.dtype(), [&]<class T>() {
     const T* x = detail::data_of<T>(t);

@@ -56,11 +56,6 @@ Tensor view_as(const char* op, const Tensor& a, const Shape& shape, const Shape&
   });
 }
 
-// A view of `a` with the same numel whose strides follow from a's (unsqueeze, squeeze).
-Tensor view_as(const char* op, const Tensor& a, const Shape& shape) {
-  return view_as(op, a, shape, *view_strides(a.shape(), a.strides(), shape));
-}
-
 // Where each element of a view with this geometry sits in a contiguous tensor of the input's
 // shape (geometry computed for that contiguous layout): an i64 [numel] index for the backward.
 Tensor view_positions(const Shape& shape, const Shape& strides, int64_t offset) {
