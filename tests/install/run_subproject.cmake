@@ -17,6 +17,7 @@ if(VIA STREQUAL "FetchContent")
   set(archive ${WORK}/tapegrad-src.tar.gz)
   execute_process(COMMAND ${CMAKE_COMMAND} -E tar czf ${archive} --format=gnutar
                           CMakeLists.txt cmake include autograd nn optim data checkpoint distributed
+                          testing
                   WORKING_DIRECTORY ${TAPEGRAD_SOURCE} RESULT_VARIABLE result)
   if(NOT result EQUAL 0)
     message(FATAL_ERROR "could not archive ${TAPEGRAD_SOURCE}")
