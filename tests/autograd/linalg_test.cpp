@@ -393,14 +393,14 @@ TEST_CASE("linalg takes strided views as it takes their contiguous copies") {
   const tg::Tensor view = stored.t();
   REQUIRE_FALSE(view.is_contiguous());
   TG_CHECK_VALUES_TOL(tg::linalg::solve(view, tg::tensor({2, 9}, {.dtype = tg::f64})), 1e-12,
-                      {1, 2});                                          // [2 0; 1 4]⁻¹ [2, 9]
+                      {1, 2});  // [2 0; 1 4]⁻¹ [2, 9]
   TG_CHECK_VALUES_TOL(tg::linalg::det(view), 1e-12, {8});
   TG_CHECK_VALUES_TOL(tg::linalg::inv(view), 1e-12, {0.5, 0, -0.125, 0.25});
   const tg::Tensor lower = tg::linalg::eigvalsh(matrix({2, 1, 1, 2}, {2, 2}, tg::f64).t());
   TG_CHECK_VALUES_TOL(lower, 1e-12, {1, 3});
   // Gradients through a transposed leaf view agree with finite differences.
-  const tg::Tensor leaf = tg::tensor({1.5, 0.2, -0.3, 2.0}, {2, 2},
-                                     {.dtype = tg::f64, .requires_grad = true});
+  const tg::Tensor leaf =
+      tg::tensor({1.5, 0.2, -0.3, 2.0}, {2, 2}, {.dtype = tg::f64, .requires_grad = true});
   CHECK(tg::gradcheck([](const Inputs& in) { return tg::linalg::inv(in[0].t()); }, {leaf}).ok);
   CHECK(tg::gradcheck([](const Inputs& in) { return tg::linalg::det(in[0].t()); }, {leaf}).ok);
 }

@@ -269,10 +269,14 @@ std::vector<Case> table() {
        }});
   add(unary("tril(Tensor,int64_t)", "tril", [](auto& x) { return tg::tril(x); }));
   add(unary("triu(Tensor,int64_t)", "triu", [](auto& x) { return tg::triu(x, 1); }));
-  add({"diag(Tensor,int64_t)", "vector to matrix", {"diag"}, {a({0.7, 1.3, 0.4}, {3})},
+  add({"diag(Tensor,int64_t)",
+       "vector to matrix",
+       {"diag"},
+       {a({0.7, 1.3, 0.4}, {3})},
        one([](const V& x) { return tg::diag(x[0], 1); })});
-  add({"diag(Tensor,int64_t)", "matrix to vector", {"diag", "diagonal"}, {a()},
-       one([](const V& x) { return tg::diag(x[0]); })});
+  add({"diag(Tensor,int64_t)", "matrix to vector", {"diag", "diagonal"}, {a()}, one([](const V& x) {
+         return tg::diag(x[0]);
+       })});
   add(unary("diag_embed(Tensor)", "diag_embed", [](auto& x) { return tg::diag_embed(x); }));
   add({"masked_fill(Tensor,Tensor,double)",
        "",
