@@ -1,26 +1,19 @@
 # cmake --install support: headers, libraries, and a package config for find_package(tapegrad).
 include(CMakePackageConfigHelpers)
 
-install(TARGETS tapegrad tapegrad_autograd tapegrad_nn tapegrad_optim tapegrad_data
-        tapegrad_checkpoint tapegrad_testing
+# The six libraries install themselves and their headers (tg_add_library, TapegradLibrary.cmake);
+# here: the umbrella, the header-only testing target and the export sets.
+install(TARGETS tapegrad tapegrad_testing
         EXPORT tapegradTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(DIRECTORY include/ autograd/include/ nn/include/ optim/include/ data/include/
-        checkpoint/include/ testing/include/
+install(DIRECTORY include/ testing/include/
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT tapegradTargets NAMESPACE tapegrad::
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/tapegrad)
-# tapegrad::distributed in its own export set: the package config loads it only where MPI is
-# found, so a consumer without MPI still gets the core targets.
+# tapegrad::distributed in its own export set (see distributed/CMakeLists.txt).
 if(TG_HAVE_MPI)
-  install(TARGETS tapegrad_distributed
-          EXPORT tapegradDistributedTargets
-          ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
-          LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
-          INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-  install(DIRECTORY distributed/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
   install(EXPORT tapegradDistributedTargets NAMESPACE tapegrad::
           DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/tapegrad)
 endif()

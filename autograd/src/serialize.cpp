@@ -29,24 +29,6 @@ static_assert(std::endian::native == std::endian::little,
 constexpr int kFormatVersion = 1;
 constexpr size_t kLengthBytes = 8;
 
-const void* raw_data(const Tensor& tensor) {
-  switch (tensor.dtype()) {
-    case DType::f32:
-      return tensor.data<float>();
-    case DType::f64:
-      return tensor.data<double>();
-    case DType::i64:
-      return tensor.data<int64_t>();
-  }
-  return nullptr;
-}
-
-void* raw_data(Tensor& tensor) { return const_cast<void*>(raw_data(std::as_const(tensor))); }
-
-size_t byte_size(const Tensor& tensor) {
-  return static_cast<size_t>(tensor.numel()) * static_cast<size_t>(element_size(tensor.dtype()));
-}
-
 uint32_t crc32_of(uLong crc, const void* data, size_t size) {
   // zlib treats a null buffer as "give the initial value", so empty tensors must be skipped.
   if (size == 0) return static_cast<uint32_t>(crc);
@@ -295,8 +277,10 @@ void save_named(const NamedTensorList& given, const std::string& path, const Met
       throw Error(fmt::format("{}: {}: entry \"{}\" is an undefined tensor", caller, path, name));
   }
   uint32_t crc = crc32_of(0, nullptr, 0);
-  for (const auto& [name, tensor] : tensors)
-    crc = crc32_of(crc, raw_data(tensor), byte_size(tensor));
+  for (const auto& [name, tensor] : tensors) {
+    const std::span<const std::byte> bytes = raw_bytes(tensor);
+    crc = crc32_of(crc, bytes.data(), bytes.size());
+  }
 
   // ordered_json keeps the entries in the caller's order, the order of the data too.
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
@@ -307,7 +291,7 @@ void save_named(const NamedTensorList& given, const std::string& path, const Met
   header["__metadata__"] = std::move(header_metadata);
   uint64_t offset = 0;
   for (const auto& [name, tensor] : tensors) {
-    const uint64_t end = offset + byte_size(tensor);
+    const uint64_t end = offset + raw_bytes(tensor).size();
     header[name] = {{"dtype", detail::safetensors_dtype(tensor.dtype())},
                     {"shape", tensor.shape()},
                     {"data_offsets", {offset, end}}};
@@ -331,7 +315,10 @@ void save_named(const NamedTensorList& given, const std::string& path, const Met
   TemporaryFile file(caller, path, fmt::format("{}.tmp-{}", path, ::getpid()));
   file.write(length, kLengthBytes);
   file.write(text.data(), text.size());
-  for (const auto& [name, tensor] : tensors) file.write(raw_data(tensor), byte_size(tensor));
+  for (const auto& [name, tensor] : tensors) {
+    const std::span<const std::byte> bytes = raw_bytes(tensor);
+    file.write(bytes.data(), bytes.size());
+  }
   file.commit();
 }
 
@@ -373,7 +360,7 @@ StateDict load_named(const std::string& path, Metadata* metadata_out, std::strin
   for (const Entry& entry : entries) {
     Tensor tensor = zeros(entry.shape, {.dtype = entry.dtype});
     if (entry.end > entry.begin)
-      std::memcpy(raw_data(tensor), data.data() + entry.begin,
+      std::memcpy(raw_bytes(tensor).data(), data.data() + entry.begin,
                   static_cast<size_t>(entry.end - entry.begin));
     state.emplace(entry.name, std::move(tensor));
   }
@@ -396,6 +383,29 @@ void save(const StateDict& state, const std::string& path, const Metadata& metad
 
 StateDict load(const std::string& path, Metadata* metadata) {
   return detail::load_named(path, metadata, "tg::load");
+}
+
+std::span<const std::byte> raw_bytes(const Tensor& tensor) {
+  const void* data = nullptr;
+  switch (tensor.dtype()) {
+    case DType::f32:
+      data = tensor.data<float>();
+      break;
+    case DType::f64:
+      data = tensor.data<double>();
+      break;
+    case DType::i64:
+      data = tensor.data<int64_t>();
+      break;
+  }
+  return {static_cast<const std::byte*>(data),
+          static_cast<size_t>(tensor.numel()) * static_cast<size_t>(element_size(tensor.dtype()))};
+}
+
+// A tensor handle's elements are never const storage: only the handle is.
+std::span<std::byte> raw_bytes(Tensor& tensor) {
+  const std::span<const std::byte> bytes = raw_bytes(std::as_const(tensor));
+  return {const_cast<std::byte*>(bytes.data()), bytes.size()};
 }
 
 const char* detail::safetensors_dtype(DType dtype) {

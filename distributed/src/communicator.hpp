@@ -22,19 +22,6 @@ void check(int result, const char* op);
 /// The MPI datatype of a tapegrad dtype.
 MPI_Datatype mpi_type(DType dtype);
 
-/// The first byte of `tensor`'s storage.
-inline void* raw_data(Tensor& tensor) {
-  switch (tensor.dtype()) {
-    case DType::f32:
-      return tensor.data<float>();
-    case DType::f64:
-      return tensor.data<double>();
-    case DType::i64:
-      return tensor.data<int64_t>();
-  }
-  return nullptr;
-}
-
 /// Collective: every rank passes its own failure message (or none) and learns the lowest
 /// failing rank and that rank's message, or nullopt when no rank failed.
 std::optional<std::pair<int, std::string>> agree_on_failure(

@@ -13,6 +13,7 @@
 #include "tapegrad/autograd/error.hpp"
 #include "tapegrad/autograd/grad_mode.hpp"
 #include "tapegrad/autograd/ops.hpp"
+#include "tapegrad/autograd/serialize.hpp"
 #include "tapegrad/distributed/run.hpp"
 
 namespace tg::distributed {
@@ -161,7 +162,7 @@ void all_reduce(Tensor& tensor, ReduceOp op) {
   const MPI_Op mpi_op = op == ReduceOp::max ? MPI_MAX : op == ReduceOp::min ? MPI_MIN : MPI_SUM;
   const MPI_Datatype type = detail::mpi_type(tensor.dtype());
   in_chunks(tensor.numel(), static_cast<size_t>(element_size(tensor.dtype())),
-            detail::raw_data(tensor), [&](void* data, int count) {
+            raw_bytes(tensor).data(), [&](void* data, int count) {
               detail::check(MPI_Allreduce(MPI_IN_PLACE, data, count, type, mpi_op, comm),
                             "all_reduce");
             });
@@ -179,7 +180,7 @@ void broadcast(Tensor& tensor, int root) {
     throw Error(fmt::format("broadcast: root {} is not a rank of a group of {}", root, size));
   const MPI_Datatype type = detail::mpi_type(tensor.dtype());
   in_chunks(tensor.numel(), static_cast<size_t>(element_size(tensor.dtype())),
-            detail::raw_data(tensor), [&](void* data, int count) {
+            raw_bytes(tensor).data(), [&](void* data, int count) {
               detail::check(MPI_Bcast(data, count, type, root, comm), "broadcast");
             });
 }

@@ -7,15 +7,8 @@
 #include <cstdlib>
 #include <new>
 
+#include "support/sanitizer.hpp"
 #include "support/testing.hpp"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define TG_UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TG_UNDER_ASAN 1
-#endif
-#endif
 
 namespace {
 std::atomic<long> live_allocations{0};
@@ -84,7 +77,7 @@ struct TinyModel {
   }
 };
 
-#ifdef TG_UNDER_ASAN
+#if TG_UNDER_ASAN
 // AddressSanitizer keeps freed memory in quarantine and has its own allocator, so live counts
 // and heap bytes mean nothing there; LeakSanitizer checks for leaks at exit instead.
 constexpr int kIterations = 10000;
@@ -108,7 +101,7 @@ TEST_CASE("live allocations stay flat over 100,000 training iterations") {
   CAPTURE(bytes_before);
   CAPTURE(bytes_after);
   CHECK(loss < 0.25);  // it did train
-#ifndef TG_UNDER_ASAN
+#if !TG_UNDER_ASAN
   CHECK(objects_after == objects_before);
   CHECK(bytes_after - bytes_before < 64 * 1024);
 #endif
@@ -128,7 +121,7 @@ TEST_CASE("live allocations stay flat over 100,000 forward passes that forgot No
   CAPTURE(objects_before);
   CAPTURE(objects_after);
   CAPTURE(bytes_after - bytes_before);
-#ifndef TG_UNDER_ASAN
+#if !TG_UNDER_ASAN
   CHECK(objects_after == objects_before);
   CHECK(bytes_after - bytes_before < 64 * 1024);
 #endif

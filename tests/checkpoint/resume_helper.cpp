@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <csignal>
 #include <cstring>
@@ -230,17 +231,8 @@ double as_double(const tg::Tensor& t, int64_t i) {
 
 // Equal dtype, shape and bytes (i64 compared as integers, not through doubles).
 bool same_bits(const tg::Tensor& a, const tg::Tensor& b) {
-  if (a.dtype() != b.dtype() || a.shape() != b.shape()) return false;
-  const size_t bytes = static_cast<size_t>(a.numel() * tg::element_size(a.dtype()));
-  switch (a.dtype()) {
-    case tg::DType::f32:
-      return bytes == 0 || std::memcmp(a.data<float>(), b.data<float>(), bytes) == 0;
-    case tg::DType::f64:
-      return bytes == 0 || std::memcmp(a.data<double>(), b.data<double>(), bytes) == 0;
-    case tg::DType::i64:
-      return bytes == 0 || std::memcmp(a.data<int64_t>(), b.data<int64_t>(), bytes) == 0;
-  }
-  return false;
+  return a.dtype() == b.dtype() && a.shape() == b.shape() &&
+         std::ranges::equal(tg::raw_bytes(a), tg::raw_bytes(b));
 }
 
 // The largest |Δ| over the model's parameters of two final checkpoints, and whether every entry

@@ -23,18 +23,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/sanitizer.hpp"
 #include "tapegrad.hpp"
-
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define TG_UNDER_SANITIZER 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define TG_UNDER_SANITIZER 1
-#endif
-#endif
-#ifndef TG_UNDER_SANITIZER
-#define TG_UNDER_SANITIZER 0
-#endif
 
 namespace {
 std::atomic<int64_t> live_allocations{0};

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -17,19 +18,31 @@ namespace fs = std::filesystem;
 
 using Bytes = std::vector<unsigned char>;
 
-/// A fresh directory under the system temp dir, removed with everything in it at the end.
+/// A fresh directory under the system temp dir, removed with everything in it at the end (its
+/// permissions restored first, for the tests that make it read-only).
 struct TempDir {
   fs::path path;
   TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "tg_data_XXXXXX").string();
+    std::string pattern = (fs::temp_directory_path() / "tg_test_XXXXXX").string();
     REQUIRE(mkdtemp(pattern.data()) != nullptr);
     path = pattern;
   }
   ~TempDir() {
     std::error_code ignored;
+    fs::permissions(path, fs::perms::owner_all, ignored);
     fs::remove_all(path, ignored);
   }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  /// The path of `name` inside the directory.
   std::string file(const std::string& name) const { return (path / name).string(); }
+  /// The names of the directory's entries, sorted.
+  std::vector<std::string> files() const {
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(path)) names.push_back(entry.path().filename());
+    std::sort(names.begin(), names.end());
+    return names;
+  }
 };
 
 inline void write_file(const std::string& path, const Bytes& bytes) {

@@ -1,7 +1,9 @@
 // tg::save and tg::load: named tensors and string metadata in one safetensors file, checksummed.
 #pragma once
 
+#include <cstddef>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -38,6 +40,12 @@ StateDict load(const std::string& path, Metadata* metadata = nullptr);
 
 /// The reserved "__metadata__" keys that tg::save writes itself.
 bool is_reserved_metadata_key(std::string_view key);
+
+/// The elements of a contiguous tensor as bytes in memory order (what tg::save writes for it);
+/// a tg::Error for a non-contiguous view, as data<T>() (call contiguous() first).
+std::span<const std::byte> raw_bytes(const Tensor& tensor);
+/// The same bytes, writable: for filling a tensor from a file or a message.
+std::span<std::byte> raw_bytes(Tensor& tensor);
 
 namespace detail {
 /// Named tensors in the order they are to be written.
