@@ -251,14 +251,10 @@ GradcheckResult check_points(const Function& fn, const std::vector<Tensor>& inpu
 
 }  // namespace
 
-namespace detail {
-
 GradcheckResult gradcheck_in_place(Function fn, std::vector<Tensor> tensors,
                                    GradcheckOptions options) {
   return check_points(fn, tensors, options, "gradcheck", Upcast::in_place);
 }
-
-}  // namespace detail
 
 GradcheckResult gradcheck(Function fn, std::vector<Tensor> inputs, GradcheckOptions options) {
   return check_points(fn, inputs, options, "gradcheck");

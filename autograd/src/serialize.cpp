@@ -256,8 +256,6 @@ bool is_reserved_metadata_key(std::string_view key) {
          std::end(kReservedKeys);
 }
 
-namespace detail {
-
 void save_named(const NamedTensorList& given, const std::string& path, const Metadata& metadata,
                 std::string_view caller) {
   // A view is saved as its own elements, row-major: its contiguous copy.
@@ -292,7 +290,7 @@ void save_named(const NamedTensorList& given, const std::string& path, const Met
   uint64_t offset = 0;
   for (const auto& [name, tensor] : tensors) {
     const uint64_t end = offset + raw_bytes(tensor).size();
-    header[name] = {{"dtype", detail::safetensors_dtype(tensor.dtype())},
+    header[name] = {{"dtype", safetensors_dtype(tensor.dtype())},
                     {"shape", tensor.shape()},
                     {"data_offsets", {offset, end}}};
     offset = end;
@@ -374,15 +372,12 @@ StateDict load_named(const std::string& path, Metadata* metadata_out, std::strin
   return state;
 }
 
-}  // namespace detail
-
 void save(const StateDict& state, const std::string& path, const Metadata& metadata) {
-  detail::save_named(detail::NamedTensorList(state.begin(), state.end()), path, metadata,
-                     "tg::save");
+  save_named(NamedTensorList(state.begin(), state.end()), path, metadata, "tg::save");
 }
 
 StateDict load(const std::string& path, Metadata* metadata) {
-  return detail::load_named(path, metadata, "tg::load");
+  return load_named(path, metadata, "tg::load");
 }
 
 std::span<const std::byte> raw_bytes(const Tensor& tensor) {
@@ -408,7 +403,7 @@ std::span<std::byte> raw_bytes(Tensor& tensor) {
   return {const_cast<std::byte*>(bytes.data()), bytes.size()};
 }
 
-const char* detail::safetensors_dtype(DType dtype) {
+const char* safetensors_dtype(DType dtype) {
   switch (dtype) {
     case DType::f32:
       return "F32";

@@ -19,7 +19,7 @@ constexpr std::string_view kModel = "model.", kOptimizer = "optimizer.", kSchedu
                            kLoader = "loader.", kRng = "rng.";
 constexpr const char* kRngEntry = "rng.state";
 
-void append_part(detail::NamedTensorList& out, std::string_view prefix, const StateDict& part) {
+void append_part(NamedTensorList& out, std::string_view prefix, const StateDict& part) {
   for (const auto& [name, tensor] : part) out.emplace_back(std::string(prefix) + name, tensor);
 }
 
@@ -70,13 +70,13 @@ void save_checkpoint(const std::string& path, const nn::Module& model,
 
 void save_checkpoint(const std::string& path, const nn::Module& model,
                      const optim::Optimizer& optimizer, const CheckpointParts& parts) {
-  detail::NamedTensorList tensors;
+  NamedTensorList tensors;
   append_part(tensors, kModel, model.state_dict());
   append_part(tensors, kOptimizer, optimizer.state_dict());
   if (parts.scheduler) append_part(tensors, kScheduler, parts.scheduler.state_dict());
   if (parts.loader != nullptr) append_part(tensors, kLoader, parts.loader->state_dict());
   tensors.emplace_back(kRngEntry, get_rng_state());
-  detail::save_named(tensors, path, parts.metadata, "tg::save_checkpoint");
+  save_named(tensors, path, parts.metadata, "tg::save_checkpoint");
 }
 
 Metadata load_checkpoint(const std::string& path, nn::Module& model, optim::Optimizer& optimizer,
@@ -93,7 +93,7 @@ Metadata load_checkpoint(const std::string& path, nn::Module& model, optim::Opti
     return Error(fmt::format("{}: {}: {}", caller, path, problem));
   };
   Metadata metadata;
-  const StateDict file = detail::load_named(path, &metadata, caller);
+  const StateDict file = load_named(path, &metadata, caller);
 
   // Split by prefix; an entry under no known prefix is refused rather than ignored.
   StateDict model_part, optimizer_part, scheduler_part, loader_part;

@@ -33,8 +33,8 @@ GradcheckResult gradcheck(const nn::Module& module, const std::function<Tensor()
   // The parameters are the checked inputs: gradcheck perturbs their storage in place, which is
   // the module's own, so loss_fn sees every perturbation (and every random point, and the f64
   // conversion) without taking them as arguments.
-  return detail::gradcheck_in_place([&loss_fn](const std::vector<Tensor>&) { return loss_fn(); },
-                                    std::move(tensors), options);
+  return tg::gradcheck_in_place([&loss_fn](const std::vector<Tensor>&) { return loss_fn(); },
+                                std::move(tensors), options);
 }
 
 }  // namespace tg

@@ -11,32 +11,20 @@
 
 #include "module_observer.hpp"
 #include "tapegrad/autograd/error.hpp"
-#include "tapegrad/autograd/function.hpp"
 #include "tapegrad/autograd/grad_mode.hpp"
+#include "tapegrad/autograd/serialize.hpp"
+#include "tapegrad/autograd/type_name.hpp"
 
 namespace tg::nn {
 namespace {
 
-std::string type_name(const Module& module) {
-  return autograd::detail::demangle(typeid(module).name());
-}
+std::string type_name(const Module& module) { return tg::type_name(typeid(module)); }
 
 // The bytes a tensor's values occupy, to tell whether two tensors share memory.
 std::pair<const char*, const char*> byte_range(const Tensor& tensor) {
-  const void* data = nullptr;
-  switch (tensor.dtype()) {
-    case DType::f32:
-      data = tensor.data<float>();
-      break;
-    case DType::f64:
-      data = tensor.data<double>();
-      break;
-    case DType::i64:
-      data = tensor.data<int64_t>();
-      break;
-  }
-  const char* begin = static_cast<const char*>(data);
-  return {begin, begin + tensor.numel() * element_size(tensor.dtype())};
+  const std::span<const std::byte> bytes = raw_bytes(tensor);
+  const char* begin = reinterpret_cast<const char*>(bytes.data());
+  return {begin, begin + bytes.size()};
 }
 
 }  // namespace

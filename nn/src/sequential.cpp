@@ -5,7 +5,7 @@
 
 #include "module_observer.hpp"
 #include "tapegrad/autograd/error.hpp"
-#include "tapegrad/autograd/function.hpp"
+#include "tapegrad/autograd/type_name.hpp"
 #include "tapegrad/nn/activation.hpp"
 #include "tapegrad/nn/linear.hpp"
 
@@ -19,8 +19,7 @@ void throw_sequential_index(size_t index, size_t size) {
 
 void throw_sequential_type(size_t index, const Module& found, const std::type_info& wanted) {
   throw Error(fmt::format("Sequential::at: module {} is a {}, not a {}", index,
-                          autograd::detail::demangle(typeid(found).name()),
-                          autograd::detail::demangle(wanted.name())));
+                          tg::type_name(typeid(found)), tg::type_name(wanted)));
 }
 
 }  // namespace detail

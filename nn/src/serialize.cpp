@@ -30,8 +30,8 @@ void check_against_module(const std::string& path, const StateDict& file,
     if (entry.dtype() != tensor.dtype() || entry.shape() != tensor.shape())
       mismatched.push_back(
           fmt::format("\"{}\" is {} {} in the file but {} {} in the module", name,
-                      tg::detail::safetensors_dtype(entry.dtype()), format_shape(entry.shape()),
-                      tg::detail::safetensors_dtype(tensor.dtype()), format_shape(tensor.shape())));
+                      safetensors_dtype(entry.dtype()), format_shape(entry.shape()),
+                      safetensors_dtype(tensor.dtype()), format_shape(tensor.shape())));
   }
   for (const auto& [name, tensor] : file)
     if (!wanted.contains(name)) extra.push_back(name);
@@ -56,11 +56,11 @@ Module::NamedTensors saved_tensors(const Module& module) {
 }  // namespace
 
 void save(const Module& module, const std::string& path) {
-  detail::save_named(saved_tensors(module), path, {}, "tg::nn::save");
+  save_named(saved_tensors(module), path, {}, "tg::nn::save");
 }
 
 void load(Module& module, const std::string& path) {
-  const StateDict file = detail::load_named(path, nullptr, "tg::nn::load");
+  const StateDict file = load_named(path, nullptr, "tg::nn::load");
   check_against_module(path, file, saved_tensors(module));
   // Everything is known good: only now is the module written, through each tensor's storage.
   module.load_state_dict(file, /*strict=*/true);

@@ -10,15 +10,15 @@
 #include <vector>
 
 #include "module_observer.hpp"
-#include "tapegrad/autograd/function.hpp"
 #include "tapegrad/autograd/grad_mode.hpp"
+#include "tapegrad/autograd/type_name.hpp"
 
 namespace tg::nn {
 namespace {
 
 // The type's own name: "tg::nn::Linear" and "(anonymous namespace)::Net" become "Linear", "Net".
 std::string short_type_name(const Module& module) {
-  const std::string full = autograd::detail::demangle(typeid(module).name());
+  const std::string full = tg::type_name(typeid(module));
   const size_t template_start = full.find('<');
   const size_t last_scope = full.rfind("::", template_start);
   return last_scope == std::string::npos ? full : full.substr(last_scope + 2);

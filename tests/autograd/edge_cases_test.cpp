@@ -4,7 +4,7 @@
 
 #include <sstream>
 #include <tapegrad/autograd.hpp>
-#include <tapegrad/autograd/loss_ops.hpp>
+#include <tapegrad/autograd/loss.hpp>
 
 #include "../support/testing.hpp"
 
@@ -76,7 +76,7 @@ TEST_CASE("binary cross-entropy clamps log at -100 at p = 0 and 1, as PyTorch") 
   //   p = 0, y = 1: 100;  p = 1, y = 0: 100;  p = 0, y = 0.25: 25;  p = 1, y = 0.75: 25.
   tg::Tensor p = leaf({0.0, 1.0, 0.0, 1.0}, {4});
   tg::Tensor y = leaf({1.0, 0.0, 0.25, 0.75}, {4});
-  const tg::Tensor loss = tg::detail::binary_cross_entropy(p, y);
+  const tg::Tensor loss = tg::binary_cross_entropy(p, y, tg::Reduction::none);
   TG_CHECK_VALUES(loss, {100.0, 100.0, 25.0, 25.0});
   loss.sum().backward();
   // dl/dp = (p − y)/max(p(1 − p), 1e-12): −1e12, 1e12, −0.25e12, 0.25e12.
@@ -84,8 +84,9 @@ TEST_CASE("binary cross-entropy clamps log at -100 at p = 0 and 1, as PyTorch") 
   // dl/dy = max(log(1 − p), −100) − max(log p, −100): 100 at p = 0, −100 at p = 1.
   TG_CHECK_VALUES(y.grad(), {100.0, -100.0, 100.0, -100.0});
   SUBCASE("in f32 too") {
-    const tg::Tensor l32 = tg::detail::binary_cross_entropy(
-        tg::tensor({0.0, 1.0}, {.dtype = tg::f32}), tg::tensor({1.0, 0.0}, {.dtype = tg::f32}));
+    const tg::Tensor l32 =
+        tg::binary_cross_entropy(tg::tensor({0.0, 1.0}, {.dtype = tg::f32}),
+                                 tg::tensor({1.0, 0.0}, {.dtype = tg::f32}), tg::Reduction::none);
     TG_CHECK_VALUES(l32, {100.0, 100.0});
   }
 }

@@ -13,7 +13,7 @@
 #include <sstream>
 #include <string>
 #include <tapegrad/autograd.hpp>
-#include <tapegrad/autograd/loss_ops.hpp>
+#include <tapegrad/autograd/loss.hpp>
 #include <vector>
 
 #include "../support/testing.hpp"
@@ -22,7 +22,7 @@ namespace {
 
 using tg::Shape;
 using tg::Tensor;
-using Loss = tg::detail::LossReduction;
+using Loss = tg::Reduction;
 
 // One tensor an op reads: its values, the values an in-place write puts there after the forward,
 // and whether it requires grad.
@@ -362,40 +362,46 @@ std::vector<Case> table() {
   }
   // Fused losses.
   const std::vector<double> logits{0.2, -1.0, 0.5, 1.1, 0.9, 0.3, -0.4, 0.0, -0.6, 1.4, 0.8, -0.2};
-  add({"cross_entropy_loss(Tensor,Tensor,Tensor,int64_t,LossReduction,double)",
+  add({"cross_entropy(Tensor,Tensor,CrossEntropyOptions)",
        "weight, smoothing",
        {"cross_entropy"},
        {named("logits", logits, {3, 4}), indices("target", {0, 2, 3}, {3}, {1, 1, 0}),
         constant("weight", {0.5, 1.5, 1.0, 2.0}, {4}, {2.0, 0.25, 1.0, 0.5})},
        one([](const V& x) {
-         return tg::detail::cross_entropy_loss(x[0], x[1], x[2], -100, Loss::mean, 0.1);
+         return tg::cross_entropy(
+             x[0], x[1], {.weight = x[2], .reduction = Loss::mean, .label_smoothing = 0.1});
        })});
-  add({"cross_entropy_loss(Tensor,Tensor,Tensor,int64_t,LossReduction,double)",
+  add({"cross_entropy(Tensor,Tensor,Reduction)",
        "plain",
        {"cross_entropy"},
        {named("logits", logits, {3, 4}), indices("target", {0, 2, 3}, {3}, {1, 1, 0})},
-       one([](const V& x) {
-         return tg::detail::cross_entropy_loss(x[0], x[1], Tensor(), -100, Loss::sum, 0.0);
-       })});
-  add({"nll_loss(Tensor,Tensor,Tensor,int64_t,LossReduction)",
-       "",
+       one([](const V& x) { return tg::cross_entropy(x[0], x[1], Loss::sum); })});
+  add({"nll_loss(Tensor,Tensor,NLLLossOptions)",
+       "weight",
        {"nll_loss"},
        {named("log_probs", logits, {3, 4}), indices("target", {0, 2, 3}, {3}, {1, 1, 0}),
         constant("weight", {0.5, 1.5, 1.0, 2.0}, {4}, {2.0, 0.25, 1.0, 0.5})},
-       one([](const V& x) { return tg::detail::nll_loss(x[0], x[1], x[2], -100, Loss::mean); })});
-  add({"binary_cross_entropy(Tensor,Tensor)",
+       one([](const V& x) {
+         return tg::nll_loss(x[0], x[1], {.weight = x[2], .reduction = Loss::mean});
+       })});
+  add({"nll_loss(Tensor,Tensor,Reduction)",
+       "plain",
+       {"nll_loss"},
+       {named("log_probs", logits, {3, 4}), indices("target", {0, 2, 3}, {3}, {1, 1, 0})},
+       one([](const V& x) { return tg::nll_loss(x[0], x[1], Loss::sum); })});
+  add({"binary_cross_entropy(Tensor,Tensor,Reduction)",
        "",
        {"binary_cross_entropy"},
        {named("probs", {0.3, 0.6, 0.8, 0.1}, {4}),
         constant("target", {1, 0, 1, 0}, {4}, {0, 1, 0, 1})},
-       one([](const V& x) { return tg::detail::binary_cross_entropy(x[0], x[1]); })});
-  add({"binary_cross_entropy_with_logits(Tensor,Tensor,LossReduction)",
+       one([](const V& x) { return tg::binary_cross_entropy(x[0], x[1], Loss::none); })});
+  add({"binary_cross_entropy_with_logits(Tensor,Tensor,Reduction)",
        "",
        {"binary_cross_entropy_with_logits"},
        {named("logits", {0.3, -0.6, 1.8, -0.1}, {4}),
         constant("target", {1, 0, 1, 0}, {4}, {0, 1, 0, 1})},
        one([](const V& x) {
-         return tg::detail::binary_cross_entropy_with_logits(x[0], x[1], Loss::mean);
+         return tg::binary_cross_entropy_with_logits(x[0], x[1], Loss::mean);
        })});
   return t;
 }
@@ -405,7 +411,7 @@ std::vector<Case> table() {
 // op without a row fails the test.
 std::set<std::string> declared_ops() {
   std::set<std::string> keys;
-  for (const char* header : {"ops.hpp", "loss_ops.hpp"}) {
+  for (const char* header : {"ops.hpp", "loss.hpp"}) {
     std::ifstream file(std::string(TG_SOURCE_DIR) + "/autograd/include/tapegrad/autograd/" +
                        header);
     REQUIRE_MESSAGE(file.good(), header);

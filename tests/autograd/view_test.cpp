@@ -8,7 +8,7 @@
 #include <map>
 #include <string>
 #include <tapegrad/autograd.hpp>
-#include <tapegrad/autograd/loss_ops.hpp>
+#include <tapegrad/autograd/loss.hpp>
 #include <vector>
 
 #include "../support/testing.hpp"
@@ -259,23 +259,24 @@ const std::vector<StridedCase>& strided_cases() {
        }},
       {"cross_entropy",
        [](const Tensor& a, const Tensor&) {
-         return tg::detail::cross_entropy_loss(a, tg::tensor(std::vector<int64_t>{0, 2, 1, 1}, {4}),
-                                               tg::tensor({0.5, 1.0, 2.0}, {.dtype = tg::f64}),
-                                               -100, tg::detail::LossReduction::mean, 0.1);
+         return tg::cross_entropy(a, tg::tensor(std::vector<int64_t>{0, 2, 1, 1}, {4}),
+                                  {.weight = tg::tensor({0.5, 1.0, 2.0}, {.dtype = tg::f64}),
+                                   .ignore_index = -100,
+                                   .reduction = tg::Reduction::mean,
+                                   .label_smoothing = 0.1});
        }},
       {"nll_loss",
        [](const Tensor& a, const Tensor&) {
-         return tg::detail::nll_loss(a.log_softmax(1),
-                                     tg::tensor(std::vector<int64_t>{2, 2, 0, 1}, {4}), {}, -100,
-                                     tg::detail::LossReduction::sum);
+         return tg::nll_loss(a.log_softmax(1), tg::tensor(std::vector<int64_t>{2, 2, 0, 1}, {4}),
+                             {.weight = {}, .ignore_index = -100, .reduction = tg::Reduction::sum});
        }},
       {"binary_cross_entropy",
        [](const Tensor& a, const Tensor& b) {
-         return tg::detail::binary_cross_entropy(a.sigmoid(), b.sigmoid());
+         return tg::binary_cross_entropy(a.sigmoid(), b.sigmoid(), tg::Reduction::none);
        }},
       {"binary_cross_entropy_with_logits",
        [](const Tensor& a, const Tensor& b) {
-         return tg::detail::binary_cross_entropy_with_logits(a, b.sigmoid());
+         return tg::binary_cross_entropy_with_logits(a, b.sigmoid(), tg::Reduction::none);
        }},
       {"masked_fill",
        [](const Tensor& a, const Tensor& b) { return a.masked_fill(tg::gt(b, 0.0), 2.0); }},

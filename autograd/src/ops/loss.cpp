@@ -1,5 +1,8 @@
 // The fused losses: softmax cross-entropy (weights, ignore_index, label smoothing), nll_loss and
-// binary cross-entropy on probabilities and on logits, each one record with its backward.
+// binary cross-entropy on probabilities and on logits, each one record with its backward; the
+// public tg:: entry points (loss.hpp) validate and reduce.
+#include "tapegrad/autograd/loss.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -10,7 +13,6 @@
 #include "kernels.hpp"
 #include "record.hpp"
 #include "storage.hpp"
-#include "tapegrad/autograd/loss_ops.hpp"
 #include "tapegrad/autograd/ops.hpp"
 
 namespace tg::detail {
@@ -83,14 +85,14 @@ TargetWeights target_weights(const Tensor& target, const Tensor& weight, int64_t
 
 // The per-sample terms reduced: their sum over `divisor` (mean; 0/0 = NaN when every sample is
 // ignored, as PyTorch), their sum, or the terms.
-Tensor reduce_terms(const Tensor& terms, LossReduction reduction, double divisor) {
-  if (reduction == LossReduction::none) return terms;
+Tensor reduce_terms(const Tensor& terms, Reduction reduction, double divisor) {
+  if (reduction == Reduction::none) return terms;
   Tensor out = empty({}, terms.dtype());
   dispatch_floating("loss", terms.dtype(), [&]<class T>() {
     const T* t = data_of<T>(terms);
     double total = 0;
     for (int64_t i = 0, end = terms.numel(); i < end; ++i) total += static_cast<double>(t[i]);
-    data_of<T>(out)[0] = static_cast<T>(reduction == LossReduction::mean ? total / divisor : total);
+    data_of<T>(out)[0] = static_cast<T>(reduction == Reduction::mean ? total / divisor : total);
   });
   return out;
 }
@@ -98,32 +100,31 @@ Tensor reduce_terms(const Tensor& terms, LossReduction reduction, double divisor
 // The factor each per-sample term's gradient receives from the gradient g of the output: g/divisor
 // for mean (0 when nothing is counted, so ignored samples get exactly 0), g for sum, g[n] for
 // none, as a tensor that broadcasts over [N, C] rows so create_graph can record it.
-Tensor per_sample_factor(const Tensor& g, LossReduction reduction, double divisor) {
-  if (reduction == LossReduction::none) return unsqueeze(g, 1);
-  if (reduction == LossReduction::mean) return g * (divisor > 0 ? 1.0 / divisor : 0.0);
+Tensor per_sample_factor(const Tensor& g, Reduction reduction, double divisor) {
+  if (reduction == Reduction::none) return unsqueeze(g, 1);
+  if (reduction == Reduction::mean) return g * (divisor > 0 ? 1.0 / divisor : 0.0);
   return g;
 }
 
 // The one-sample form: [C] scores with a 0-D target run as [1, C] and give a 0-D result.
 bool one_sample(const Tensor& input) { return input.dim() == 1; }
 
-}  // namespace
-
 // With p = softmax(z_n), ε = label_smoothing, w the class weights (all 1 without weight),
 // W = Σ_c w_c and y = y_n, PyTorch's smoothed term is
 //   l_n = (1 − ε)·w_y·(lse − z_y) + (ε/C)·Σ_c w_c·(lse − z_c),
 //   dl_n/dz_j = p_j·((1 − ε)·w_y + ε·W/C) − (1 − ε)·w_y·δ_yj − (ε/C)·w_j,
 // ignored samples give 0; mean divides Σ l_n by Σ w_y over the counted samples.
-Tensor cross_entropy_loss(const Tensor& logits_in, const Tensor& target_in, const Tensor& weight_in,
-                          int64_t ignore_index, LossReduction reduction, double label_smoothing) {
+Tensor fused_cross_entropy(const Tensor& logits_in, const Tensor& target_in,
+                           const Tensor& weight_in, int64_t ignore_index, Reduction reduction,
+                           double label_smoothing) {
   if (any_strided({&logits_in, &target_in, &weight_in}))  // strided inputs: contiguous copies
-    return cross_entropy_loss(contiguous_of(logits_in), contiguous_of(target_in),
-                              contiguous_of(weight_in), ignore_index, reduction, label_smoothing);
+    return fused_cross_entropy(contiguous_of(logits_in), contiguous_of(target_in),
+                               contiguous_of(weight_in), ignore_index, reduction, label_smoothing);
   const AllocationSite site("cross_entropy");  // a failed allocation names the op
   check_class_targets("cross_entropy", "logits", logits_in, target_in, weight_in, ignore_index);
   if (one_sample(logits_in)) {
-    Tensor out = cross_entropy_loss(reshape(logits_in, {1, -1}), reshape(target_in, {1}), weight_in,
-                                    ignore_index, reduction, label_smoothing);
+    Tensor out = fused_cross_entropy(reshape(logits_in, {1, -1}), reshape(target_in, {1}),
+                                     weight_in, ignore_index, reduction, label_smoothing);
     return reshape(out, {});
   }
   const Tensor& logits = logits_in;
@@ -246,16 +247,16 @@ Tensor cross_entropy_loss(const Tensor& logits_in, const Tensor& target_in, cons
 }
 
 // l_n = −w_y·log_probs[n, y] (0 when ignored)  ⇒  dl_n/dlog_probs[n, j] = −w_y·δ_yj
-Tensor nll_loss(const Tensor& log_probs, const Tensor& target_in, const Tensor& weight_in,
-                int64_t ignore_index, LossReduction reduction) {
+Tensor fused_nll_loss(const Tensor& log_probs, const Tensor& target_in, const Tensor& weight_in,
+                      int64_t ignore_index, Reduction reduction) {
   if (any_strided({&log_probs, &target_in, &weight_in}))  // strided inputs: contiguous copies
-    return nll_loss(contiguous_of(log_probs), contiguous_of(target_in), contiguous_of(weight_in),
-                    ignore_index, reduction);
+    return fused_nll_loss(contiguous_of(log_probs), contiguous_of(target_in),
+                          contiguous_of(weight_in), ignore_index, reduction);
   const AllocationSite site("nll_loss");  // a failed allocation names the op
   check_class_targets("nll_loss", "log_probs", log_probs, target_in, weight_in, ignore_index);
   if (one_sample(log_probs))
-    return reshape(nll_loss(reshape(log_probs, {1, -1}), reshape(target_in, {1}), weight_in,
-                            ignore_index, reduction),
+    return reshape(fused_nll_loss(reshape(log_probs, {1, -1}), reshape(target_in, {1}), weight_in,
+                                  ignore_index, reduction),
                    {});
   const Tensor target = target_in.detach();
   const Tensor weight =
@@ -290,9 +291,9 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target_in, const Tensor& 
       });
 }
 
-Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target) {
+Tensor bce_terms(const Tensor& probs, const Tensor& target) {
   if (any_strided({&probs, &target}))  // strided inputs: contiguous copies
-    return binary_cross_entropy(contiguous_of(probs), contiguous_of(target));
+    return bce_terms(contiguous_of(probs), contiguous_of(target));
   const AllocationSite site("binary_cross_entropy");  // a failed allocation names the op
   Tensor out = empty(probs.shape(), probs.dtype());
   const Tensor y = as_dtype(target, probs.dtype());
@@ -331,11 +332,9 @@ Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target) {
       });
 }
 
-Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target,
-                                        LossReduction reduction) {
+Tensor fused_bce_with_logits(const Tensor& logits, const Tensor& target, Reduction reduction) {
   if (any_strided({&logits, &target}))  // strided inputs: contiguous copies
-    return binary_cross_entropy_with_logits(contiguous_of(logits), contiguous_of(target),
-                                            reduction);
+    return fused_bce_with_logits(contiguous_of(logits), contiguous_of(target), reduction);
   const AllocationSite site(
       "binary_cross_entropy_with_logits");  // a failed allocation names the op
   Tensor terms = empty(logits.shape(), logits.dtype());
@@ -357,7 +356,7 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
                   const Tensor& x = x_saved.unpack();
                   const Tensor& t = t_saved.unpack();
                   const Tensor factor =
-                      reduction == LossReduction::mean ? g / static_cast<double>(x.numel()) : g;
+                      reduction == Reduction::mean ? g / static_cast<double>(x.numel()) : g;
                   if (is_grad_enabled()) {  // create_graph: the same formula from recorded ops
                     Tensor grad_logits, grad_target;
                     if (x.requires_grad()) grad_logits = factor * (sigmoid(x) - t.to(x.dtype()));
@@ -371,7 +370,7 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
                     const T* xv = data_of<T>(x);
                     const T* tv = data_of<T>(y_values);
                     const T* f = data_of<T>(factor);
-                    const bool per_element = reduction == LossReduction::none;
+                    const bool per_element = reduction == Reduction::none;
                     T* dx = grad_logits.defined() ? data_of<T>(grad_logits) : nullptr;
                     T* dt = grad_target.defined() ? data_of<T>(grad_target) : nullptr;
                     for (int64_t i = 0, end = x.numel(); i < end; ++i) {
@@ -390,4 +389,69 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
                 });
 }
 
+}  // namespace
 }  // namespace tg::detail
+
+namespace tg {
+namespace {
+
+// Elementwise losses do not broadcast: both tensors defined, of equal shapes, the input floating.
+void check_elementwise_loss(const char* loss, const char* input_name, const Tensor& input,
+                            const Tensor& target) {
+  if (!input.defined() || !target.defined())
+    throw Error(fmt::format("{}: {} and target must be defined tensors", loss, input_name));
+  if (input.shape() != target.shape())
+    throw Error(fmt::format("{}: {} of shape {} and target of shape {} must have equal shapes",
+                            loss, input_name, format_shape(input.shape()),
+                            format_shape(target.shape())));
+  if (!is_floating(input.dtype()))
+    throw Error(fmt::format("{}: {} of shape {} must be f32 or f64, got {}", loss, input_name,
+                            format_shape(input.shape()), dtype_name(input.dtype())));
+}
+
+}  // namespace
+
+Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target, Reduction reduction) {
+  check_elementwise_loss("binary_cross_entropy", "probs", probs, target);
+  const Tensor terms = detail::bce_terms(probs, target);
+  switch (reduction) {
+    case Reduction::mean:
+      return terms.mean();
+    case Reduction::sum:
+      return terms.sum();
+    case Reduction::none:
+      break;
+  }
+  return terms;
+}
+
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target,
+                                        Reduction reduction) {
+  check_elementwise_loss("binary_cross_entropy_with_logits", "logits", logits, target);
+  return detail::fused_bce_with_logits(logits, target, reduction);
+}
+
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduction) {
+  return cross_entropy(logits, target, CrossEntropyOptions{.reduction = reduction});
+}
+
+Tensor cross_entropy(const Tensor& logits, const Tensor& target,
+                     const CrossEntropyOptions& options) {
+  if (!(options.label_smoothing >= 0.0 && options.label_smoothing <= 1.0))
+    throw Error(fmt::format("cross_entropy: label_smoothing must lie in [0, 1], got {} (logits {})",
+                            options.label_smoothing,
+                            logits.defined() ? format_shape(logits.shape()) : "undefined"));
+  return detail::fused_cross_entropy(logits, target, options.weight, options.ignore_index,
+                                     options.reduction, options.label_smoothing);
+}
+
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reduction) {
+  return nll_loss(log_probs, target, NLLLossOptions{.reduction = reduction});
+}
+
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const NLLLossOptions& options) {
+  return detail::fused_nll_loss(log_probs, target, options.weight, options.ignore_index,
+                                options.reduction);
+}
+
+}  // namespace tg

@@ -75,13 +75,10 @@ GradcheckResult gradcheck(std::function<Tensor(const std::vector<Tensor>&)> fn,
 GradcheckResult gradgradcheck(std::function<Tensor(const std::vector<Tensor>&)> fn,
                               std::vector<Tensor> inputs, GradcheckOptions options = {});
 
-namespace detail {
-/// gradcheck for tensors that `fn` reads from elsewhere rather than from its argument (a
-/// module's parameters, and its buffers, which do not require grad): random points are written
-/// into them and `upcast` converts them to f64 in place (every handle follows, as Module::to),
-/// both undone at the end. The module form of tg::gradcheck runs on it.
+/// gradcheck for tensors that `fn` reads from elsewhere rather than from its argument (a model's
+/// parameters, and buffers that do not require grad): random points are written into them and
+/// `upcast` converts them to f64 in place (every handle to them follows), both undone at the end.
 GradcheckResult gradcheck_in_place(std::function<Tensor(const std::vector<Tensor>&)> fn,
                                    std::vector<Tensor> tensors, GradcheckOptions options);
-}  // namespace detail
 
 }  // namespace tg

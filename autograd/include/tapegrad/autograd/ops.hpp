@@ -230,8 +230,8 @@ Tensor sum_to(const Tensor& a, const Shape& shape);
 Tensor matmul(const Tensor& a, const Tensor& b);
 /// x W^T + b in one fused GEMM (b may be undefined): the Linear layer's op.
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = {});
-/// relu(linear(x, weight, bias)) as one op and one record, with the same gradients (what
-/// nn::Sequential runs for a Linear followed by a ReLU).
+/// relu(linear(x, weight, bias)) as one op and one record, with the same gradients (a linear
+/// layer followed by ReLU, fused).
 Tensor linear_relu(const Tensor& x, const Tensor& weight, const Tensor& bias = {});
 
 // Softmax family, numerically stable (logits of +-1000 stay finite).

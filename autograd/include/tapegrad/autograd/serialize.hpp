@@ -47,17 +47,19 @@ std::span<const std::byte> raw_bytes(const Tensor& tensor);
 /// The same bytes, writable: for filling a tensor from a file or a message.
 std::span<std::byte> raw_bytes(Tensor& tensor);
 
-namespace detail {
-/// Named tensors in the order they are to be written.
+/// Named tensors in the order save_named writes them.
 using NamedTensorList = std::vector<std::pair<std::string, Tensor>>;
-/// tg::save with the entries in the given order and error messages prefixed by `caller`
-/// (tg::nn::save keeps named_parameters() order; tg::save_checkpoint names itself).
+
+/// tg::save for a library that builds its own file on it: the entries in the given order (which
+/// the file keeps), and `op` (say "mylib::save") opening every error message instead of
+/// "tg::save".
 void save_named(const NamedTensorList& tensors, const std::string& path, const Metadata& metadata,
-                std::string_view caller);
-/// tg::load with error messages prefixed by `caller`.
-StateDict load_named(const std::string& path, Metadata* metadata, std::string_view caller);
-/// The dtype as the safetensors header spells it ("F32", "F64", "I64").
+                std::string_view op);
+
+/// tg::load with `op` opening every error message instead of "tg::load".
+StateDict load_named(const std::string& path, Metadata* metadata, std::string_view op);
+
+/// The dtype as a safetensors header spells it: "F32", "F64" or "I64".
 const char* safetensors_dtype(DType dtype);
-}  // namespace detail
 
 }  // namespace tg

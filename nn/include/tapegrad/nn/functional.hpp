@@ -4,17 +4,14 @@
 #include <cstdint>
 #include <vector>
 
+#include "tapegrad/autograd/loss.hpp"
 #include "tapegrad/autograd/ops.hpp"
 #include "tapegrad/autograd/tensor.hpp"
 
 namespace tg::nn::functional {
 
-/// How a loss combines its per-element (or per-sample) terms, as PyTorch's `reduction`.
-enum class Reduction {
-  mean,  ///< the mean of the terms, a 0-D tensor
-  sum,   ///< the sum of the terms, a 0-D tensor
-  none,  ///< the terms themselves, one per element (or per sample)
-};
+/// How a loss combines its per-element (or per-sample) terms: tg::Reduction (mean, sum, none).
+using Reduction = tg::Reduction;
 
 /// Mean squared error: (input − target)², reduced; input and target must have equal shapes.
 ///
@@ -29,55 +26,18 @@ Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction = 
 Tensor huber_loss(const Tensor& input, const Tensor& target, double delta = 1.0,
                   Reduction reduction = Reduction::mean);
 
-/// Binary cross-entropy −(y·log p + (1 − y)·log(1 − p)) of probabilities p in [0, 1], each log
-/// clamped to ≥ −100 as in PyTorch so p of exactly 0 or 1 gives finite losses and gradients.
-Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target,
-                            Reduction reduction = Reduction::mean);
-
-/// Binary cross-entropy of sigmoid(logits), computed stably as
-/// max(x, 0) − x·y + log(1 + exp(−|x|)); its gradient is sigmoid(x) − y.
-Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target,
-                                        Reduction reduction = Reduction::mean);
-
-/// Options of cross_entropy, PyTorch's names and defaults.
-struct CrossEntropyOptions {
-  Tensor weight = {};                     ///< per-class weights [C] (no gradient); undefined: all 1
-  int64_t ignore_index = -100;            ///< samples with this target give no loss and no gradient
-  Reduction reduction = Reduction::mean;  ///< mean divides by the summed weight of counted targets
-  double label_smoothing = 0.0;  ///< ε in [0, 1]: the target becomes (1 − ε)·onehot + ε/C
-};
-
-/// Options of nll_loss, PyTorch's names and defaults.
-struct NLLLossOptions {
-  Tensor weight = {};                     ///< per-class weights [C] (no gradient); undefined: all 1
-  int64_t ignore_index = -100;            ///< samples with this target give no loss and no gradient
-  Reduction reduction = Reduction::mean;  ///< mean divides by the summed weight of counted targets
-};
-
-/// Softmax cross-entropy of logits [N, C] against class indices (i64 [N]), fused and stable
-/// (logsumexp(z_i) − z_i[y_i]); a 1-D [C] input with a 0-D target is one sample.
-///
-///     tg::Tensor loss = tg::F::cross_entropy(logits, labels);   // d/dlogits = (softmax −
-///     onehot)/N
-Tensor cross_entropy(const Tensor& logits, const Tensor& target,
-                     Reduction reduction = Reduction::mean);
-
-/// cross_entropy with PyTorch's weight, ignore_index and label_smoothing: sample n (not ignored)
-/// gives (1 − ε)·w[y_n]·(−log p_n[y_n]) + (ε/C)·Σ_c w[c]·(−log p_n[c]), and `mean` divides the
-/// sum by Σ w[y_n] over the counted samples (NaN when every sample is ignored, as PyTorch).
-///
-///     tg::F::cross_entropy(logits, y, {.weight = class_weights, .label_smoothing = 0.1});
-Tensor cross_entropy(const Tensor& logits, const Tensor& target,
-                     const CrossEntropyOptions& options);
-
-/// Negative log-likelihood −log_probs[i, target[i]] of log-probabilities [N, C] against class
-/// indices (i64 [N]); `mean` divides by N. A 1-D [C] input with a 0-D target is one sample.
-Tensor nll_loss(const Tensor& log_probs, const Tensor& target,
-                Reduction reduction = Reduction::mean);
-
-/// nll_loss with PyTorch's weight and ignore_index: −w[y_n]·log_probs[n, y_n] per counted sample,
-/// `mean` dividing by Σ w[y_n] over them.
-Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const NLLLossOptions& options);
+/// The fused losses are autograd's ops (tapegrad/autograd/loss.hpp), under the same names here.
+using tg::binary_cross_entropy;
+/// tg::binary_cross_entropy_with_logits: BCE of sigmoid(logits), computed stably.
+using tg::binary_cross_entropy_with_logits;
+/// tg::cross_entropy: softmax cross-entropy against class indices, with its options.
+using tg::cross_entropy;
+/// tg::CrossEntropyOptions: cross_entropy's weight, ignore_index, reduction, label_smoothing.
+using tg::CrossEntropyOptions;
+/// tg::nll_loss: negative log-likelihood of log-probabilities, with its options.
+using tg::nll_loss;
+/// tg::NLLLossOptions: nll_loss's weight, ignore_index and reduction.
+using tg::NLLLossOptions;
 
 /// Kullback–Leibler divergence, pointwise target·(log target − log_input) (0 where target is 0),
 /// with log_input holding log-probabilities; `mean` averages over all elements, as PyTorch's.
