@@ -35,14 +35,17 @@ void Adagrad::update(Tensor& param, const Tensor& grad, AdagradParamState& state
         tg::full(param.shape(), options.initial_accumulator_value, {.dtype = param.dtype()});
   state.step += 1;
   const double clr = options.lr / (1 + static_cast<double>(state.step - 1) * options.lr_decay);
-  update_elements(name(), param, grad, kGrainModerate, [&]<class T>() {
-    const T decay = T(options.weight_decay), eps = T(options.eps), lr = T(clr);
-    return [=](T& p, T g, T& sum) {
-      g += decay * p;
-      sum += g * g;
-      p -= lr * g / (std::sqrt(sum) + eps);
-    };
-  }, state.sum);
+  update_elements(
+      name(), param, grad, kGrainModerate,
+      [&]<class T>() {
+        const T decay = T(options.weight_decay), eps = T(options.eps), lr = T(clr);
+        return [=](T& p, T g, T& sum) {
+          g += decay * p;
+          sum += g * g;
+          p -= lr * g / (std::sqrt(sum) + eps);
+        };
+      },
+      state.sum);
 }
 
 }  // namespace tg::optim

@@ -58,15 +58,16 @@ void Adam::update(Tensor& param, const Tensor& grad, AdamParamState& state,
     const T b1 = T(beta1), b2 = T(beta2), one_minus_b1 = T(1 - beta1), one_minus_b2 = T(1 - beta2);
     const T step_size = T(options.lr / (1 - std::pow(beta1, t)));
     const T bias_correction2 = T(std::sqrt(1 - std::pow(beta2, t))), eps = T(options.eps);
-    const T l2 = T(decoupled ? 0.0 : options.weight_decay);  // AdamW: 0
+    const T l2 = T(decoupled ? 0.0 : options.weight_decay);                       // AdamW: 0
     const T shrink = T(decoupled ? 1 - options.lr * options.weight_decay : 1.0);  // Adam: 1
     return [=](T& p, T g, T& m, T& v, auto&... v_max) {  // v_max: amsgrad only
+      const T theta = p * shrink;
       g += l2 * p;
       m = b1 * m + one_minus_b1 * g;
       v = b2 * v + one_minus_b2 * g * g;
       T v_used = v;
       ((v_max = std::max(v_max, v), v_used = v_max), ...);
-      p = p * shrink - step_size * m / (std::sqrt(v_used) / bias_correction2 + eps);
+      p = theta - step_size * m / (std::sqrt(v_used) / bias_correction2 + eps);
     };
   };
   if (options.amsgrad)

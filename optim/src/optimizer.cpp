@@ -1,4 +1,5 @@
-// The Optimizer interface (zero_grad, learning rates, group views) and the checks OptimizerBase uses.
+// The Optimizer interface (zero_grad, learning rates, group views) and the checks OptimizerBase
+// uses.
 #include "tapegrad/optim/optimizer.hpp"
 
 #include <fmt/format.h>
@@ -12,6 +13,17 @@ namespace tg::optim {
 void detail::require(bool ok, const char* optimizer, const char* what, double value,
                      const char* rule) {
   if (!ok) throw Error(fmt::format("{}: invalid {} {} (must be {})", optimizer, what, value, rule));
+}
+
+void detail::require_rates(const char* optimizer, double lr, double eps, double weight_decay) {
+  require(lr >= 0, optimizer, "learning rate", lr, ">= 0");
+  require(eps >= 0, optimizer, "eps", eps, ">= 0");
+  require(weight_decay >= 0, optimizer, "weight_decay", weight_decay, ">= 0");
+}
+
+void detail::require_betas(const char* optimizer, const std::pair<double, double>& betas) {
+  require(betas.first >= 0 && betas.first < 1, optimizer, "beta1", betas.first, "in [0, 1)");
+  require(betas.second >= 0 && betas.second < 1, optimizer, "beta2", betas.second, "in [0, 1)");
 }
 
 Tensor detail::checked_grad(const char* optimizer, const Tensor& param) {

@@ -49,7 +49,7 @@ void RMSprop::update(Tensor& param, const Tensor& grad, RMSpropParamState& state
         }
         const T scaled = g / (std::sqrt(variance) + eps);
         if constexpr (kMomentum) {
-          T& b = std::get<kCentered ? 1 : 0>(optional);
+          T& b = std::get < kCentered ? 1 : 0 > (optional);
           b = momentum * b + scaled;
           p -= lr * b;
         } else {
@@ -61,13 +61,17 @@ void RMSprop::update(Tensor& param, const Tensor& grad, RMSpropParamState& state
   Tensor &v = state.square_avg, &mean = state.grad_avg, &b = state.momentum_buffer;
   const bool centered = options.centered, with_momentum = options.momentum > 0;
   if (centered && with_momentum)
-    update_elements(name(), param, grad, kGrainModerate, rule.template operator()<true, true>(), v, mean, b);
+    update_elements(name(), param, grad, kGrainModerate, rule.template operator()<true, true>(), v,
+                    mean, b);
   else if (centered)
-    update_elements(name(), param, grad, kGrainModerate, rule.template operator()<true, false>(), v, mean);
+    update_elements(name(), param, grad, kGrainModerate, rule.template operator()<true, false>(), v,
+                    mean);
   else if (with_momentum)
-    update_elements(name(), param, grad, kGrainModerate, rule.template operator()<false, true>(), v, b);
+    update_elements(name(), param, grad, kGrainModerate, rule.template operator()<false, true>(), v,
+                    b);
   else
-    update_elements(name(), param, grad, kGrainModerate, rule.template operator()<false, false>(), v);
+    update_elements(name(), param, grad, kGrainModerate, rule.template operator()<false, false>(),
+                    v);
 }
 
 }  // namespace tg::optim

@@ -38,7 +38,9 @@ void SGD::update(Tensor& param, const Tensor& grad, SGDParamState& state,
     const bool nesterov = options.nesterov;
     return [=](T& p, T g, auto&... buffer) {  // buffer: b, if μ ≠ 0
       g = sign * g + decay * p;
-      ((buffer = first ? g : momentum * buffer + keep * g, g = nesterov ? g + momentum * buffer : buffer), ...);
+      ((buffer = first ? g : momentum * buffer + keep * g,
+        g = nesterov ? g + momentum * buffer : buffer),
+       ...);
       p -= lr * g;
     };
   };

@@ -32,8 +32,8 @@ using AdagradParamGroup = ParamGroupOptions<AdagradOptions>;
 
 /// Adagrad's per-parameter state.
 struct AdagradParamState {
-  Step step;            ///< t, the number of updates this parameter has had
-  Buffer<"sum"> sum;    ///< the accumulated squared gradients; undefined before the first update
+  Step step;          ///< t, the number of updates this parameter has had
+  Buffer<"sum"> sum;  ///< the accumulated squared gradients; undefined before the first update
 };
 
 /// Adagrad, after Duchi, Hazan and Singer, "Adaptive Subgradient Methods for Online Learning

@@ -2,7 +2,10 @@
 // over a parameter, its gradient and its state buffers, vectorised and split across threads.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
+#include <utility>
 
 #include "tapegrad/autograd/dispatch.hpp"
 #include "tapegrad/autograd/parallel_for.hpp"
@@ -18,12 +21,21 @@ inline constexpr int64_t kGrainModerate = tg::detail::kGrainModerate;
 namespace detail {
 
 // Elements [begin, end). The pointers and the rule (a copy) are this function's own locals,
-// not a lambda's captures, which GCC cannot prove the stores leave alone: so the loop, with
-// the rule inlined into it, vectorises.
-template <class T, class Rule, class... Buffers>
-void update_range(T* param, const T* grad, int64_t begin, int64_t end, Rule rule,
-                  Buffers*... buffers) {
-  for (int64_t i = begin; i < end; ++i) rule(param[i], grad[i], buffers[i]...);
+// not a lambda's captures, which GCC cannot prove the stores leave alone; and the rule works
+// on local copies of the element's values, each loaded once and stored once, since through
+// references into the arrays every store could alias the next load. So the loop, with the
+// rule inlined into it, vectorises as the hand-written loops did.
+template <class T, class Rule, size_t... I>
+void update_range(T* param, const T* grad, std::array<T*, sizeof...(I)> buffers, int64_t begin,
+                  int64_t end, Rule rule, std::index_sequence<I...>) {
+  for (int64_t i = begin; i < end; ++i) {
+    T p = param[i];
+    const T g = grad[i];
+    T state[sizeof...(I) + 1] = {buffers[I][i]...};  // + 1: no zero-length array
+    rule(p, g, state[I]...);
+    ((buffers[I][i] = state[I]), ...);  // the state first, then the parameter, as PyTorch
+    param[i] = p;
+  }
 }
 
 }  // namespace detail
@@ -42,14 +54,16 @@ void update_range(T* param, const T* grad, int64_t begin, int64_t end, Rule rule
 template <class MakeRule, class... Buffers>
 void update_elements(const char* optimizer, Tensor& param, const Tensor& grad, int64_t grain,
                      MakeRule&& make_rule, Buffers&... buffers) {
-  ((buffers.defined() ? void() : void(buffers = tg::zeros(param.shape(), {.dtype = param.dtype()}))),
+  ((buffers.defined() ? void()
+                      : void(buffers = tg::zeros(param.shape(), {.dtype = param.dtype()}))),
    ...);
   auto run = [&]<class T>() {
     const auto rule = make_rule.template operator()<T>();
     T* p = param.data<T>();
     const T* g = grad.data<T>();
     tg::detail::parallel_for(param.numel(), grain, [&](int64_t begin, int64_t end) {
-      detail::update_range(p, g, begin, end, rule, buffers.template data<T>()...);
+      detail::update_range(p, g, std::array<T*, sizeof...(Buffers)>{buffers.template data<T>()...},
+                           begin, end, rule, std::index_sequence_for<Buffers...>());
     });
   };
   tg::detail::dispatch_floating(optimizer, param.dtype(), run);

@@ -151,6 +151,10 @@ class OptimizerBase : public Optimizer {
   using Validate = void (*)(const char* name, const Options& options);
   /// Validates and keeps `groups`; the first group's options are add_param_group's defaults.
   OptimizerBase(const char* name, std::vector<Group> groups, Validate validate);
+  /// One group of `params` with `options`.
+  OptimizerBase(const char* name, std::vector<Tensor> params, Options options, Validate validate)
+      : OptimizerBase(name, std::vector<Group>{{std::move(params), std::move(options)}}, validate) {
+  }
   /// One update of `param` from `grad`; `state` is this parameter's, its buffers already in
   /// the parameter's dtype.
   virtual void update(Tensor& param, const Tensor& grad, State& state, const Options& options) = 0;

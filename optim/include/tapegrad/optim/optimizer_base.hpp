@@ -25,6 +25,19 @@ namespace detail {
 /// Throws "<optimizer>: invalid <what> <value> (must be <rule>)" unless `ok`.
 void require(bool ok, const char* optimizer, const char* what, double value, const char* rule);
 
+/// The checks most optimizers share: lr, eps and weight_decay >= 0.
+void require_rates(const char* optimizer, double lr, double eps, double weight_decay);
+
+/// Adam's checks of betas: each in [0, 1).
+void require_betas(const char* optimizer, const std::pair<double, double>& betas);
+
+/// The checks of the Adam family's options (lr, betas, eps, weight_decay), for any of them.
+template <class Options>
+void require_adam_options(const char* optimizer, const Options& options) {
+  require_rates(optimizer, options.lr, options.eps, options.weight_decay);
+  require_betas(optimizer, options.betas);
+}
+
 /// The gradient of `param`, checked to match its dtype and size; undefined when absent.
 Tensor checked_grad(const char* optimizer, const Tensor& param);
 
@@ -34,8 +47,8 @@ void check_new_params(const char* optimizer, size_t group, const std::vector<Ten
                       std::vector<const void*> seen);
 
 /// Calls fn(name, value) for each state-dict entry of a per-parameter state: its Buffer
-/// (value a Tensor) and Count (value an int64_t) members, or, for a state of other kinds
-/// (LBFGS's lists), the entries of its static fields().
+/// (value a Tensor), Count (an int64_t) and Scalar (a double) members, or, for a state of other
+/// kinds (LBFGS's lists), the entries of its static fields().
 template <class State, class Fn>
 void for_each_entry(State& state, Fn&& fn) {
   using Plain = std::remove_const_t<State>;
@@ -46,8 +59,8 @@ void for_each_entry(State& state, Fn&& fn) {
     for_each_field(state, [&](auto& field) {
       using Member = std::remove_const_t<std::remove_reference_t<decltype(field)>>;
       if constexpr (std::is_base_of_v<Tensor, Member>)
-        fn(std::string(field.name), static_cast<std::conditional_t<std::is_const_v<State>,
-                                                                   const Tensor&, Tensor&>>(field));
+        fn(std::string(field.name),
+           static_cast<std::conditional_t<std::is_const_v<State>, const Tensor&, Tensor&>>(field));
       else
         fn(std::string(field.name), field.value);
     });

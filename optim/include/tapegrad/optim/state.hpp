@@ -43,10 +43,29 @@ struct Buffer : Tensor {
 template <FieldName Name>
 struct Count {
   int64_t value = 0;  ///< the count
-  /// The count, writable (`state.step += 1`).
-  operator int64_t&() { return value; }  // NOLINT: a count is an integer
   /// The count.
   operator int64_t() const { return value; }  // NOLINT: a count is an integer
+  /// Adds `n` (`state.step += 1`).
+  Count& operator+=(int64_t n) {
+    value += n;
+    return *this;
+  }
+  /// The state-dict name.
+  static constexpr std::string_view name = Name.view();
+};
+
+/// A per-parameter real number (NAdam's running product of momenta), a double saved as
+/// `state.<index>.<Name>`.
+template <FieldName Name>
+struct Scalar {
+  double value = 0;  ///< the number
+  /// The number.
+  operator double() const { return value; }  // NOLINT: a scalar is a double
+  /// Sets the number.
+  Scalar& operator=(double number) {
+    value = number;
+    return *this;
+  }
   /// The state-dict name.
   static constexpr std::string_view name = Name.view();
 };
@@ -73,13 +92,13 @@ constexpr size_t field_count() {
 
 }  // namespace detail
 
-/// Calls fn(field) for each member of the state struct `state` (Buffer and Count members, in
+/// Calls fn(field) for each member of the state struct `state` (Buffer, Count and Scalar, in
 /// declaration order): how OptimizerBase saves, loads and converts a state without a second
 /// list of its fields.
 template <class State, class Fn>
 void for_each_field(State& state, Fn&& fn) {
   constexpr size_t n = detail::field_count<std::remove_const_t<State>>();
-  static_assert(n >= 1 && n <= 8, "a state struct holds 1 to 8 Buffer or Count members");
+  static_assert(n >= 1 && n <= 8, "a state struct holds 1 to 8 Buffer, Count or Scalar members");
   if constexpr (n == 1) {
     auto& [a] = state;
     fn(a);
