@@ -9,6 +9,7 @@
 #include "hand_steps.hpp"
 #include "support/testing.hpp"
 
+using tg::testing::check_steps;
 using tg::testing::exact;
 using tg::testing::hand_steps;
 using tg::testing::param;
@@ -50,14 +51,14 @@ TEST_CASE("Adadelta follows its documented update step by step") {
   SUBCASE("defaults") {
     const auto w = hand_steps<tg::optim::Adadelta>(tg::optim::AdadeltaOptions{}, gradients);
     const auto expected = adadelta_reference(1.0, 0.9, 1e-6, 0, false, gradients);
-    for (size_t i = 0; i < w.size(); ++i) CHECK(w[i] == exact(expected[i]));
+    check_steps(w, expected);
   }
   SUBCASE("maximize, weight decay 0.1, ρ 0.7, lr 0.5") {
     const tg::optim::AdadeltaOptions options{
         .lr = 0.5, .rho = 0.7, .eps = 1e-3, .weight_decay = 0.1, .maximize = true};
     const auto w = hand_steps<tg::optim::Adadelta>(options, gradients);
     const auto expected = adadelta_reference(0.5, 0.7, 1e-3, 0.1, true, gradients);
-    for (size_t i = 0; i < w.size(); ++i) CHECK(w[i] == exact(expected[i]));
+    check_steps(w, expected);
   }
 }
 

@@ -12,6 +12,7 @@
 #include "hand_steps.hpp"
 #include "support/testing.hpp"
 
+using tg::testing::check_steps;
 using tg::testing::exact;
 using tg::testing::hand_steps;
 using tg::testing::param;
@@ -84,14 +85,6 @@ std::vector<double> adamax_reference(double lr, double b1, double b2, double eps
   return trace;
 }
 
-void check_trace(const std::vector<double>& got, const std::vector<double>& expected) {
-  REQUIRE(got.size() == expected.size());
-  for (size_t i = 0; i < got.size(); ++i) {
-    CAPTURE(i);
-    CHECK(got[i] == exact(expected[i]));
-  }
-}
-
 }  // namespace
 
 TEST_CASE("NAdam's first step by hand (lr 0.1, ψ 0 so μ = 0.45 each step, eps 0)") {
@@ -104,13 +97,13 @@ TEST_CASE("NAdam's first step by hand (lr 0.1, ψ 0 so μ = 0.45 each step, eps 
 
 TEST_CASE("NAdam follows its documented update step by step") {
   SUBCASE("defaults but lr 0.1") {
-    check_trace(hand_steps<tg::optim::NAdam>(tg::optim::NAdamOptions{.lr = 0.1}, kGradients),
+    check_steps(hand_steps<tg::optim::NAdam>(tg::optim::NAdamOptions{.lr = 0.1}, kGradients),
                 nadam_reference(0.1, 0.9, 0.999, 1e-8, 0, 4e-3, kGradients));
   }
   SUBCASE("betas (0.8, 0.9), weight decay 0.1, momentum_decay 0.5") {
     const tg::optim::NAdamOptions options{
         .lr = 0.05, .betas = {0.8, 0.9}, .eps = 1e-3, .weight_decay = 0.1, .momentum_decay = 0.5};
-    check_trace(hand_steps<tg::optim::NAdam>(options, kGradients),
+    check_steps(hand_steps<tg::optim::NAdam>(options, kGradients),
                 nadam_reference(0.05, 0.8, 0.9, 1e-3, 0.1, 0.5, kGradients));
   }
 }
@@ -125,7 +118,7 @@ TEST_CASE("RAdam by hand: unrectified while ρ_t <= 5 (default betas, lr 0.1)") 
 
 TEST_CASE("RAdam follows its documented update step by step, rectified from ρ_t > 5") {
   SUBCASE("β2 0.6: ρ∞ = 4, never rectified") {
-    check_trace(hand_steps<tg::optim::RAdam>(
+    check_steps(hand_steps<tg::optim::RAdam>(
                     tg::optim::RAdamOptions{.lr = 0.1, .betas = {0.9, 0.6}}, kGradients),
                 radam_reference(0.1, 0.9, 0.6, 1e-8, 0, kGradients));
   }
@@ -133,7 +126,7 @@ TEST_CASE("RAdam follows its documented update step by step, rectified from ρ_t
     // ρ∞ = 199; ρ5 = 199 − 10·0.99⁵/(1 − 0.99⁵) ≈ 4.96, ρ6 = 199 − 12·0.99⁶/(1 − 0.99⁶) ≈ 5.94.
     const tg::optim::RAdamOptions options{
         .lr = 0.1, .betas = {0.8, 0.99}, .eps = 1e-4, .weight_decay = 0.1};
-    check_trace(hand_steps<tg::optim::RAdam>(options, kGradients),
+    check_steps(hand_steps<tg::optim::RAdam>(options, kGradients),
                 radam_reference(0.1, 0.8, 0.99, 1e-4, 0.1, kGradients));
     const double rho6 = 199 - 12 * std::pow(0.99, 6) / (1 - std::pow(0.99, 6));
     const double rho5 = 199 - 10 * std::pow(0.99, 5) / (1 - std::pow(0.99, 5));
@@ -155,13 +148,13 @@ TEST_CASE("Adamax by hand (lr 0.1, default betas, eps 0, gradients 2, -1, 4)") {
 
 TEST_CASE("Adamax follows its documented update step by step") {
   SUBCASE("defaults but lr 0.1") {
-    check_trace(hand_steps<tg::optim::Adamax>(tg::optim::AdamaxOptions{.lr = 0.1}, kGradients),
+    check_steps(hand_steps<tg::optim::Adamax>(tg::optim::AdamaxOptions{.lr = 0.1}, kGradients),
                 adamax_reference(0.1, 0.9, 0.999, 1e-8, 0, false, kGradients));
   }
   SUBCASE("maximize, weight decay 0.2, betas (0.5, 0.8)") {
     const tg::optim::AdamaxOptions options{
         .lr = 0.1, .betas = {0.5, 0.8}, .eps = 1e-2, .weight_decay = 0.2, .maximize = true};
-    check_trace(hand_steps<tg::optim::Adamax>(options, kGradients),
+    check_steps(hand_steps<tg::optim::Adamax>(options, kGradients),
                 adamax_reference(0.1, 0.5, 0.8, 1e-2, 0.2, true, kGradients));
   }
 }

@@ -28,6 +28,15 @@ std::vector<double> hand_steps(Options options, std::vector<double> gradients = 
   return trace;
 }
 
+/// Checks w after each step against its hand-computed value, to exact()'s 1e-12.
+inline void check_steps(const std::vector<double>& got, const std::vector<double>& expected) {
+  REQUIRE(got.size() == expected.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    CAPTURE(i);
+    CHECK(got[i] == exact(expected[i]));
+  }
+}
+
 /// Minimises ½(100 w0² + w1²) from (1, 1) with `opt` over `w` for `steps` steps, halving the
 /// learning rate every `halve_every` steps, and checks both coordinates reach 1e-4 of 0.
 inline void check_descends_ill_conditioned(optim::Optimizer& opt, Tensor& w, int steps,
