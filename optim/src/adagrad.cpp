@@ -3,8 +3,7 @@
 
 #include <cmath>
 
-#include "optimizer_base.hpp"
-#include "parallel.hpp"
+#include "tapegrad/optim/optimizer_base.hpp"
 
 namespace tg::optim {
 
@@ -17,22 +16,6 @@ void validate(const char* name, const AdagradOptions& options) {
   detail::require(options.initial_accumulator_value >= 0, name, "initial_accumulator_value",
                   options.initial_accumulator_value, ">= 0");
   detail::require(options.eps >= 0, name, "eps", options.eps, ">= 0");
-}
-
-// One pass per parameter on elements [begin, end), so parallel_for can split large parameters;
-// pointers and constants are locals here, not a lambda's captures, so the loop vectorises.
-template <class T>
-void update_values(T* param, const T* grad, T* sum, int64_t begin, int64_t end, double clr,
-                   const AdagradOptions& options) {
-  const T decay = static_cast<T>(options.weight_decay);
-  const T eps = static_cast<T>(options.eps);
-  const T step = static_cast<T>(clr);
-  for (int64_t i = begin; i < end; ++i) {
-    const T g = grad[i] + decay * param[i];
-    const T s = sum[i] + g * g;
-    sum[i] = s;
-    param[i] -= step * g / (std::sqrt(s) + eps);
-  }
 }
 
 }  // namespace
@@ -52,14 +35,17 @@ void Adagrad::update(Tensor& param, const Tensor& grad, AdagradParamState& state
         tg::full(param.shape(), options.initial_accumulator_value, {.dtype = param.dtype()});
   state.step += 1;
   const double clr = options.lr / (1 + static_cast<double>(state.step - 1) * options.lr_decay);
-  detail::dispatch_floating(name(), param.dtype(), [&]<class T>() {
-    T* p = param.data<T>();
-    const T* g = grad.data<T>();
-    T* sum = state.sum.data<T>();
-    tg::detail::parallel_for(
-        param.numel(), tg::detail::kGrainModerate,
-        [&](int64_t begin, int64_t end) { update_values(p, g, sum, begin, end, clr, options); });
-  });
+  update_elements(
+      name(), param, grad, kGrainModerate,
+      [&]<class T>() {
+        const T decay = T(options.weight_decay), eps = T(options.eps), lr = T(clr);
+        return [=](T& p, T g, T& sum) {
+          g += decay * p;
+          sum += g * g;
+          p -= lr * g / (std::sqrt(sum) + eps);
+        };
+      },
+      state.sum);
 }
 
 }  // namespace tg::optim

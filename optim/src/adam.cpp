@@ -4,8 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "optimizer_base.hpp"
-#include "parallel.hpp"
+#include "tapegrad/optim/optimizer_base.hpp"
 
 namespace tg::optim {
 
@@ -36,49 +35,6 @@ std::vector<AdamParamGroup> as_adam_groups(std::vector<AdamWParamGroup> groups) 
   return result;
 }
 
-// The per-step scalars, computed once per parameter in double.
-struct Coefficients {
-  double step_size;         // γ / (1 − β1^t)
-  double bias_correction2;  // √(1 − β2^t)
-  double l2_decay;          // λ for Adam, 0 for AdamW
-  double decoupled_shrink;  // 1 − γλ for AdamW, 1 for Adam
-};
-
-// One pass per parameter: each element's p, g, m, v (and v_max) are read once and p, m, v
-// (and v_max) written once, in a loop that vectorises (a branch-free body for each value of
-// kAmsgrad). It runs on elements [begin, end), so parallel_for can split large parameters;
-// pointers and constants are this function's own locals, not a lambda's captures, which GCC
-// cannot prove the stores leave alone (the loop ran scalar that way). `max_exp_avg_sq` is null
-// unless kAmsgrad.
-template <bool kAmsgrad, class T>
-void update_values(T* param, const T* grad, T* exp_avg, T* exp_avg_sq, T* max_exp_avg_sq,
-                   int64_t begin, int64_t end, const AdamOptions& options, const Coefficients& c) {
-  const T beta1 = static_cast<T>(options.betas.first);
-  const T beta2 = static_cast<T>(options.betas.second);
-  const T one_minus_beta1 = static_cast<T>(1 - options.betas.first);
-  const T one_minus_beta2 = static_cast<T>(1 - options.betas.second);
-  const T eps = static_cast<T>(options.eps);
-  const T step_size = static_cast<T>(c.step_size);
-  const T bias_correction2 = static_cast<T>(c.bias_correction2);
-  const T l2_decay = static_cast<T>(c.l2_decay);
-  const T shrink = static_cast<T>(c.decoupled_shrink);
-  for (int64_t i = begin; i < end; ++i) {
-    const T p = param[i];
-    const T theta = p * shrink;
-    const T g = grad[i] + l2_decay * p;
-    const T m = beta1 * exp_avg[i] + one_minus_beta1 * g;
-    const T v = beta2 * exp_avg_sq[i] + one_minus_beta2 * g * g;
-    exp_avg[i] = m;
-    exp_avg_sq[i] = v;
-    T v_used = v;
-    if constexpr (kAmsgrad) {
-      v_used = std::max(max_exp_avg_sq[i], v);
-      max_exp_avg_sq[i] = v_used;
-    }
-    param[i] = theta - step_size * m / (std::sqrt(v_used) / bias_correction2 + eps);
-  }
-}
-
 }  // namespace
 
 template class OptimizerBase<AdamOptions, AdamParamState>;
@@ -94,34 +50,31 @@ Adam::Adam(const char* name, std::vector<AdamParamGroup> groups, bool decoupled_
 
 void Adam::update(Tensor& param, const Tensor& grad, AdamParamState& state,
                   const AdamOptions& options) {
-  if (!state.exp_avg.defined()) {
-    state.exp_avg = detail::zeros_like_param(param);
-    state.exp_avg_sq = detail::zeros_like_param(param);
-  }
-  if (options.amsgrad && !state.max_exp_avg_sq.defined())
-    state.max_exp_avg_sq = detail::zeros_like_param(param);
   state.step += 1;
   const double t = static_cast<double>(state.step);
-  const Coefficients c{
-      .step_size = options.lr / (1 - std::pow(options.betas.first, t)),
-      .bias_correction2 = std::sqrt(1 - std::pow(options.betas.second, t)),
-      .l2_decay = decoupled_weight_decay_ ? 0.0 : options.weight_decay,
-      .decoupled_shrink = decoupled_weight_decay_ ? 1 - options.lr * options.weight_decay : 1.0,
+  const auto [beta1, beta2] = options.betas;
+  const bool decoupled = decoupled_weight_decay_;
+  auto rule = [&]<class T>() {
+    const T b1 = T(beta1), b2 = T(beta2), one_minus_b1 = T(1 - beta1), one_minus_b2 = T(1 - beta2);
+    const T step_size = T(options.lr / (1 - std::pow(beta1, t)));
+    const T bias_correction2 = T(std::sqrt(1 - std::pow(beta2, t))), eps = T(options.eps);
+    const T l2 = T(decoupled ? 0.0 : options.weight_decay);                       // AdamW: 0
+    const T shrink = T(decoupled ? 1 - options.lr * options.weight_decay : 1.0);  // Adam: 1
+    return [=](T& p, T g, T& m, T& v, auto&... v_max) {  // v_max: amsgrad only
+      const T theta = p * shrink;
+      g += l2 * p;
+      m = b1 * m + one_minus_b1 * g;
+      v = b2 * v + one_minus_b2 * g * g;
+      T v_used = v;
+      ((v_max = std::max(v_max, v), v_used = v_max), ...);
+      p = theta - step_size * m / (std::sqrt(v_used) / bias_correction2 + eps);
+    };
   };
-  detail::dispatch_floating(name(), param.dtype(), [&]<class T>() {
-    T* p = param.data<T>();
-    const T* g = grad.data<T>();
-    T* m = state.exp_avg.data<T>();
-    T* v = state.exp_avg_sq.data<T>();
-    T* v_max = options.amsgrad ? state.max_exp_avg_sq.data<T>() : nullptr;
-    tg::detail::parallel_for(param.numel(), tg::detail::kGrainModerate,
-                             [&](int64_t begin, int64_t end) {
-                               if (v_max != nullptr)
-                                 update_values<true>(p, g, m, v, v_max, begin, end, options, c);
-                               else
-                                 update_values<false>(p, g, m, v, v_max, begin, end, options, c);
-                             });
-  });
+  if (options.amsgrad)
+    update_elements(name(), param, grad, kGrainModerate, rule, state.exp_avg, state.exp_avg_sq,
+                    state.max_exp_avg_sq);
+  else
+    update_elements(name(), param, grad, kGrainModerate, rule, state.exp_avg, state.exp_avg_sq);
 }
 
 AdamW::AdamW(std::vector<Tensor> params, AdamWOptions options)

@@ -2,11 +2,13 @@
 // double vectors gathered from the parameters.
 #include "tapegrad/optim/lbfgs.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <utility>
 
-#include "optimizer_base.hpp"
+#include "tapegrad/optim/optimizer_base.hpp"
 
 namespace tg::optim {
 
@@ -46,7 +48,7 @@ class FlatParams {
       const Tensor grad = detail::checked_grad("LBFGS", p);
       const auto n = static_cast<size_t>(p.numel());
       if (grad.defined()) {
-        detail::dispatch_floating("LBFGS", p.dtype(), [&]<class T>() {
+        tg::detail::dispatch_floating("LBFGS", p.dtype(), [&]<class T>() {
           const T* g = grad.data<T>();
           for (size_t i = 0; i < n; ++i) flat[offset + i] = static_cast<double>(g[i]);
         });
@@ -61,7 +63,7 @@ class FlatParams {
     size_t offset = 0;
     for (const Tensor& p : params_) {
       const auto n = static_cast<size_t>(p.numel());
-      detail::dispatch_floating("LBFGS", p.dtype(), [&]<class T>() {
+      tg::detail::dispatch_floating("LBFGS", p.dtype(), [&]<class T>() {
         const T* x = p.data<T>();
         for (size_t i = 0; i < n; ++i) flat[offset + i] = static_cast<double>(x[i]);
       });
@@ -74,7 +76,7 @@ class FlatParams {
     size_t offset = 0;
     for (Tensor p : params_) {
       const auto n = static_cast<size_t>(p.numel());
-      detail::dispatch_floating("LBFGS", p.dtype(), [&]<class T>() {
+      tg::detail::dispatch_floating("LBFGS", p.dtype(), [&]<class T>() {
         T* x = p.data<T>();
         for (size_t i = 0; i < n; ++i) x[i] = static_cast<T>(flat[offset + i]);
       });
@@ -88,7 +90,7 @@ class FlatParams {
     size_t offset = 0;
     for (Tensor p : params_) {
       const auto n = static_cast<size_t>(p.numel());
-      detail::dispatch_floating("LBFGS", p.dtype(), [&]<class T>() {
+      tg::detail::dispatch_floating("LBFGS", p.dtype(), [&]<class T>() {
         T* x = p.data<T>();
         for (size_t i = 0; i < n; ++i)
           x[i] = static_cast<T>(static_cast<double>(x[i]) + t * d[offset + i]);

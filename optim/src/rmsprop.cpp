@@ -2,9 +2,9 @@
 #include "tapegrad/optim/rmsprop.hpp"
 
 #include <cmath>
+#include <tuple>
 
-#include "optimizer_base.hpp"
-#include "parallel.hpp"
+#include "tapegrad/optim/optimizer_base.hpp"
 
 namespace tg::optim {
 
@@ -16,40 +16,6 @@ void validate(const char* name, const RMSpropOptions& options) {
   detail::require(options.eps >= 0, name, "eps", options.eps, ">= 0");
   detail::require(options.weight_decay >= 0, name, "weight_decay", options.weight_decay, ">= 0");
   detail::require(options.momentum >= 0, name, "momentum", options.momentum, ">= 0");
-}
-
-// One pass per parameter on elements [begin, end), so parallel_for can split large
-// parameters; a branch-free body for each combination of centered and momentum, and pointers
-// and constants that are locals here rather than a lambda's captures, so each vectorises.
-// `grad_avg` is null unless kCentered, `buffer` null unless kMomentum.
-template <bool kCentered, bool kMomentum, class T>
-void update_values(T* param, const T* grad, T* square_avg, T* grad_avg, T* buffer, int64_t begin,
-                   int64_t end, const RMSpropOptions& options) {
-  const T alpha = static_cast<T>(options.alpha);
-  const T one_minus_alpha = static_cast<T>(1 - options.alpha);
-  const T decay = static_cast<T>(options.weight_decay);
-  const T eps = static_cast<T>(options.eps);
-  const T momentum = static_cast<T>(options.momentum);
-  const T step = static_cast<T>(options.lr);
-  for (int64_t i = begin; i < end; ++i) {
-    const T g = grad[i] + decay * param[i];
-    const T v = alpha * square_avg[i] + one_minus_alpha * g * g;
-    square_avg[i] = v;
-    T variance = v;
-    if constexpr (kCentered) {
-      const T mean = alpha * grad_avg[i] + one_minus_alpha * g;
-      grad_avg[i] = mean;
-      variance = v - mean * mean;
-    }
-    const T scaled = g / (std::sqrt(variance) + eps);
-    if constexpr (kMomentum) {
-      const T b = momentum * buffer[i] + scaled;
-      buffer[i] = b;
-      param[i] -= step * b;
-    } else {
-      param[i] -= step * scaled;
-    }
-  }
 }
 
 }  // namespace
@@ -64,30 +30,48 @@ RMSprop::RMSprop(std::vector<RMSpropParamGroup> groups)
 
 void RMSprop::update(Tensor& param, const Tensor& grad, RMSpropParamState& state,
                      const RMSpropOptions& options) {
-  if (!state.square_avg.defined()) state.square_avg = detail::zeros_like_param(param);
-  if (options.centered && !state.grad_avg.defined())
-    state.grad_avg = detail::zeros_like_param(param);
-  if (options.momentum > 0 && !state.momentum_buffer.defined())
-    state.momentum_buffer = detail::zeros_like_param(param);
   state.step += 1;
-  detail::dispatch_floating(name(), param.dtype(), [&]<class T>() {
-    T* p = param.data<T>();
-    const T* g = grad.data<T>();
-    T* square_avg = state.square_avg.data<T>();
-    T* grad_avg = options.centered ? state.grad_avg.data<T>() : nullptr;
-    T* buffer = options.momentum > 0 ? state.momentum_buffer.data<T>() : nullptr;
-    tg::detail::parallel_for(
-        param.numel(), tg::detail::kGrainModerate, [&](int64_t begin, int64_t end) {
-          if (grad_avg != nullptr && buffer != nullptr)
-            update_values<true, true>(p, g, square_avg, grad_avg, buffer, begin, end, options);
-          else if (grad_avg != nullptr)
-            update_values<true, false>(p, g, square_avg, grad_avg, buffer, begin, end, options);
-          else if (buffer != nullptr)
-            update_values<false, true>(p, g, square_avg, grad_avg, buffer, begin, end, options);
-          else
-            update_values<false, false>(p, g, square_avg, grad_avg, buffer, begin, end, options);
-        });
-  });
+  // One rule per combination of centered and momentum, so each loop is branch-free.
+  auto rule = [&]<bool kCentered, bool kMomentum>() {
+    return [&]<class T>() {
+      const T alpha = T(options.alpha), one_minus_alpha = T(1 - options.alpha);
+      const T decay = T(options.weight_decay), eps = T(options.eps);
+      const T momentum = T(options.momentum), lr = T(options.lr);
+      return [=](T& p, T g, T& v, auto&... more) {  // more: g_ave if centered, then b if μ > 0
+        g += decay * p;
+        v = alpha * v + one_minus_alpha * g * g;
+        T variance = v;
+        auto optional = std::tie(more...);
+        if constexpr (kCentered) {
+          T& mean = std::get<0>(optional);
+          mean = alpha * mean + one_minus_alpha * g;
+          variance = v - mean * mean;
+        }
+        const T scaled = g / (std::sqrt(variance) + eps);
+        if constexpr (kMomentum) {
+          T& b = std::get < kCentered ? 1 : 0 > (optional);
+          b = momentum * b + scaled;
+          p -= lr * b;
+        } else {
+          p -= lr * scaled;
+        }
+      };
+    };
+  };
+  Tensor &v = state.square_avg, &mean = state.grad_avg, &b = state.momentum_buffer;
+  const bool centered = options.centered, with_momentum = options.momentum > 0;
+  if (centered && with_momentum)
+    update_elements(name(), param, grad, kGrainModerate, rule.template operator()<true, true>(), v,
+                    mean, b);
+  else if (centered)
+    update_elements(name(), param, grad, kGrainModerate, rule.template operator()<true, false>(), v,
+                    mean);
+  else if (with_momentum)
+    update_elements(name(), param, grad, kGrainModerate, rule.template operator()<false, true>(), v,
+                    b);
+  else
+    update_elements(name(), param, grad, kGrainModerate, rule.template operator()<false, false>(),
+                    v);
 }
 
 }  // namespace tg::optim

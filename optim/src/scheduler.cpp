@@ -1,13 +1,15 @@
 // The learning-rate schedulers: option checks and their closed forms.
 #include "tapegrad/optim/scheduler.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numbers>
 
-#include "common.hpp"
-#include "state_io.hpp"
+#include "tapegrad/optim/optimizer_base.hpp"
+#include "tapegrad/optim/state_io.hpp"
 
 namespace tg::optim {
 

@@ -1,8 +1,7 @@
 // SGD: option checks and the in-place update.
 #include "tapegrad/optim/sgd.hpp"
 
-#include "optimizer_base.hpp"
-#include "parallel.hpp"
+#include "tapegrad/optim/optimizer_base.hpp"
 
 namespace tg::optim {
 
@@ -20,30 +19,6 @@ void validate(const char* name, const SGDOptions& options) {
   }
 }
 
-// Elements [begin, end), so parallel_for can split large parameters; pointers and constants
-// are locals here, not a lambda's captures, so the loops vectorise. `first` says the momentum
-// buffer is fresh: PyTorch sets b = g then, without dampening.
-template <class T>
-void update_values(T* param, const T* grad, T* buffer, int64_t begin, int64_t end,
-                   const SGDOptions& options, bool first) {
-  const T sign = options.maximize ? T(-1) : T(1);
-  const T decay = static_cast<T>(options.weight_decay);
-  const T momentum = static_cast<T>(options.momentum);
-  const T keep = static_cast<T>(1 - options.dampening);
-  const T step = static_cast<T>(options.lr);
-  if (buffer == nullptr) {
-    for (int64_t i = begin; i < end; ++i) param[i] -= step * (sign * grad[i] + decay * param[i]);
-    return;
-  }
-  for (int64_t i = begin; i < end; ++i) {
-    T g = sign * grad[i] + decay * param[i];
-    const T b = first ? g : momentum * buffer[i] + keep * g;
-    buffer[i] = b;
-    g = options.nesterov ? g + momentum * b : b;
-    param[i] -= step * g;
-  }
-}
-
 }  // namespace
 
 template class OptimizerBase<SGDOptions, SGDParamState>;
@@ -55,20 +30,24 @@ SGD::SGD(std::vector<SGDParamGroup> groups) : OptimizerBase("SGD", std::move(gro
 
 void SGD::update(Tensor& param, const Tensor& grad, SGDParamState& state,
                  const SGDOptions& options) {
-  bool first = false;
-  if (options.momentum != 0 && !state.momentum_buffer.defined()) {
-    state.momentum_buffer = detail::zeros_like_param(param);
-    first = true;
-  }
-  detail::dispatch_floating(name(), param.dtype(), [&]<class T>() {
-    T* p = param.data<T>();
-    const T* g = grad.data<T>();
-    T* buffer = options.momentum != 0 ? state.momentum_buffer.data<T>() : nullptr;
-    tg::detail::parallel_for(param.numel(), tg::detail::kGrainCheap,
-                             [&](int64_t begin, int64_t end) {
-                               update_values(p, g, buffer, begin, end, options, first);
-                             });
-  });
+  // A fresh momentum buffer is set to g, without dampening, as PyTorch does.
+  const bool first = !state.momentum_buffer.defined();
+  auto rule = [&]<class T>() {
+    const T sign = options.maximize ? T(-1) : T(1), decay = T(options.weight_decay);
+    const T momentum = T(options.momentum), keep = T(1 - options.dampening), lr = T(options.lr);
+    const bool nesterov = options.nesterov;
+    return [=](T& p, T g, auto&... buffer) {  // buffer: b, if μ ≠ 0
+      g = sign * g + decay * p;
+      ((buffer = first ? g : momentum * buffer + keep * g,
+        g = nesterov ? g + momentum * buffer : buffer),
+       ...);
+      p -= lr * g;
+    };
+  };
+  if (options.momentum != 0)
+    update_elements(name(), param, grad, kGrainCheap, rule, state.momentum_buffer);
+  else
+    update_elements(name(), param, grad, kGrainCheap, rule);
 }
 
 }  // namespace tg::optim

@@ -1,6 +1,6 @@
 // The state dict entries of optimizers and schedulers: one encoding per value type, and a
 // reader that checks every entry's dtype and shape and reports missing and unexpected ones.
-#include "state_io.hpp"
+#include "tapegrad/optim/state_io.hpp"
 
 #include <fmt/format.h>
 

@@ -25,6 +25,7 @@ run(${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${CONSUMER_BUILD} -DCMAKE_PREFIX_PATH=$
 run(${CMAKE_COMMAND} --build ${CONSUMER_BUILD})
 run(${CONSUMER_BUILD}/consumer)
 run(${CONSUMER_BUILD}/consumer_data)
+run(${CONSUMER_BUILD}/consumer_custom_optimizer)
 
 # The gradient checks: each program has one passing and one deliberately failing check, so it
 # exits non-zero, and its output must carry the whole report, the inputs' values and the seed.

@@ -5,6 +5,7 @@
 #include <tapegrad/autograd.hpp>
 #include <tapegrad/optim/adagrad.hpp>
 
+#include "hand_steps.hpp"
 #include "support/testing.hpp"
 
 using tg::testing::exact;
@@ -15,15 +16,7 @@ namespace {
 
 // Three steps from w = 1 with the fixed gradients 2, −1, 4; returns w after each step.
 std::vector<double> run(tg::optim::AdagradOptions options) {
-  tg::Tensor w = param({1.0});
-  tg::optim::Adagrad opt({w}, options);
-  std::vector<double> trace;
-  for (double g : {2.0, -1.0, 4.0}) {
-    set_grad(w, {g});
-    opt.step();
-    trace.push_back(w.item());
-  }
-  return trace;
+  return tg::testing::hand_steps<tg::optim::Adagrad>(options);
 }
 
 }  // namespace

@@ -5,8 +5,10 @@
 #include <tapegrad/autograd.hpp>
 #include <tapegrad/optim/sgd.hpp>
 
+#include "hand_steps.hpp"
 #include "support/testing.hpp"
 
+using tg::testing::check_steps;
 using tg::testing::exact;
 using tg::testing::param;
 using tg::testing::set_grad;
@@ -15,15 +17,7 @@ namespace {
 
 // Three steps from w = 1 with the fixed gradients 2, −1, 4; returns w after each step.
 std::vector<double> run(tg::optim::SGDOptions options) {
-  tg::Tensor w = param({1.0});
-  tg::optim::SGD opt({w}, options);
-  std::vector<double> trace;
-  for (double g : {2.0, -1.0, 4.0}) {
-    set_grad(w, {g});
-    opt.step();
-    trace.push_back(w.item());
-  }
-  return trace;
+  return tg::testing::hand_steps<tg::optim::SGD>(options);
 }
 
 }  // namespace
@@ -31,63 +25,42 @@ std::vector<double> run(tg::optim::SGDOptions options) {
 TEST_CASE("SGD steps by hand for each option (lr 0.1, w0 = 1, gradients 2, -1, 4)") {
   SUBCASE("plain") {
     // w1 = 1 − 0.1·2 = 0.8;  w2 = 0.8 − 0.1·(−1) = 0.9;  w3 = 0.9 − 0.1·4 = 0.5
-    const auto w = run({.lr = 0.1});
-    CHECK(w[0] == exact(0.8));
-    CHECK(w[1] == exact(0.9));
-    CHECK(w[2] == exact(0.5));
+    check_steps(run({.lr = 0.1}), {0.8, 0.9, 0.5});
   }
   SUBCASE("momentum 0.9: the first buffer is the gradient itself") {
     // b1 = g1 = 2,                 w1 = 1 − 0.1·2 = 0.8
     // b2 = 0.9·2 + (−1) = 0.8,     w2 = 0.8 − 0.1·0.8 = 0.72
     // b3 = 0.9·0.8 + 4 = 4.72,     w3 = 0.72 − 0.1·4.72 = 0.248
-    const auto w = run({.lr = 0.1, .momentum = 0.9});
-    CHECK(w[0] == exact(0.8));
-    CHECK(w[1] == exact(0.72));
-    CHECK(w[2] == exact(0.248));
+    check_steps(run({.lr = 0.1, .momentum = 0.9}), {0.8, 0.72, 0.248});
   }
   SUBCASE("momentum 0.9, dampening 0.5: no dampening at the first step") {
     // b1 = 2 (undampened),                 w1 = 0.8
     // b2 = 0.9·2 + 0.5·(−1) = 1.3,         w2 = 0.8 − 0.13 = 0.67
     // b3 = 0.9·1.3 + 0.5·4 = 3.17,         w3 = 0.67 − 0.317 = 0.353
-    const auto w = run({.lr = 0.1, .momentum = 0.9, .dampening = 0.5});
-    CHECK(w[0] == exact(0.8));
-    CHECK(w[1] == exact(0.67));
-    CHECK(w[2] == exact(0.353));
+    check_steps(run({.lr = 0.1, .momentum = 0.9, .dampening = 0.5}), {0.8, 0.67, 0.353});
   }
   SUBCASE("Nesterov, momentum 0.9: step along g + μb") {
     // b1 = 2,       g = 2 + 0.9·2 = 3.8,       w1 = 1 − 0.38 = 0.62
     // b2 = 0.8,     g = −1 + 0.9·0.8 = −0.28,  w2 = 0.62 + 0.028 = 0.648
     // b3 = 4.72,    g = 4 + 0.9·4.72 = 8.248,  w3 = 0.648 − 0.8248 = −0.1768
-    const auto w = run({.lr = 0.1, .momentum = 0.9, .nesterov = true});
-    CHECK(w[0] == exact(0.62));
-    CHECK(w[1] == exact(0.648));
-    CHECK(w[2] == exact(-0.1768));
+    check_steps(run({.lr = 0.1, .momentum = 0.9, .nesterov = true}), {0.62, 0.648, -0.1768});
   }
   SUBCASE("weight decay 0.1 adds λw to the gradient") {
     // g = 2 + 0.1·1 = 2.1,            w1 = 1 − 0.21 = 0.79
     // g = −1 + 0.1·0.79 = −0.921,     w2 = 0.79 + 0.0921 = 0.8821
     // g = 4 + 0.1·0.8821 = 4.08821,   w3 = 0.8821 − 0.408821 = 0.473279
-    const auto w = run({.lr = 0.1, .weight_decay = 0.1});
-    CHECK(w[0] == exact(0.79));
-    CHECK(w[1] == exact(0.8821));
-    CHECK(w[2] == exact(0.473279));
+    check_steps(run({.lr = 0.1, .weight_decay = 0.1}), {0.79, 0.8821, 0.473279});
   }
   SUBCASE("weight decay enters before the momentum buffer") {
     // g = 2.1,                 b1 = 2.1,                         w1 = 1 − 0.21 = 0.79
     // g = −1 + 0.079 = −0.921, b2 = 0.9·2.1 − 0.921 = 0.969,     w2 = 0.79 − 0.0969 = 0.6931
     // g = 4 + 0.06931,         b3 = 0.9·0.969 + 4.06931 = 4.94141, w3 = 0.6931 − 0.494141 =
     // 0.198959
-    const auto w = run({.lr = 0.1, .momentum = 0.9, .weight_decay = 0.1});
-    CHECK(w[0] == exact(0.79));
-    CHECK(w[1] == exact(0.6931));
-    CHECK(w[2] == exact(0.198959));
+    check_steps(run({.lr = 0.1, .momentum = 0.9, .weight_decay = 0.1}), {0.79, 0.6931, 0.198959});
   }
   SUBCASE("maximize ascends") {
     // w1 = 1 + 0.1·2 = 1.2;  w2 = 1.2 − 0.1 = 1.1;  w3 = 1.1 + 0.4 = 1.5
-    const auto w = run({.lr = 0.1, .maximize = true});
-    CHECK(w[0] == exact(1.2));
-    CHECK(w[1] == exact(1.1));
-    CHECK(w[2] == exact(1.5));
+    check_steps(run({.lr = 0.1, .maximize = true}), {1.2, 1.1, 1.5});
   }
 }
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "tapegrad/optim/optimizer.hpp"
+#include "tapegrad/optim/state.hpp"
 
 namespace tg::optim {
 
@@ -31,13 +32,8 @@ using AdagradParamGroup = ParamGroupOptions<AdagradOptions>;
 
 /// Adagrad's per-parameter state.
 struct AdagradParamState {
-  int64_t step = 0;  ///< t, the number of updates this parameter has had
-  Tensor sum;        ///< the accumulated squared gradients; undefined before the first update
-
-  /// The entries of state_dict(), PyTorch's names.
-  static std::vector<Field<AdagradParamState>> fields() {
-    return {{"sum", &AdagradParamState::sum}, {"step", &AdagradParamState::step}};
-  }
+  Step step;          ///< t, the number of updates this parameter has had
+  Buffer<"sum"> sum;  ///< the accumulated squared gradients; undefined before the first update
 };
 
 /// Adagrad, after Duchi, Hazan and Singer, "Adaptive Subgradient Methods for Online Learning

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "tapegrad/optim/optimizer.hpp"
+#include "tapegrad/optim/state.hpp"
 
 namespace tg::optim {
 
@@ -44,18 +45,10 @@ using AdamWParamGroup = ParamGroupOptions<AdamWOptions>;
 
 /// The per-parameter state of Adam and AdamW; buffers are undefined before the first update.
 struct AdamParamState {
-  int64_t step = 0;       ///< t, the number of updates this parameter has had
-  Tensor exp_avg;         ///< m
-  Tensor exp_avg_sq;      ///< v
-  Tensor max_exp_avg_sq;  ///< v_max, the running maximum of v (amsgrad only)
-
-  /// The entries of state_dict(), PyTorch's names.
-  static std::vector<Field<AdamParamState>> fields() {
-    return {{"step", &AdamParamState::step},
-            {"exp_avg", &AdamParamState::exp_avg},
-            {"exp_avg_sq", &AdamParamState::exp_avg_sq},
-            {"max_exp_avg_sq", &AdamParamState::max_exp_avg_sq}};
-  }
+  Step step;                                ///< t, the number of updates this parameter has had
+  Buffer<"exp_avg"> exp_avg;                ///< m
+  Buffer<"exp_avg_sq"> exp_avg_sq;          ///< v
+  Buffer<"max_exp_avg_sq"> max_exp_avg_sq;  ///< v_max, the running maximum of v (amsgrad only)
 };
 
 /// Adam, after Kingma and Ba, "Adam: A Method for Stochastic Optimization" (ICLR 2015), with

@@ -121,9 +121,11 @@ struct ParamGroupOptions {
 /// What every optimizer but LBFGS shares: groups that each carry their options (the lr among
 /// them, in that one place), per-parameter state created with the parameters, the step loop
 /// that skips parameters without a gradient and keeps each state buffer in its parameter's
-/// dtype, and state_dict()/load_state_dict() driven by Options::fields() and State::fields().
-/// A derived optimizer supplies its options, its state struct, validate() and update().
-/// The member definitions live in optim/src/optimizer_base.hpp, instantiated per optimizer.
+/// dtype, and state_dict()/load_state_dict() driven by Options::fields() and the state
+/// struct's own Buffer and Count members (tapegrad/optim/state.hpp). A derived optimizer
+/// supplies its options, its state struct, validate() and update() (usually one
+/// update_elements call). The member definitions live in tapegrad/optim/optimizer_base.hpp:
+/// include it to define an optimizer, in the library or outside it.
 template <class Options, class State>
 class OptimizerBase : public Optimizer {
  public:
@@ -149,6 +151,10 @@ class OptimizerBase : public Optimizer {
   using Validate = void (*)(const char* name, const Options& options);
   /// Validates and keeps `groups`; the first group's options are add_param_group's defaults.
   OptimizerBase(const char* name, std::vector<Group> groups, Validate validate);
+  /// One group of `params` with `options`.
+  OptimizerBase(const char* name, std::vector<Tensor> params, Options options, Validate validate)
+      : OptimizerBase(name, std::vector<Group>{{std::move(params), std::move(options)}}, validate) {
+  }
   /// One update of `param` from `grad`; `state` is this parameter's, its buffers already in
   /// the parameter's dtype.
   virtual void update(Tensor& param, const Tensor& grad, State& state, const Options& options) = 0;

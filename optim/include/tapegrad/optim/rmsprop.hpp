@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "tapegrad/optim/optimizer.hpp"
+#include "tapegrad/optim/state.hpp"
 
 namespace tg::optim {
 
@@ -33,18 +34,10 @@ using RMSpropParamGroup = ParamGroupOptions<RMSpropOptions>;
 
 /// RMSprop's per-parameter state; the buffers are undefined until the first update needs them.
 struct RMSpropParamState {
-  int64_t step = 0;        ///< the number of updates this parameter has had
-  Tensor square_avg;       ///< v
-  Tensor momentum_buffer;  ///< b (momentum > 0 only)
-  Tensor grad_avg;         ///< g_ave (centered only)
-
-  /// The entries of state_dict(), PyTorch's names.
-  static std::vector<Field<RMSpropParamState>> fields() {
-    return {{"step", &RMSpropParamState::step},
-            {"square_avg", &RMSpropParamState::square_avg},
-            {"momentum_buffer", &RMSpropParamState::momentum_buffer},
-            {"grad_avg", &RMSpropParamState::grad_avg}};
-  }
+  Step step;                                  ///< the number of updates this parameter has had
+  Buffer<"square_avg"> square_avg;            ///< v
+  Buffer<"momentum_buffer"> momentum_buffer;  ///< b (momentum > 0 only)
+  Buffer<"grad_avg"> grad_avg;                ///< g_ave (centered only)
 };
 
 /// RMSprop, after Hinton's Coursera lecture 6.5 and, centered, Graves, "Generating Sequences

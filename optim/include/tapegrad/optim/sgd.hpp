@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "tapegrad/optim/optimizer.hpp"
+#include "tapegrad/optim/state.hpp"
 
 namespace tg::optim {
 
@@ -32,12 +33,7 @@ using SGDParamGroup = ParamGroupOptions<SGDOptions>;
 
 /// SGD's per-parameter state.
 struct SGDParamState {
-  Tensor momentum_buffer;  ///< b; undefined until the first step with momentum
-
-  /// The entries of state_dict(), PyTorch's names.
-  static std::vector<Field<SGDParamState>> fields() {
-    return {{"momentum_buffer", &SGDParamState::momentum_buffer}};
-  }
+  Buffer<"momentum_buffer"> momentum_buffer;  ///< b; undefined until the first step with momentum
 };
 
 /// Stochastic gradient descent, optionally with momentum; Nesterov momentum after

@@ -1,20 +1,73 @@
-// The member definitions of OptimizerBase: group checks, the step loop and the state dict.
-// Each optimizer's source includes this file and instantiates OptimizerBase for its types.
+// The member definitions of OptimizerBase (group checks, the step loop, the state dict) and
+// what an optimizer written on it needs: include this to define an optimizer, in or outside
+// the library (see docs/ARCHITECTURE.md, "Adding an optimizer").
 #pragma once
 
-#include <fmt/format.h>
-
 #include <algorithm>
+#include <cstddef>
 #include <span>
+#include <string>
+#include <type_traits>
 #include <utility>
 #include <variant>
+#include <vector>
 
-#include "common.hpp"
-#include "state_io.hpp"
 #include "tapegrad/autograd/grad_mode.hpp"
+#include "tapegrad/optim/elementwise.hpp"
 #include "tapegrad/optim/optimizer.hpp"
+#include "tapegrad/optim/state.hpp"
+#include "tapegrad/optim/state_io.hpp"
 
 namespace tg::optim {
+
+namespace detail {
+
+/// Throws "<optimizer>: invalid <what> <value> (must be <rule>)" unless `ok`.
+void require(bool ok, const char* optimizer, const char* what, double value, const char* rule);
+
+/// The checks most optimizers share: lr, eps and weight_decay >= 0.
+void require_rates(const char* optimizer, double lr, double eps, double weight_decay);
+
+/// Adam's checks of betas: each in [0, 1).
+void require_betas(const char* optimizer, const std::pair<double, double>& betas);
+
+/// The checks of the Adam family's options (lr, betas, eps, weight_decay), for any of them.
+template <class Options>
+void require_adam_options(const char* optimizer, const Options& options) {
+  require_rates(optimizer, options.lr, options.eps, options.weight_decay);
+  require_betas(optimizer, options.betas);
+}
+
+/// The gradient of `param`, checked to match its dtype and size; undefined when absent.
+Tensor checked_grad(const char* optimizer, const Tensor& param);
+
+/// Throws tg::Error naming `optimizer` unless every one of `params` (group `group`) is a
+/// defined floating leaf not in `seen` nor listed twice.
+void check_new_params(const char* optimizer, size_t group, const std::vector<Tensor>& params,
+                      std::vector<const void*> seen);
+
+/// Calls fn(name, value) for each state-dict entry of a per-parameter state: its Buffer
+/// (value a Tensor), Count (an int64_t) and Scalar (a double) members, or, for a state of other
+/// kinds (LBFGS's lists), the entries of its static fields().
+template <class State, class Fn>
+void for_each_entry(State& state, Fn&& fn) {
+  using Plain = std::remove_const_t<State>;
+  if constexpr (requires { Plain::fields(); }) {
+    for (const Field<Plain>& field : Plain::fields())
+      std::visit([&](auto member) { fn(std::string(field.name), state.*member); }, field.member);
+  } else {
+    for_each_field(state, [&](auto& field) {
+      using Member = std::remove_const_t<std::remove_reference_t<decltype(field)>>;
+      if constexpr (std::is_base_of_v<Tensor, Member>)
+        fn(std::string(field.name),
+           static_cast<std::conditional_t<std::is_const_v<State>, const Tensor&, Tensor&>>(field));
+      else
+        fn(std::string(field.name), field.value);
+    });
+  }
+}
+
+}  // namespace detail
 
 template <class Options, class State>
 OptimizerBase<Options, State>::OptimizerBase(const char* name, std::vector<Group> groups,
@@ -22,7 +75,7 @@ OptimizerBase<Options, State>::OptimizerBase(const char* name, std::vector<Group
     : Optimizer(name), validate_(validate) {
   bool any = false;
   for (const Group& group : groups) any = any || !group.params.empty();
-  if (!any) throw Error(fmt::format("{}: got an empty parameter list", name));
+  if (!any) throw Error(std::string(name) + ": got an empty parameter list");
   defaults_ = groups.front().options;
   for (Group& group : groups) add_param_group(std::move(group));
 }
@@ -35,31 +88,9 @@ void OptimizerBase<Options, State>::add_param_group(std::vector<Tensor> params) 
 template <class Options, class State>
 void OptimizerBase<Options, State>::add_param_group(Group group) {
   validate_(name(), group.options);
-  const size_t g = groups_.size();
   std::vector<const void*> seen;
   for (const Tensor& param : parameters()) seen.push_back(param.impl());
-  for (size_t i = 0; i < group.params.size(); ++i) {
-    const Tensor& param = group.params[i];
-    if (!param.defined())
-      throw Error(fmt::format("{}: parameter {} of group {} is an undefined tensor", name(), i, g));
-    if (!is_floating(param.dtype()))
-      throw Error(fmt::format(
-          "{}: parameter {} of group {} is {} {}; only f32 and f64 tensors can be optimized",
-          name(), i, g, dtype_name(param.dtype()), format_shape(param.shape())));
-    // An op's result is recomputed from the leaves on every forward, so an update written into
-    // it would never reach the model: PyTorch refuses it too ("can't optimize a non-leaf Tensor").
-    if (!param.is_leaf())
-      throw Error(fmt::format(
-          "{}: can't optimize a non-leaf tensor: parameter {} of group {} ({} {}) is the result "
-          "of an op; pass the leaf it was computed from (or a .detach()ed copy)",
-          name(), i, g, dtype_name(param.dtype()), format_shape(param.shape())));
-    if (std::find(seen.begin(), seen.end(), param.impl()) != seen.end())
-      throw Error(fmt::format(
-          "{}: a parameter appears more than once in the parameter list (parameter {} of group "
-          "{}, shape {})",
-          name(), i, g, format_shape(param.shape())));
-    seen.push_back(param.impl());
-  }
+  detail::check_new_params(name(), groups_.size(), group.params, std::move(seen));
   state_.resize(state_.size() + group.params.size());
   groups_.push_back(std::move(group));
 }
@@ -79,13 +110,10 @@ Tensor OptimizerBase<Options, State>::step(std::function<Tensor()> closure) {
       const Tensor grad = detail::checked_grad(name(), param);
       if (!grad.defined()) continue;
       // The state follows its parameter when the model is converted (module.to(tg::f64)).
-      static const std::vector<Field<State>> state_fields = State::fields();  // built once
-      for (const Field<State>& field : state_fields)
-        if (auto* member = std::get_if<Tensor State::*>(&field.member)) {
-          Tensor& buffer = state.*(*member);
-          if (buffer.defined() && buffer.dtype() != param.dtype())
-            buffer = buffer.to(param.dtype());
-        }
+      detail::for_each_entry(state, [&](const std::string&, auto& value) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(value)>, Tensor>)
+          if (value.defined() && value.dtype() != param.dtype()) value = value.to(param.dtype());
+      });
       update(param, grad, state, group.options);
       param.mark_modified();  // a graph recorded before the step must not read the new values
     }
@@ -99,7 +127,7 @@ StateDict OptimizerBase<Options, State>::state_dict() const {
   detail::write(dict, "type", std::string(name()));
   int64_t index = 0;
   for (size_t g = 0; g < groups_.size(); ++g) {
-    const std::string prefix = fmt::format("param_groups.{}.", g);
+    const std::string prefix = "param_groups." + std::to_string(g) + ".";
     for (const Field<Options>& field : Options::fields())
       std::visit(
           [&](auto member) {
@@ -113,14 +141,14 @@ StateDict OptimizerBase<Options, State>::state_dict() const {
   }
   for (size_t i = 0; i < state_.size(); ++i) {
     bool set = false;
-    for (const Field<State>& field : State::fields())
-      std::visit([&](auto member) { set = set || detail::is_set(state_[i].*member); },
-                 field.member);
+    detail::for_each_entry(state_[i], [&](const std::string&, const auto& value) {
+      set = set || detail::is_set(value);
+    });
     if (!set) continue;
-    const std::string prefix = fmt::format("state.{}.", i);
-    for (const Field<State>& field : State::fields())
-      std::visit([&](auto member) { detail::write(dict, prefix + field.name, state_[i].*member); },
-                 field.member);
+    const std::string prefix = "state." + std::to_string(i) + ".";
+    detail::for_each_entry(state_[i], [&](const std::string& key, const auto& value) {
+      detail::write(dict, prefix + key, value);
+    });
   }
   return dict;
 }
@@ -136,7 +164,7 @@ void OptimizerBase<Options, State>::load_state_dict(const StateDict& dict) {
   for (const Tensor& param : params) flat_size += param.numel();
   int64_t index = 0;
   for (size_t g = 0; g < groups.size(); ++g) {
-    const std::string prefix = fmt::format("param_groups.{}.", g);
+    const std::string prefix = "param_groups." + std::to_string(g) + ".";
     for (const Field<Options>& field : Options::fields())
       std::visit(
           [&](auto member) { reader.read(prefix + field.name, groups[g].options.*member, {}); },
@@ -146,25 +174,26 @@ void OptimizerBase<Options, State>::load_state_dict(const StateDict& dict) {
     reader.read(key, indices,
                 {.like = tg::zeros({static_cast<int64_t>(groups[g].params.size())},
                                    {.dtype = DType::i64})});
-    if (!indices.defined()) reader.fail(fmt::format("missing entry {}", key));
+    if (!indices.defined()) reader.fail("missing entry " + key);
     for (int64_t k = 0; k < indices.numel(); ++k, ++index)
       if (indices.data<int64_t>()[k] != index)
-        reader.fail(fmt::format("entry {} lists parameter {} at position {}, expected {}", key,
-                                indices.data<int64_t>()[k], k, index));
+        reader.fail("entry " + key + " lists parameter " +
+                    std::to_string(indices.data<int64_t>()[k]) + " at position " +
+                    std::to_string(k) + ", expected " + std::to_string(index));
     try {
       validate_(name(), groups[g].options);
     } catch (const Error& error) {
-      reader.fail(fmt::format("the options of param_groups.{}: {}", g, error.what()));
+      reader.fail("the options of param_groups." + std::to_string(g) + ": " + error.what());
     }
   }
   std::vector<State> state(params.size());
   for (size_t i = 0; i < params.size(); ++i) {
-    const std::string prefix = fmt::format("state.{}.", i);
+    const std::string prefix = "state." + std::to_string(i) + ".";
     if (!reader.has_prefix(prefix)) continue;
     const detail::Expected expected{.like = params[i], .flat_size = flat_size};
-    for (const Field<State>& field : State::fields())
-      std::visit([&](auto member) { reader.read(prefix + field.name, state[i].*member, expected); },
-                 field.member);
+    detail::for_each_entry(state[i], [&](const std::string& key, auto& value) {
+      reader.read(prefix + key, value, expected);
+    });
   }
   reader.check_all_read();
   if (const std::string problem = check_loaded(state); !problem.empty()) reader.fail(problem);

@@ -1,4 +1,4 @@
-// Reading and writing the state dict entries of optimizers and schedulers, one value type each.
+// tg::optim::detail: reading and writing state dict entries, for optimizers and schedulers.
 #pragma once
 
 #include <cstdint>
