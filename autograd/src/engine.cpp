@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <span>
 #include <unordered_map>
 
 #include "hooks.hpp"
@@ -120,6 +121,13 @@ namespace detail {
 std::vector<Node*> reachable_records(const std::vector<Tensor>& roots, bool require_alive) {
   std::vector<Node*> nodes;
   nodes.reserve(64);
+  reachable_records_into(nodes, roots, require_alive);
+  return nodes;
+}
+
+void reachable_records_into(std::vector<Node*>& nodes, std::span<const Tensor> roots,
+                            bool require_alive) {
+  nodes.clear();
   // Kept per thread so that a walk allocates nothing but its result; nothing the walk calls can
   // start another walk on this thread.
   thread_local std::vector<Node*> stack;
@@ -153,7 +161,6 @@ std::vector<Node*> reachable_records(const std::vector<Tensor>& roots, bool requ
   const auto newer = [](const Node* a, const Node* b) { return a->sequence_nr > b->sequence_nr; };
   if (!std::is_sorted(nodes.begin(), nodes.end(), newer))
     std::sort(nodes.begin(), nodes.end(), newer);
-  return nodes;
 }
 
 }  // namespace detail
@@ -206,9 +213,38 @@ class LeafReadiness {
   std::unordered_map<const TensorImpl*, Pending> pending_;
 };
 
-void walk_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_grads,
+// The record lists of this thread's walks, kept for the next walk so that a backward in the
+// steady state allocates nothing; a stack, as a backward may run inside another's (a hook or a
+// custom Function calling backward).
+class NodeListLease {
+ public:
+  NodeListLease() {
+    if (!spare().empty()) {
+      list_ = std::move(spare().back());
+      spare().pop_back();
+    }
+  }
+  ~NodeListLease() {
+    list_.clear();
+    spare().push_back(std::move(list_));
+  }
+  NodeListLease(const NodeListLease&) = delete;
+  NodeListLease& operator=(const NodeListLease&) = delete;
+  std::vector<Node*>& list() { return list_; }
+
+ private:
+  static std::vector<std::vector<Node*>>& spare() {
+    thread_local std::vector<std::vector<Node*>> lists;
+    return lists;
+  }
+  std::vector<Node*> list_;
+};
+
+void walk_backward(std::span<const Tensor> roots, std::span<const Tensor> root_grads,
                    bool retain_graph, bool create_graph, Capture* capture) {
-  std::vector<Node*> nodes = detail::reachable_records(roots, /*require_alive=*/true);
+  NodeListLease lease;
+  std::vector<Node*>& nodes = lease.list();
+  detail::reachable_records_into(nodes, roots, /*require_alive=*/true);
   LeafReadiness readiness(nodes, capture == nullptr);
   // Any early exit must leave no half-summed gradients behind in the records.
   struct ClearPending {
@@ -292,7 +328,7 @@ void walk_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& 
 }
 
 // One backward with its own callback queue, run as the walk ends, normally or not.
-void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_grads,
+void run_backward(std::span<const Tensor> roots, std::span<const Tensor> root_grads,
                   bool retain_graph, bool create_graph, Capture* capture) {
   detail::CallbackQueue callbacks;
   try {
@@ -304,13 +340,15 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& r
   callbacks.run(nullptr);
 }
 
-// The seed gradient of each root: the given one, or ones for a scalar.
-std::vector<Tensor> seed_gradients(const char* op, const std::vector<Tensor>& outputs,
-                                   const std::vector<Tensor>& grad_outputs) {
+// The seed gradient of each root: the given one, or ones for a scalar. From the free lists, as
+// every backward makes one.
+Gradients seed_gradients(const char* op, std::span<const Tensor> outputs,
+                         std::span<const Tensor> grad_outputs) {
   if (!grad_outputs.empty() && grad_outputs.size() != outputs.size())
     throw Error(
         fmt::format("{}: {} grad_outputs for {} outputs", op, grad_outputs.size(), outputs.size()));
-  std::vector<Tensor> seeds;
+  Gradients seeds;
+  seeds.reserve(outputs.size());
   for (size_t i = 0; i < outputs.size(); ++i) {
     const Tensor& out = outputs[i];
     if (!out.defined()) throw Error(fmt::format("{}: output {} is undefined", op, i));
@@ -342,8 +380,8 @@ std::vector<Tensor> seed_gradients(const char* op, const std::vector<Tensor>& ou
 void Tensor::backward(const BackwardOptions& options) const { backward(Tensor(), options); }
 
 void Tensor::backward(const Tensor& grad_output, const BackwardOptions& options) const {
-  const std::vector<Tensor> roots{*this};
-  const std::vector<Tensor> seeds = seed_gradients("backward", roots, {grad_output});
+  const std::span<const Tensor> roots(this, 1);
+  const Gradients seeds = seed_gradients("backward", roots, {&grad_output, 1});
   run_backward(roots, seeds, options.retain_graph || options.create_graph, options.create_graph,
                nullptr);
 }
@@ -351,7 +389,7 @@ void Tensor::backward(const Tensor& grad_output, const BackwardOptions& options)
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
                          const std::vector<Tensor>& grad_outputs, bool create_graph,
                          bool retain_graph) {
-  const std::vector<Tensor> seeds = seed_gradients("grad", outputs, grad_outputs);
+  const Gradients seeds = seed_gradients("grad", outputs, grad_outputs);
   Capture capture;
   capture.gradients.resize(inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {

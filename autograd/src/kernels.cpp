@@ -39,7 +39,7 @@ std::vector<int64_t> broadcast_strides(const Shape& shape, const Shape& target) 
 Tensor as_dtype(const Tensor& t, DType dtype) {
   if (t.dtype() == dtype) return t;
   Tensor out = empty(t.shape(), dtype);
-  if (!t.impl()->strides.empty()) {
+  if (t.impl()->strided) {
     copy_values(out, t);
     return out;
   }

@@ -43,7 +43,7 @@ Tensor as_dtype(const Tensor& t, DType dtype);
 /// `holder`, set to an unrecorded contiguous copy in `dtype`: how kernels read their inputs.
 inline const Tensor& dense_as(const Tensor& t, DType dtype, Tensor& holder) {
   const TensorImpl& impl = *t.impl();
-  if (impl.dtype == dtype && impl.strides.empty()) return t;
+  if (impl.dtype == dtype && !impl.strided) return t;
   holder = impl.dtype == dtype ? dense_copy(t) : as_dtype(t, dtype);
   return holder;
 }

@@ -6,6 +6,7 @@
 #include <initializer_list>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -127,5 +128,9 @@ void note_scalar_arguments(const Tensor& out, std::initializer_list<double> valu
 /// Every record reachable from `roots`, newest first (the engine's order; reversed, tape order).
 /// With `require_alive` a record freed by an earlier backward throws tg::Error.
 std::vector<Node*> reachable_records(const std::vector<Tensor>& roots, bool require_alive);
+
+/// The same into `nodes` (cleared first), which the engine reuses from one walk to the next.
+void reachable_records_into(std::vector<Node*>& nodes, std::span<const Tensor> roots,
+                            bool require_alive);
 
 }  // namespace tg::detail

@@ -125,22 +125,32 @@ size_t physical_memory() {
                   dtype_name(dtype), format_shape(shape), why));
 }
 
-Storage allocate_unchecked(size_t bytes) {
+// A buffer of 64 KiB and more, from the large-buffer cache (its size checked against the
+// machine's memory first). Out of line: the small buffers of scalar ops never come here.
+[[gnu::noinline]] Storage allocate_large(size_t bytes, const Shape& shape, DType dtype) {
+  if (bytes > physical_memory())
+    allocation_failed(
+        bytes, shape, dtype,
+        fmt::format("more than the machine's {} bytes of memory", physical_memory()).c_str());
   const size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment + kAlignment;
-  if (rounded < kRecycleFrom) {  // one allocation holds the counter, the buffer and its use count
-    const size_t words = (bytes + sizeof(std::max_align_t) - 1) / sizeof(std::max_align_t);
-    return with_counter(std::allocate_shared_for_overwrite<std::max_align_t[]>(
-                            SmallBlockAllocator<std::max_align_t>{}, words + 1),
-                        sizeof(std::max_align_t));
+  try {
+    if (!kRecycle) {
+      void* buffer = std::aligned_alloc(kAlignment, rounded);
+      if (buffer == nullptr) throw std::bad_alloc();
+      return with_counter(std::shared_ptr<void>(buffer, [](void* p) { std::free(p); }), kAlignment);
+    }
+    return with_counter(
+        std::shared_ptr<void>(cache().take(rounded),
+                              [rounded](void* p) { cache().give_back(p, rounded); }),
+        kAlignment);
+  } catch (const std::bad_alloc&) {
+    allocation_failed(bytes, shape, dtype, "out of memory");
   }
-  if (!kRecycle) {
-    void* buffer = std::aligned_alloc(kAlignment, rounded);
-    if (buffer == nullptr) throw std::bad_alloc();
-    return with_counter(std::shared_ptr<void>(buffer, [](void* p) { std::free(p); }), kAlignment);
-  }
-  return with_counter(std::shared_ptr<void>(cache().take(rounded),
-                                            [rounded](void* p) { cache().give_back(p, rounded); }),
-                      kAlignment);
+}
+
+[[gnu::noinline]] [[noreturn]] void small_allocation_failed(size_t bytes, const Shape& shape,
+                                                            DType dtype) {
+  allocation_failed(bytes, shape, dtype, "out of memory");
 }
 
 }  // namespace
@@ -149,14 +159,18 @@ AllocationSite::AllocationSite(const char* op) : previous_(allocating_op) { allo
 AllocationSite::~AllocationSite() { allocating_op = previous_; }
 
 Storage allocate_storage(size_t bytes, const Shape& shape, DType dtype) {
-  if (bytes > physical_memory())
-    allocation_failed(
-        bytes, shape, dtype,
-        fmt::format("more than the machine's {} bytes of memory", physical_memory()).c_str());
+  // Large when rounded up to 64 bytes plus a 64-byte header it reaches 64 KiB, i.e. above
+  // 64 KiB - 128 bytes; compared on `bytes` alone so that a request near SIZE_MAX cannot wrap.
+  if (bytes > kRecycleFrom - 2 * kAlignment) [[unlikely]]
+    return allocate_large(bytes, shape, dtype);
+  // One allocation holds the counter, the buffer and its use count.
+  const size_t words = (bytes + sizeof(std::max_align_t) - 1) / sizeof(std::max_align_t);
   try {
-    return allocate_unchecked(bytes);
+    return with_counter(std::allocate_shared_for_overwrite<std::max_align_t[]>(
+                            SmallBlockAllocator<std::max_align_t>{}, words + 1),
+                        sizeof(std::max_align_t));
   } catch (const std::bad_alloc&) {
-    allocation_failed(bytes, shape, dtype, "out of memory");
+    small_allocation_failed(bytes, shape, dtype);
   }
 }
 

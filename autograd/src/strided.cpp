@@ -4,6 +4,7 @@
 
 #include "kernels.hpp"
 #include "record.hpp"
+#include "small_blocks.hpp"
 
 namespace tg::detail {
 
@@ -28,6 +29,33 @@ bool strides_are_contiguous(const Shape& shape, const Shape& strides) {
   return true;
 }
 
+void ViewInfoDeleter::operator()(ViewInfo* view) const noexcept {
+  view->~ViewInfo();
+  free_small_block(view, sizeof(ViewInfo));
+}
+
+const Shape& TensorImpl::no_strides() {
+  static const Shape none;
+  return none;
+}
+
+const std::shared_ptr<TensorImpl>& TensorImpl::no_base() {
+  static const std::shared_ptr<TensorImpl> none;
+  return none;
+}
+
+void TensorImpl::set_view(Shape strides, int64_t storage_offset, std::shared_ptr<TensorImpl> base) {
+  strided = !strides.empty();
+  if (!strided && storage_offset == 0 && base == nullptr) {
+    view.reset();
+    return;
+  }
+  if (!view) view.reset(new (allocate_small_block(sizeof(ViewInfo))) ViewInfo());
+  view->strides = std::move(strides);
+  view->storage_offset = storage_offset;
+  view->base = std::move(base);
+}
+
 Tensor make_view(const Tensor& source, const Shape& shape, const Shape& strides,
                  int64_t storage_offset) {
   const TensorImpl& from = *source.impl();
@@ -35,13 +63,12 @@ Tensor make_view(const Tensor& source, const Shape& shape, const Shape& strides,
   impl->storage = from.storage;
   const int64_t element = element_size(from.dtype);
   impl->data =
-      static_cast<std::byte*>(from.data) + (storage_offset - from.storage_offset) * element;
-  impl->storage_offset = storage_offset;
+      static_cast<std::byte*>(from.data) + (storage_offset - from.storage_offset()) * element;
   impl->shape = shape;
-  if (!strides_are_contiguous(shape, strides)) impl->strides = strides;
   impl->numel = shape_numel(shape);
   impl->dtype = from.dtype;
-  impl->base = from.base ? from.base : source.impl_ptr();
+  impl->set_view(strides_are_contiguous(shape, strides) ? Shape() : strides, storage_offset,
+                 from.base() ? from.base() : source.impl_ptr());
   return Tensor(std::move(impl));
 }
 
@@ -49,7 +76,7 @@ void throw_not_dense(const Tensor& t) {
   throw Error(fmt::format(
       "internal error: a kernel was handed a non-contiguous tensor of shape {} (strides {}); "
       "please report it, and call contiguous() on the input meanwhile",
-      format_shape(t.shape()), format_shape(t.impl()->strides)));
+      format_shape(t.shape()), format_shape(t.impl()->strides())));
 }
 
 Shape broadcast_strides_of(const TensorImpl& t, const Shape& target) {
@@ -76,7 +103,7 @@ void copy_values(const Tensor& dst, const Tensor& src) {
 }
 
 Tensor dense_copy(const Tensor& t) {
-  if (t.impl()->strides.empty()) return t;
+  if (!t.impl()->strided) return t;
   Tensor out = empty(t.shape(), t.dtype());
   copy_values(out, t);
   return out;
@@ -84,7 +111,7 @@ Tensor dense_copy(const Tensor& t) {
 
 // d contiguous(a)/da = 1
 const Tensor& contiguous_input(const Tensor& t, Tensor& holder) {
-  if (t.impl() == nullptr || t.impl()->strides.empty()) return t;
+  if (t.impl() == nullptr || !t.impl()->strided) return t;
   holder =
       record("contiguous", dense_copy(t), {&t}, [](const Tensor& g) -> Gradients { return {g}; });
   return holder;

@@ -38,8 +38,9 @@ Tensor alias_with_shape(const Tensor& source, const Shape& shape) {
   auto impl = std::allocate_shared<TensorImpl>(SmallBlockAllocator<TensorImpl>{});
   impl->storage = from.storage;
   impl->data = from.data;
-  impl->storage_offset = from.storage_offset;
-  if (shape == from.shape) impl->strides = from.strides;  // else the caller checked: contiguous
+  // With the same shape the same layout; else the caller checked that `source` is contiguous.
+  if (from.view)
+    impl->set_view(shape == from.shape ? from.strides() : Shape(), from.storage_offset(), nullptr);
   impl->shape = shape;
   impl->numel = from.numel;
   impl->dtype = from.dtype;
@@ -136,11 +137,11 @@ T* Tensor::data() {
                             cpp_type_name(dtype_of<T>()), format_shape(shape()),
                             dtype_name(dtype()), dtype_name(dtype_of<T>()),
                             cpp_type_name(dtype())));
-  if (!impl_->strides.empty())
+  if (impl_->strided)
     throw Error(fmt::format(
         "data<{}>(): the tensor of shape {} is a non-contiguous view (strides {}); call "
         "contiguous() first for a tensor whose elements lie row-major in memory",
-        cpp_type_name(dtype()), format_shape(shape()), format_shape(impl_->strides)));
+        cpp_type_name(dtype()), format_shape(shape()), format_shape(impl_->strides())));
   return static_cast<T*>(impl_->data);
 }
 
@@ -223,10 +224,10 @@ std::string Tensor::name() const {
 Shape Tensor::strides() const { return detail::strides_of(checked(impl_.get(), "strides")); }
 
 int64_t Tensor::storage_offset() const {
-  return checked(impl_.get(), "storage_offset").storage_offset;
+  return checked(impl_.get(), "storage_offset").storage_offset();
 }
 
-bool Tensor::is_contiguous() const { return checked(impl_.get(), "is_contiguous").strides.empty(); }
+bool Tensor::is_contiguous() const { return !checked(impl_.get(), "is_contiguous").strided; }
 
 Tensor Tensor::contiguous() const {
   checked(impl_.get(), "contiguous");
@@ -253,9 +254,8 @@ void Tensor::set_data(const Tensor& source) {
   const uint64_t old_version = version();
   impl_->storage = source.impl()->storage;
   impl_->data = source.impl()->data;
-  impl_->strides = source.impl()->strides;
-  impl_->storage_offset = source.impl()->storage_offset;
-  impl_->base = nullptr;  // its own tensor now, even when `source` is a view
+  // Its own tensor now, not a view, even when `source` is one.
+  impl_->set_view(source.impl()->strides(), source.impl()->storage_offset(), nullptr);
   impl_->shape = source.shape();
   impl_->numel = source.numel();
   impl_->dtype = source.dtype();

@@ -12,32 +12,57 @@ namespace tg::detail {
 struct Node;
 struct LeafHooks;
 
+/// Where a view sits in its storage: kept out of line, as most tensors (every op's output) are
+/// contiguous, start at their buffer's first element and view nothing, and then pay for no
+/// more than a null pointer.
+struct ViewInfo {
+  // Element strides, kept only by a view that is not contiguous: empty means row-major.
+  Shape strides;
+  int64_t storage_offset = 0;  // in elements, from the buffer's first element
+  // For a view made by a view op (select, transpose, ...): the tensor it views, itself never a
+  // view (a view of a view keeps the first one's base), so that an in-place write into the
+  // view can give the base its new history (PyTorch's CopySlices).
+  std::shared_ptr<TensorImpl> base;
+};
+
+/// Frees a ViewInfo into the per-thread free lists.
+struct ViewInfoDeleter {
+  void operator()(ViewInfo* view) const noexcept;
+};
+
 struct TensorImpl {
   std::shared_ptr<void> storage;  // shared by every view of the same buffer
   void* data = nullptr;           // the first element: the buffer's start + storage_offset
   Shape shape;
-  // Element strides, kept only by a view that is not contiguous: empty means row-major
-  // contiguous, so a tensor that is (every op's output) costs no second allocation.
-  Shape strides;
-  int64_t storage_offset = 0;  // in elements, from the buffer's first element
   int64_t numel = 0;
   DType dtype = DType::f32;
   bool requires_grad = false;     // for leaves; a non-leaf requires grad through grad_fn
+  bool strided = false;           // the elements are not row-major: strides() holds their layout
   Tensor grad;                    // accumulated by backward() into leaves
   std::shared_ptr<Node> grad_fn;  // the record that produced this tensor, if any
   // set_name's label, shown by format_tape and to_dot; out of line, so an unnamed tensor's
   // TensorImpl stays small enough for the allocator's fast bins.
   std::unique_ptr<std::string> name;
-  std::shared_ptr<LeafHooks> hooks;  // post-accumulate-grad hooks of a leaf, if any
-  // For a view made by a view op (select, transpose, ...): the tensor it views, itself never a
-  // view (a view of a view keeps the first one's base), so that an in-place write into the
-  // view can give the base its new history (PyTorch's CopySlices).
-  std::shared_ptr<TensorImpl> base;
+  std::shared_ptr<LeafHooks> hooks;                 // post-accumulate-grad hooks of a leaf, if any
+  std::unique_ptr<ViewInfo, ViewInfoDeleter> view;  // null: offset 0, contiguous, no base
 
   TensorImpl() = default;
   TensorImpl(const TensorImpl&) = delete;
   TensorImpl& operator=(const TensorImpl&) = delete;
   ~TensorImpl();
+
+  /// The element strides of a non-contiguous tensor; empty when contiguous.
+  const Shape& strides() const { return view ? view->strides : no_strides(); }
+  /// The first element's place in the buffer, in elements.
+  int64_t storage_offset() const { return view ? view->storage_offset : 0; }
+  /// The tensor this one views (never itself a view), or null.
+  const std::shared_ptr<TensorImpl>& base() const { return view ? view->base : no_base(); }
+  /// Sets the geometry and base (strides empty for a contiguous layout).
+  void set_view(Shape strides, int64_t storage_offset, std::shared_ptr<TensorImpl> base);
+
+ private:
+  static const Shape& no_strides();
+  static const std::shared_ptr<TensorImpl>& no_base();
 };
 
 /// A tensor with fresh, uninitialised storage.
@@ -56,11 +81,11 @@ bool strides_are_contiguous(const Shape& shape, const Shape& strides);
 
 /// The tensor's strides, computed for a contiguous tensor.
 inline Shape strides_of(const TensorImpl& impl) {
-  return impl.strides.empty() ? contiguous_strides(impl.shape) : impl.strides;
+  return impl.strided ? impl.strides() : contiguous_strides(impl.shape);
 }
 
 /// True when the tensor's elements are row-major with no gaps, so data_of may read them.
-inline bool is_dense(const Tensor& t) { return t.impl()->strides.empty(); }
+inline bool is_dense(const Tensor& t) { return !t.impl()->strided; }
 
 /// A view of `source`'s storage with the given geometry (strides in elements, offset from the
 /// buffer's first element), no history, and `source`'s base (or `source`) as its base.
@@ -73,7 +98,7 @@ Tensor dense_copy(const Tensor& t);
 /// `t` itself when contiguous or undefined (no copy, no reference count touched), else `holder`,
 /// which this sets to an unrecorded contiguous copy: how a kernel reads a strided input.
 inline const Tensor& dense_values(const Tensor& t, Tensor& holder) {
-  if (t.impl() == nullptr || t.impl()->strides.empty()) return t;
+  if (t.impl() == nullptr || !t.impl()->strided) return t;
   holder = dense_copy(t);
   return holder;
 }
@@ -86,7 +111,7 @@ const Tensor& contiguous_input(const Tensor& t, Tensor& holder);
 /// normalisation) then call themselves again on contiguous_of each input.
 inline bool any_strided(std::initializer_list<const Tensor*> ts) {
   for (const Tensor* t : ts)
-    if (t->impl() != nullptr && !t->impl()->strides.empty()) return true;
+    if (t->impl() != nullptr && t->impl()->strided) return true;
   return false;
 }
 
@@ -109,7 +134,7 @@ inline bool wants_grad(const Tensor& t) {
 /// strided tensor that reached one without dense_values/contiguous_input is caught here.
 template <class T>
 T* data_of(const Tensor& t) {
-  if (!t.impl()->strides.empty()) [[unlikely]]
+  if (t.impl()->strided) [[unlikely]]
     throw_not_dense(t);
   return static_cast<T*>(t.impl()->data);
 }

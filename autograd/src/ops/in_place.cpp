@@ -36,7 +36,7 @@ bool must_record(const Tensor& self, const char* op, std::initializer_list<const
   check_defined(self, op);
   if (!is_grad_enabled()) return false;
   const detail::TensorImpl& impl = *self.impl();
-  const detail::TensorImpl* base = impl.base.get();
+  const detail::TensorImpl* base = impl.base().get();
   if (impl.requires_grad && impl.grad_fn == nullptr) {
     if (kind == Kind::setter) return false;
     throw Error(fmt::format(
@@ -62,12 +62,13 @@ bool must_record(const Tensor& self, const char* op, std::initializer_list<const
 // (an expand), whose result would depend on the order of the writes.
 void check_no_overlap(const Tensor& self, const char* op) {
   const detail::TensorImpl& impl = *self.impl();
-  for (size_t i = 0; i < impl.strides.size(); ++i)
-    if (impl.strides[i] == 0 && impl.shape[i] > 1)
+  const Shape& strides = impl.strides();
+  for (size_t i = 0; i < strides.size(); ++i)
+    if (strides[i] == 0 && impl.shape[i] > 1)
       throw Error(fmt::format(
           "{}: unsupported operation: more than one element of the written-to tensor (shape {}, "
           "strides {}) refers to a single memory location; clone() it first",
-          op, format_shape(self.shape()), format_shape(impl.strides)));
+          op, format_shape(self.shape()), format_shape(strides)));
 }
 
 void bump_version(const Tensor& t) {
@@ -79,7 +80,7 @@ void write_values(const Tensor& self, const Tensor& values) {
   const detail::TensorImpl& dst = *self.impl();
   const detail::TensorImpl& src = *values.impl();
   if (src.storage == dst.storage) {
-    if (src.data == dst.data && src.shape == dst.shape && src.strides == dst.strides &&
+    if (src.data == dst.data && src.shape == dst.shape && src.strides() == dst.strides() &&
         src.dtype == dst.dtype)
       return bump_version(self);
     // The source reads the elements being written: copy it out first.
@@ -87,8 +88,7 @@ void write_values(const Tensor& self, const Tensor& values) {
     detail::copy_values(copy, values);
     return write_values(self, copy);
   }
-  if (dst.strides.empty() && src.strides.empty() && src.shape == dst.shape &&
-      src.dtype == dst.dtype)
+  if (!dst.strided && !src.strided && src.shape == dst.shape && src.dtype == dst.dtype)
     std::memcpy(dst.data, src.data, static_cast<size_t>(dst.numel * element_size(dst.dtype)));
   else
     detail::copy_values(self, values);
@@ -125,7 +125,7 @@ Tensor positions_in_base(const Tensor& view, const Tensor& base, const char* op)
 // "those elements of the new base". Other views of the base keep their old history.
 void copy_slices(const Tensor& self, const Tensor& result, const char* op) {
   detail::TensorImpl& view = *self.impl();
-  const Tensor base(view.base);
+  const Tensor base(view.base());
   const Tensor positions = positions_in_base(self, base, op);
   Tensor old = detail::alias_with_shape(base, base.shape());  // the base's old history
   old.impl()->grad_fn = base.impl()->grad_fn;
@@ -169,7 +169,7 @@ Tensor& recorded_write(Tensor& self, const char* op, Compute compute) {
   if (result.shape() != self.shape()) result = expand(result, self.shape());
   write_values(self, result);
   detail::TensorImpl& impl = *self.impl();
-  if (impl.base != nullptr)
+  if (impl.base() != nullptr)
     copy_slices(self, result, op);
   else
     impl.grad_fn = result.impl()->grad_fn;

@@ -485,16 +485,16 @@ Tensor Tensor::as_strided(const Shape& sizes, const Shape& strides, int64_t stor
     if (sizes[i] > 0) last += (sizes[i] - 1) * strides[i];
   }
   // The elements a may read: those of the tensor it views, whose base covers its storage.
-  const detail::TensorImpl& root = a.impl()->base ? *a.impl()->base : *a.impl();
-  int64_t root_last = root.storage_offset;
+  const detail::TensorImpl& root = a.impl()->base() ? *a.impl()->base() : *a.impl();
+  int64_t root_last = root.storage_offset();
   const Shape root_strides = detail::strides_of(root);
   for (size_t i = 0; i < root.shape.size(); ++i)
     if (root.shape[i] > 0) root_last += (root.shape[i] - 1) * root_strides[i];
-  if (shape_numel(sizes) > 0 && (last > root_last || storage_offset < root.storage_offset))
+  if (shape_numel(sizes) > 0 && (last > root_last || storage_offset < root.storage_offset()))
     throw Error(fmt::format(
         "as_strided: sizes {}, strides {} and offset {} reach element {} of a storage whose "
         "elements run from {} to {}",
-        format_shape(sizes), format_shape(strides), storage_offset, last, root.storage_offset,
+        format_shape(sizes), format_shape(strides), storage_offset, last, root.storage_offset(),
         root_last));
   Tensor out = detail::make_view(a, sizes, strides, storage_offset);
   if (!detail::should_record({&a})) return out;
