@@ -6,8 +6,6 @@
 #include <cmath>
 #include <cstring>
 #include <exception>
-#include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 
@@ -70,12 +68,14 @@ struct DistributedDataParallel::State {
   bool sync_enabled = true;
   bool armed = false;  // the next backward averages
   bool finalize_queued = false;
-  int64_t id = 0;
+  // What each step's output marker holds (its context's payload): this state, or null once the
+  // wrapper is destroyed while a graph it made is still alive.
+  struct Anchor {
+    State* state = nullptr;
+  };
+  std::shared_ptr<Anchor> anchor = std::make_shared<Anchor>(Anchor{this});
   std::function<void(size_t)> observer;
   DDPStatistics statistics;
-
-  static std::mutex registry_mutex;
-  static std::map<int64_t, State*> registry;
 
   void arm() {
     for (Bucket& bucket : buckets) {
@@ -213,26 +213,22 @@ struct DistributedDataParallel::State {
   }
 };
 
-std::mutex DistributedDataParallel::State::registry_mutex;
-std::map<int64_t, DistributedDataParallel::State*> DistributedDataParallel::State::registry;
-
 namespace {
 
 // Identity on the wrapped module's output whose backward queues the end-of-backward step, so a
 // failure anywhere in the module's backward still reaches the other ranks.
 struct OutputMarker : autograd::Function<OutputMarker> {
   static constexpr const char* name = "ddp_output";
-  static Tensor forward(autograd::AutogradContext* context, const Tensor& output, double id) {
-    context->saved_data["id"] = id;
+  using Anchor = DistributedDataParallel::State::Anchor;
+  static Tensor forward(autograd::AutogradContext* context, const Tensor& output,
+                        std::shared_ptr<Anchor> anchor) {
+    context->set_payload(std::move(anchor));
     return output;
   }
   static std::vector<Tensor> backward(autograd::AutogradContext* context,
                                       std::vector<Tensor> grad_outputs) {
-    using State = DistributedDataParallel::State;
-    const auto id = static_cast<int64_t>(context->saved_data["id"]);
-    std::lock_guard lock(State::registry_mutex);
-    if (auto it = State::registry.find(id); it != State::registry.end() && it->second->armed)
-      it->second->queue_finalize();
+    DistributedDataParallel::State* state = context->payload<Anchor>().state;
+    if (state != nullptr && state->armed) state->queue_finalize();
     return {grad_outputs[0]};  // d(output)/d(output) = 1
   }
 };
@@ -320,17 +316,10 @@ DistributedDataParallel::DistributedDataParallel(nn::Module& module, DDPOptions 
   for (size_t p = 0; p < s.parameters.size(); ++p)
     s.hook_ids.push_back(autograd::register_post_accumulate_grad_hook(
         s.parameters[p], [state = &s, p](const Tensor&) { state->on_ready(p); }));
-  static int64_t next_id = 0;
-  std::lock_guard lock(State::registry_mutex);
-  s.id = ++next_id;
-  State::registry[s.id] = &s;
 }
 
 DistributedDataParallel::~DistributedDataParallel() {
-  {
-    std::lock_guard lock(State::registry_mutex);
-    State::registry.erase(state_->id);
-  }
+  state_->anchor->state = nullptr;  // a graph that outlives the wrapper no longer reaches it
   for (size_t p = 0; p < state_->parameters.size(); ++p)
     autograd::remove_post_accumulate_grad_hook(state_->parameters[p], state_->hook_ids[p]);
   for (Bucket& bucket : state_->buckets)
@@ -352,7 +341,7 @@ Tensor DistributedDataParallel::forward(const Tensor& input) {
     s.fail_step("forward: an exception of unknown type");
   }
   if (!output.defined() || !output.requires_grad()) return output;
-  return OutputMarker::apply(output, static_cast<double>(s.id));
+  return OutputMarker::apply(output, s.anchor);
 }
 
 DistributedDataParallel::NoSyncGuard::NoSyncGuard(DistributedDataParallel& ddp)
