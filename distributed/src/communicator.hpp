@@ -22,6 +22,9 @@ void check(int result, const char* op);
 /// The MPI datatype of a tapegrad dtype.
 MPI_Datatype mpi_type(DType dtype);
 
+/// The MPI sum of IEEE halves (MPI_UINT16_T bit patterns), each addition in f32.
+MPI_Op half_sum();
+
 /// The first byte of `tensor`'s storage.
 inline void* raw_data(Tensor& tensor) {
   switch (tensor.dtype()) {

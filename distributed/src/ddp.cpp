@@ -27,7 +27,8 @@ struct Bucket {
   std::vector<int64_t> offsets;    // where each parameter's gradient starts in the buffer
   int64_t gradient_numel = 0;      // the flags start here
   std::vector<unsigned char> buffer;
-  size_t pending = 0;  // parameters whose gradient is not final yet in this step
+  std::vector<unsigned char> wire;  // the hook's encoding of the buffer (with a hook only)
+  size_t pending = 0;               // parameters whose gradient is not final yet in this step
   bool launched = false;
   MPI_Request request = MPI_REQUEST_NULL;
 };
@@ -60,6 +61,7 @@ struct DistributedDataParallel::State {
   std::vector<Tensor> parameters;
   std::vector<Tensor> buffers;
   bool broadcast_buffers = true;
+  std::shared_ptr<const CommHook> hook;
   std::vector<Bucket> buckets;
   std::vector<size_t> bucket_of;  // per parameter
   std::vector<bool> ready;        // per parameter: final in this step
@@ -116,12 +118,39 @@ struct DistributedDataParallel::State {
     fill(bucket, failed);
     const int count =
         static_cast<int>(bucket.gradient_numel) + static_cast<int>(bucket.parameters.size());
-    detail::check(MPI_Iallreduce(MPI_IN_PLACE, bucket.buffer.data(), count,
-                                 detail::mpi_type(bucket.dtype), MPI_SUM, comm, &bucket.request),
+    void* data = bucket.buffer.data();
+    MPI_Datatype type = detail::mpi_type(bucket.dtype);
+    MPI_Op op = MPI_SUM;
+    size_t element_bytes = static_cast<size_t>(element_size(bucket.dtype));
+    if (hook) {
+      const GradBucket view = view_of(index);
+      const WireType wire_type = hook->wire_type(view);
+      element_bytes = wire_type == WireType::f16 ? 2 : wire_type == WireType::f32 ? 4 : 8;
+      type = wire_type == WireType::f16   ? MPI_UINT16_T
+             : wire_type == WireType::f32 ? MPI_FLOAT
+                                          : MPI_DOUBLE;
+      if (wire_type == WireType::f16) op = detail::half_sum();
+      bucket.wire.resize(static_cast<size_t>(count) * element_bytes);
+      hook->encode(view, bucket.wire.data());
+      data = bucket.wire.data();
+    }
+    detail::check(MPI_Iallreduce(MPI_IN_PLACE, data, count, type, op, comm, &bucket.request),
                   "DistributedDataParallel: all-reduce of a gradient bucket");
+    statistics.bytes_reduced += static_cast<int64_t>(static_cast<size_t>(count) * element_bytes);
     bucket.launched = true;
     ++statistics.bucket_reductions;
     if (observer) observer(index);
+  }
+
+  // The bucket as a communication hook sees it.
+  GradBucket view_of(size_t index) {
+    Bucket& bucket = buckets[index];
+    return GradBucket{
+        .index = index,
+        .dtype = bucket.dtype,
+        .values = bucket.buffer.data(),
+        .numel = bucket.gradient_numel + static_cast<int64_t>(bucket.parameters.size()),
+        .world = world};
   }
 
   // Launches, in index order (the same on every rank), each bucket whose gradients are final.
@@ -161,6 +190,11 @@ struct DistributedDataParallel::State {
     statistics.wait_seconds += MPI_Wtime() - start;
     for (Bucket& bucket : buckets) bucket.request = MPI_REQUEST_NULL;
     detail::check(result, "DistributedDataParallel: waiting for the gradient buckets");
+    if (hook)
+      for (size_t b = 0; b < buckets.size(); ++b) {
+        GradBucket view = view_of(b);
+        hook->decode(buckets[b].wire.data(), view);
+      }
     return detail::agree_on_failure(failure, "DistributedDataParallel");
   }
 
@@ -279,6 +313,7 @@ DistributedDataParallel::DistributedDataParallel(nn::Module& module, DDPOptions 
   s.parameters = module.parameters();
   s.buffers = module.buffers();
   s.broadcast_buffers = options.broadcast_buffers;
+  s.hook = options.comm_hook;
   check_same_parameters(module.named_parameters(), s.comm, s.rank);
   for (Tensor& parameter : s.parameters) broadcast(parameter, 0);
   for (Tensor& buffer : s.buffers) broadcast(buffer, 0);
