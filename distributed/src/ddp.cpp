@@ -184,7 +184,7 @@ struct DistributedDataParallel::State {
     while (next_launch < buckets.size()) launch(next_launch++, failure.has_value());
     std::vector<MPI_Request> requests;
     for (Bucket& bucket : buckets) requests.push_back(bucket.request);
-    const double start = MPI_Wtime();
+    double start = MPI_Wtime();
     const int result =
         MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE);
     statistics.wait_seconds += MPI_Wtime() - start;
@@ -195,7 +195,11 @@ struct DistributedDataParallel::State {
         GradBucket view = view_of(b);
         hook->decode(buckets[b].wire.data(), view);
       }
-    return detail::agree_on_failure(failure, "DistributedDataParallel");
+    // Waiting too: a rank that is behind (descheduled, say) holds the others here.
+    start = MPI_Wtime();
+    auto agreed = detail::agree_on_failure(failure, "DistributedDataParallel");
+    statistics.wait_seconds += MPI_Wtime() - start;
+    return agreed;
   }
 
   [[noreturn]] void throw_failure(const std::pair<int, std::string>& failed) {

@@ -63,8 +63,9 @@ struct DDPOptions {
 struct DDPStatistics {
   int64_t synchronized_backwards = 0;  ///< backward passes that averaged gradients
   int64_t bucket_reductions = 0;       ///< MPI_Iallreduce calls launched
-  double wait_seconds = 0;             ///< time spent in MPI_Waitall at the end of backward
-  int64_t bytes_reduced = 0;           ///< bytes this rank handed to the all-reduces
+  /// Time at the end of backward waiting for the buckets and the ranks' agreement on failures.
+  double wait_seconds = 0;
+  int64_t bytes_reduced = 0;  ///< bytes this rank handed to the all-reduces
 };
 
 /// Data-parallel training: every rank runs the same program on its own shard of each batch;
