@@ -2,6 +2,7 @@
 #include "tapegrad/distributed/ddp.hpp"
 
 #include <fmt/format.h>
+#include <sched.h>
 
 #include <cmath>
 #include <cstring>
@@ -185,8 +186,15 @@ struct DistributedDataParallel::State {
     std::vector<MPI_Request> requests;
     for (Bucket& bucket : buckets) requests.push_back(bucket.request);
     double start = MPI_Wtime();
-    const int result =
-        MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE);
+    // MPI_Waitall would spin on this core until the slowest rank arrives; testing and yielding
+    // instead lets whatever else wants the core run meanwhile (on a loaded machine, the work
+    // that delays the other ranks), at no cost when nothing else is runnable.
+    int result = MPI_SUCCESS, done = 0;
+    while (result == MPI_SUCCESS && !done) {
+      result = MPI_Testall(static_cast<int>(requests.size()), requests.data(), &done,
+                           MPI_STATUSES_IGNORE);
+      if (!done) sched_yield();
+    }
     statistics.wait_seconds += MPI_Wtime() - start;
     for (Bucket& bucket : buckets) bucket.request = MPI_REQUEST_NULL;
     detail::check(result, "DistributedDataParallel: waiting for the gradient buckets");
