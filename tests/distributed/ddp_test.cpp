@@ -490,3 +490,14 @@ TEST_CASE("a user's communication hook encodes and decodes every bucket once per
   CHECK(hook->encoded == 4);  // one bucket per parameter at 40 bytes
   CHECK(hook->decoded == 4);
 }
+
+TEST_CASE("a graph that outlives its wrapper backpropagates locally, without communication") {
+  tg::nn::Linear model(2, 1);
+  tg::Tensor loss;
+  {
+    dist::DistributedDataParallel ddp(model);
+    loss = ddp(tg::ones({3, 2})).sum();
+  }
+  loss.backward();  // the output marker finds no wrapper: this rank's gradient only
+  TG_CHECK_VALUES(model.weight.grad(), {3.0, 3.0});
+}
