@@ -216,6 +216,7 @@ int main(int argc, char** argv) {
   std::string norm = "none";
   std::string activation = "relu";
   bool distributed = false;
+  bool fp16_allreduce = false;
   std::string checkpoint_path;
   int64_t checkpoint_every = 0;
   bool resume = false;
@@ -255,6 +256,8 @@ int main(int argc, char** argv) {
   app.add_flag("--distributed", distributed,
                "data-parallel training under mpirun: the batch is split across the ranks, "
                "rank 0 prints, evaluates and writes (one BLAS thread per rank unless --threads)");
+  app.add_flag("--fp16-allreduce", fp16_allreduce,
+               "with --distributed: send the gradients as IEEE halves (half the bytes)");
   auto* checkpoint_option = app.add_option(
       "--checkpoint", checkpoint_path,
       "write model, optimizer, scheduler, generator and the loader's position there after "
@@ -324,7 +327,9 @@ int main(int argc, char** argv) {
 #if TG_HAVE_DISTRIBUTED
     std::unique_ptr<tg::distributed::DistributedDataParallel> ddp;
     if (distributed) {
-      ddp = std::make_unique<tg::distributed::DistributedDataParallel>(model);
+      tg::distributed::DDPOptions options;
+      if (fp16_allreduce) options.comm_hook = tg::distributed::fp16_compress_hook();
+      ddp = std::make_unique<tg::distributed::DistributedDataParallel>(model, options);
       trained = ddp.get();
     }
 #endif
@@ -343,9 +348,11 @@ int main(int argc, char** argv) {
           activation, norm, model.num_parameters(), optimizer_name, lr, batch_size, seed,
           tg::get_num_threads(), tg::get_num_threads() == 1 ? "" : "s");
       if (distributed)
-        fmt::print("data-parallel over {} ranks: {} samples per rank per step, {} thread{} each\n",
-                   world, batch_size / world, tg::get_num_threads(),
-                   tg::get_num_threads() == 1 ? "" : "s");
+        fmt::print(
+            "data-parallel over {} ranks: {} samples per rank per step, {} thread{} each{}\n",
+            world, batch_size / world, tg::get_num_threads(),
+            tg::get_num_threads() == 1 ? "" : "s",
+            fp16_allreduce ? ", gradients sent as f16" : "");
     }
 
     // The checkpoint holds the loader's position (epoch, batch within it, seed) beside model,

@@ -46,6 +46,26 @@ void AutogradContext::mark_non_differentiable(const std::vector<Tensor>& tensors
   for (const Tensor& t : tensors) non_differentiable_.push_back(t.impl());
 }
 
+void AutogradContext::set_payload_erased(std::shared_ptr<void> payload,
+                                         const std::type_info& type) {
+  if (!payload)
+    throw Error(fmt::format("AutogradContext::set_payload: the {} pointer is null",
+                            detail::demangle(type.name())));
+  payload_ = std::move(payload);
+  payload_type_ = &type;
+}
+
+void* AutogradContext::payload_erased(const std::type_info& type) const {
+  if (payload_type_ == nullptr)
+    throw Error(fmt::format("AutogradContext::payload<{}>: the forward stored no payload",
+                            detail::demangle(type.name())));
+  if (*payload_type_ != type)
+    throw Error(fmt::format("AutogradContext::payload<{}>: the payload is a {}",
+                            detail::demangle(type.name()),
+                            detail::demangle(payload_type_->name())));
+  return payload_.get();
+}
+
 namespace detail {
 
 std::string demangle(const char* mangled) {

@@ -22,6 +22,9 @@ void check(int result, const char* op);
 /// The MPI datatype of a tapegrad dtype.
 MPI_Datatype mpi_type(DType dtype);
 
+/// The MPI sum of IEEE halves (MPI_UINT16_T bit patterns), each addition in f32.
+MPI_Op half_sum();
+
 /// Collective: every rank passes its own failure message (or none) and learns the lowest
 /// failing rank and that rank's message, or nullopt when no rank failed.
 std::optional<std::pair<int, std::string>> agree_on_failure(

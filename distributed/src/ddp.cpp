@@ -2,12 +2,11 @@
 #include "tapegrad/distributed/ddp.hpp"
 
 #include <fmt/format.h>
+#include <sched.h>
 
 #include <cmath>
 #include <cstring>
 #include <exception>
-#include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 
@@ -29,7 +28,8 @@ struct Bucket {
   std::vector<int64_t> offsets;    // where each parameter's gradient starts in the buffer
   int64_t gradient_numel = 0;      // the flags start here
   std::vector<unsigned char> buffer;
-  size_t pending = 0;  // parameters whose gradient is not final yet in this step
+  std::vector<unsigned char> wire;  // the hook's encoding of the buffer (with a hook only)
+  size_t pending = 0;               // parameters whose gradient is not final yet in this step
   bool launched = false;
   MPI_Request request = MPI_REQUEST_NULL;
 };
@@ -62,6 +62,7 @@ struct DistributedDataParallel::State {
   std::vector<Tensor> parameters;
   std::vector<Tensor> buffers;
   bool broadcast_buffers = true;
+  std::shared_ptr<const CommHook> hook;
   std::vector<Bucket> buckets;
   std::vector<size_t> bucket_of;  // per parameter
   std::vector<bool> ready;        // per parameter: final in this step
@@ -70,12 +71,14 @@ struct DistributedDataParallel::State {
   bool sync_enabled = true;
   bool armed = false;  // the next backward averages
   bool finalize_queued = false;
-  int64_t id = 0;
+  // What each step's output marker holds (its context's payload): this state, or null once the
+  // wrapper is destroyed while a graph it made is still alive.
+  struct Anchor {
+    State* state = nullptr;
+  };
+  std::shared_ptr<Anchor> anchor = std::make_shared<Anchor>(Anchor{this});
   std::function<void(size_t)> observer;
   DDPStatistics statistics;
-
-  static std::mutex registry_mutex;
-  static std::map<int64_t, State*> registry;
 
   void arm() {
     for (Bucket& bucket : buckets) {
@@ -116,12 +119,39 @@ struct DistributedDataParallel::State {
     fill(bucket, failed);
     const int count =
         static_cast<int>(bucket.gradient_numel) + static_cast<int>(bucket.parameters.size());
-    detail::check(MPI_Iallreduce(MPI_IN_PLACE, bucket.buffer.data(), count,
-                                 detail::mpi_type(bucket.dtype), MPI_SUM, comm, &bucket.request),
+    void* data = bucket.buffer.data();
+    MPI_Datatype type = detail::mpi_type(bucket.dtype);
+    MPI_Op op = MPI_SUM;
+    size_t element_bytes = static_cast<size_t>(element_size(bucket.dtype));
+    if (hook) {
+      const GradBucket view = view_of(index);
+      const WireType wire_type = hook->wire_type(view);
+      element_bytes = wire_type == WireType::f16 ? 2 : wire_type == WireType::f32 ? 4 : 8;
+      type = wire_type == WireType::f16   ? MPI_UINT16_T
+             : wire_type == WireType::f32 ? MPI_FLOAT
+                                          : MPI_DOUBLE;
+      if (wire_type == WireType::f16) op = detail::half_sum();
+      bucket.wire.resize(static_cast<size_t>(count) * element_bytes);
+      hook->encode(view, bucket.wire.data());
+      data = bucket.wire.data();
+    }
+    detail::check(MPI_Iallreduce(MPI_IN_PLACE, data, count, type, op, comm, &bucket.request),
                   "DistributedDataParallel: all-reduce of a gradient bucket");
+    statistics.bytes_reduced += static_cast<int64_t>(static_cast<size_t>(count) * element_bytes);
     bucket.launched = true;
     ++statistics.bucket_reductions;
     if (observer) observer(index);
+  }
+
+  // The bucket as a communication hook sees it.
+  GradBucket view_of(size_t index) {
+    Bucket& bucket = buckets[index];
+    return GradBucket{
+        .index = index,
+        .dtype = bucket.dtype,
+        .values = bucket.buffer.data(),
+        .numel = bucket.gradient_numel + static_cast<int64_t>(bucket.parameters.size()),
+        .world = world};
   }
 
   // Launches, in index order (the same on every rank), each bucket whose gradients are final.
@@ -155,13 +185,29 @@ struct DistributedDataParallel::State {
     while (next_launch < buckets.size()) launch(next_launch++, failure.has_value());
     std::vector<MPI_Request> requests;
     for (Bucket& bucket : buckets) requests.push_back(bucket.request);
-    const double start = MPI_Wtime();
-    const int result =
-        MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE);
+    double start = MPI_Wtime();
+    // MPI_Waitall would spin on this core until the slowest rank arrives; testing and yielding
+    // instead lets whatever else wants the core run meanwhile (on a loaded machine, the work
+    // that delays the other ranks), at no cost when nothing else is runnable.
+    int result = MPI_SUCCESS, done = 0;
+    while (result == MPI_SUCCESS && !done) {
+      result = MPI_Testall(static_cast<int>(requests.size()), requests.data(), &done,
+                           MPI_STATUSES_IGNORE);
+      if (!done) sched_yield();
+    }
     statistics.wait_seconds += MPI_Wtime() - start;
     for (Bucket& bucket : buckets) bucket.request = MPI_REQUEST_NULL;
     detail::check(result, "DistributedDataParallel: waiting for the gradient buckets");
-    return detail::agree_on_failure(failure, "DistributedDataParallel");
+    if (hook)
+      for (size_t b = 0; b < buckets.size(); ++b) {
+        GradBucket view = view_of(b);
+        hook->decode(buckets[b].wire.data(), view);
+      }
+    // Waiting too: a rank that is behind (descheduled, say) holds the others here.
+    start = MPI_Wtime();
+    auto agreed = detail::agree_on_failure(failure, "DistributedDataParallel");
+    statistics.wait_seconds += MPI_Wtime() - start;
+    return agreed;
   }
 
   [[noreturn]] void throw_failure(const std::pair<int, std::string>& failed) {
@@ -213,26 +259,22 @@ struct DistributedDataParallel::State {
   }
 };
 
-std::mutex DistributedDataParallel::State::registry_mutex;
-std::map<int64_t, DistributedDataParallel::State*> DistributedDataParallel::State::registry;
-
 namespace {
 
 // Identity on the wrapped module's output whose backward queues the end-of-backward step, so a
 // failure anywhere in the module's backward still reaches the other ranks.
 struct OutputMarker : autograd::Function<OutputMarker> {
   static constexpr const char* name = "ddp_output";
-  static Tensor forward(autograd::AutogradContext* context, const Tensor& output, double id) {
-    context->saved_data["id"] = id;
+  using Anchor = DistributedDataParallel::State::Anchor;
+  static Tensor forward(autograd::AutogradContext* context, const Tensor& output,
+                        std::shared_ptr<Anchor> anchor) {
+    context->set_payload(std::move(anchor));
     return output;
   }
   static std::vector<Tensor> backward(autograd::AutogradContext* context,
                                       std::vector<Tensor> grad_outputs) {
-    using State = DistributedDataParallel::State;
-    const auto id = static_cast<int64_t>(context->saved_data["id"]);
-    std::lock_guard lock(State::registry_mutex);
-    if (auto it = State::registry.find(id); it != State::registry.end() && it->second->armed)
-      it->second->queue_finalize();
+    DistributedDataParallel::State* state = context->payload<Anchor>().state;
+    if (state != nullptr && state->armed) state->queue_finalize();
     return {grad_outputs[0]};  // d(output)/d(output) = 1
   }
 };
@@ -283,6 +325,7 @@ DistributedDataParallel::DistributedDataParallel(nn::Module& module, DDPOptions 
   s.parameters = module.parameters();
   s.buffers = module.buffers();
   s.broadcast_buffers = options.broadcast_buffers;
+  s.hook = options.comm_hook;
   check_same_parameters(module.named_parameters(), s.comm, s.rank);
   for (Tensor& parameter : s.parameters) broadcast(parameter, 0);
   for (Tensor& buffer : s.buffers) broadcast(buffer, 0);
@@ -320,17 +363,10 @@ DistributedDataParallel::DistributedDataParallel(nn::Module& module, DDPOptions 
   for (size_t p = 0; p < s.parameters.size(); ++p)
     s.hook_ids.push_back(autograd::register_post_accumulate_grad_hook(
         s.parameters[p], [state = &s, p](const Tensor&) { state->on_ready(p); }));
-  static int64_t next_id = 0;
-  std::lock_guard lock(State::registry_mutex);
-  s.id = ++next_id;
-  State::registry[s.id] = &s;
 }
 
 DistributedDataParallel::~DistributedDataParallel() {
-  {
-    std::lock_guard lock(State::registry_mutex);
-    State::registry.erase(state_->id);
-  }
+  state_->anchor->state = nullptr;  // a graph that outlives the wrapper no longer reaches it
   for (size_t p = 0; p < state_->parameters.size(); ++p)
     autograd::remove_post_accumulate_grad_hook(state_->parameters[p], state_->hook_ids[p]);
   for (Bucket& bucket : state_->buckets)
@@ -352,7 +388,7 @@ Tensor DistributedDataParallel::forward(const Tensor& input) {
     s.fail_step("forward: an exception of unknown type");
   }
   if (!output.defined() || !output.requires_grad()) return output;
-  return OutputMarker::apply(output, static_cast<double>(s.id));
+  return OutputMarker::apply(output, s.anchor);
 }
 
 DistributedDataParallel::NoSyncGuard::NoSyncGuard(DistributedDataParallel& ddp)

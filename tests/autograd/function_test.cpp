@@ -3,6 +3,8 @@
 
 #include <tapegrad/autograd.hpp>
 
+#include "support/testing.hpp"
+
 namespace {
 
 struct Square : tg::autograd::Function<Square> {
@@ -117,4 +119,50 @@ TEST_CASE("a custom op's backward is differentiable when written with ops") {
       tg::gradgradcheck([](const std::vector<tg::Tensor>& in) { return Square::apply(in[0]); },
                         {f64_input({0.5, -1.25, 2.0})});
   CHECK_MESSAGE(result.ok, result.report);
+}
+
+namespace {
+
+// What a forward hands its backward that is not a number: here, where to log the gradient.
+struct GradientLog {
+  std::vector<double> seen;
+};
+
+// Identity that appends the incoming gradient to the GradientLog given to its forward.
+struct LoggedIdentity : tg::autograd::Function<LoggedIdentity> {
+  static tg::Tensor forward(tg::autograd::AutogradContext* ctx, const tg::Tensor& x,
+                            std::shared_ptr<GradientLog> log) {
+    ctx->set_payload(std::move(log));
+    return x;
+  }
+  static std::vector<tg::Tensor> backward(tg::autograd::AutogradContext* ctx,
+                                          std::vector<tg::Tensor> grad_outputs) {
+    GradientLog& log = ctx->payload<GradientLog>();
+    const std::vector<double> g = grad_outputs[0].to_vector();
+    log.seen.insert(log.seen.end(), g.begin(), g.end());
+    return {grad_outputs[0]};  // d(x)/dx = 1
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a custom op's backward reads the typed payload its forward stored") {
+  auto log = std::make_shared<GradientLog>();
+  tg::Tensor x = f64_input({1.0, 2.0});
+  (LoggedIdentity::apply(x, log) * tg::tensor({3.0, 5.0}, {2}, {.dtype = tg::f64}))
+      .sum()
+      .backward();
+  CHECK(log->seen == std::vector<double>{3.0, 5.0});
+  CHECK(x.grad().to_vector() == std::vector<double>{3.0, 5.0});
+  CHECK(log.use_count() == 1);  // the tape let go of it with the consumed record
+}
+
+TEST_CASE("AutogradContext::payload names the types when none or another type was stored") {
+  tg::autograd::AutogradContext context;
+  TG_CHECK_ERROR(context.payload<GradientLog>(), "payload", "GradientLog", "no payload");
+  context.set_payload(std::make_shared<int>(7));
+  CHECK(context.payload<int>() == 7);
+  TG_CHECK_ERROR(context.payload<GradientLog>(), "payload<", "GradientLog", "is a int");
+  TG_CHECK_ERROR(context.set_payload(std::shared_ptr<GradientLog>()), "set_payload", "GradientLog",
+                 "null");
 }

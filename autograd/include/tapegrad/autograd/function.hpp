@@ -39,9 +39,25 @@ class AutogradContext {
   void mark_non_differentiable(const std::vector<Tensor>& tensors);
   /// Non-tensor values for backward, by name.
   std::map<std::string, double> saved_data;
+  /// Keeps any object for backward (replacing an earlier one): state that is not a number,
+  /// such as a handle on the object that launched the op. Throws tg::Error if it is null.
+  template <class T>
+  void set_payload(std::shared_ptr<T> payload) {
+    set_payload_erased(std::shared_ptr<void>(std::move(payload)), typeid(T));
+  }
+  /// The object set_payload stored; throws tg::Error naming both types if none was stored or
+  /// it was stored as another type than T.
+  template <class T>
+  T& payload() const {
+    return *static_cast<T*>(payload_erased(typeid(T)));
+  }
 
  private:
   friend struct detail::ContextAccess;
+  void set_payload_erased(std::shared_ptr<void> payload, const std::type_info& type);
+  void* payload_erased(const std::type_info& type) const;
+  std::shared_ptr<void> payload_;
+  const std::type_info* payload_type_ = nullptr;
   std::vector<Tensor> saved_;
   std::vector<uint64_t> versions_;
   std::vector<bool> saved_is_output_;
