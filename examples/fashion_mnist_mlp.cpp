@@ -350,8 +350,7 @@ int main(int argc, char** argv) {
       if (distributed)
         fmt::print(
             "data-parallel over {} ranks: {} samples per rank per step, {} thread{} each{}\n",
-            world, batch_size / world, tg::get_num_threads(),
-            tg::get_num_threads() == 1 ? "" : "s",
+            world, batch_size / world, tg::get_num_threads(), tg::get_num_threads() == 1 ? "" : "s",
             fp16_allreduce ? ", gradients sent as f16" : "");
     }
 
