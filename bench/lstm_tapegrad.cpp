@@ -4,17 +4,14 @@
 //
 // Written as a user would write it with tapegrad's ops. Each gate is elementwise ("diagonal"
 // weights, one per unit), so every op works on a 16-element vector and the run measures the
-// fixed cost of an op, not arithmetic. Usage:
+// fixed cost of an op, not arithmetic. bench/lstm_libtorch.cpp is the same network in libtorch,
+// fed the same values (bench/lstm_harness.hpp), so the two print the same loss. Usage:
 //   lstm_tapegrad [--steps 1024] [--repeats 7] [--width 16]
 // Prints one line per phase (median milliseconds over the repeats) and the ratio of the
 // gradient's cost (recording forward + backward + teardown) to the no-grad forward's.
-#include <algorithm>
-#include <chrono>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <vector>
 
+#include "lstm_harness.hpp"
 #include "tapegrad.hpp"
 
 namespace {
@@ -27,8 +24,14 @@ struct Layer {
   Gate input, forget, cell, output;
 };
 
+int64_t next_seed = 0;
+
+tg::Tensor pattern(int64_t width, double scale) {
+  return tg::tensor(bench::lstm_pattern(width, scale, next_seed++), {width}, {.dtype = tg::f64});
+}
+
 tg::Tensor parameter(int64_t width, double scale) {
-  tg::Tensor p = tg::randn({width}, {.dtype = tg::f64}) * scale;
+  tg::Tensor p = pattern(width, scale);
   p.set_requires_grad(true);
   return p;
 }
@@ -72,75 +75,36 @@ tg::Tensor forward(const std::vector<Layer>& layers, const std::vector<tg::Tenso
   return loss;
 }
 
-double ms_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-      .count();
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  int64_t steps = 1024, repeats = 7, width = 16;
-  for (int a = 1; a + 1 < argc; a += 2) {
-    if (std::strcmp(argv[a], "--steps") == 0) steps = std::atoll(argv[a + 1]);
-    if (std::strcmp(argv[a], "--repeats") == 0) repeats = std::atoll(argv[a + 1]);
-    if (std::strcmp(argv[a], "--width") == 0) width = std::atoll(argv[a + 1]);
-  }
+  const bench::LstmArgs args = bench::parse_lstm_args(argc, argv);
   tg::set_num_threads(1);
-  tg::manual_seed(0);
-  std::vector<Layer> layers{make_layer(width), make_layer(width)};
+  std::vector<Layer> layers{make_layer(args.width), make_layer(args.width)};
   std::vector<tg::Tensor> xs, targets;
-  for (int64_t t = 0; t < steps; ++t) {
-    xs.push_back(tg::randn({width}, {.dtype = tg::f64}));
-    targets.push_back(tg::randn({width}, {.dtype = tg::f64}) * 0.1);
+  for (int64_t t = 0; t < args.steps; ++t) {
+    xs.push_back(pattern(args.width, 1.0));
+    targets.push_back(pattern(args.width, 0.1));
   }
 
-  std::vector<double> nograd, record, backward, teardown;
-  double value_nograd = 0, value_grad = 0;
-  for (int64_t r = 0; r < repeats + 1; ++r) {  // the first round warms the free lists up
-    auto start = std::chrono::steady_clock::now();
-    {
+  std::vector<bench::LstmRound> rounds;
+  double nograd_value = 0, loss_value = 0;
+  for (int64_t r = 0; r < args.repeats + 1; ++r) {  // the first round warms the free lists up
+    bench::LstmRound round;
+    round.nograd = bench::time_ms([&] {
       tg::NoGradGuard no_grad;
-      value_nograd = forward(layers, xs, targets, width).item();
-    }
-    const double t_nograd = ms_since(start);
-
-    start = std::chrono::steady_clock::now();
-    tg::Tensor loss = forward(layers, xs, targets, width);
-    const double t_record = ms_since(start);
-    start = std::chrono::steady_clock::now();
-    loss.backward();
-    const double t_backward = ms_since(start);
-    value_grad = loss.item();
-    start = std::chrono::steady_clock::now();
-    loss = tg::Tensor();  // the graph's records were freed by backward; this frees the rest
-    const double t_teardown = ms_since(start);
+      nograd_value = forward(layers, xs, targets, args.width).item();
+    });
+    tg::Tensor loss;
+    round.record = bench::time_ms([&] { loss = forward(layers, xs, targets, args.width); });
+    round.backward = bench::time_ms([&] { loss.backward(); });
+    loss_value = loss.item();
+    // backward freed the graph's records; dropping the loss frees the rest.
+    round.teardown = bench::time_ms([&] { loss = tg::Tensor(); });
     for (Layer& L : layers)
       for (Gate* g : {&L.input, &L.forget, &L.cell, &L.output})
         for (tg::Tensor* t : {&g->wx, &g->wh, &g->b}) t->zero_grad();
-    if (r == 0) continue;
-    nograd.push_back(t_nograd);
-    record.push_back(t_record);
-    backward.push_back(t_backward);
-    teardown.push_back(t_teardown);
+    if (r > 0) rounds.push_back(round);
   }
-  if (value_nograd != value_grad) {
-    std::fprintf(stderr, "the two forwards disagree: %.17g vs %.17g\n", value_nograd, value_grad);
-    return 1;
-  }
-  const double gradient = median(record) + median(backward) + median(teardown);
-  std::printf("lstm 2x%lld, %lld steps, loss %.6g, median of %lld runs (ms):\n",
-              static_cast<long long>(width), static_cast<long long>(steps), value_grad,
-              static_cast<long long>(repeats));
-  std::printf("  no-grad forward    %9.3f\n", median(nograd));
-  std::printf("  forward, recording %9.3f\n", median(record));
-  std::printf("  backward           %9.3f\n", median(backward));
-  std::printf("  teardown           %9.3f\n", median(teardown));
-  std::printf("  gradient / no-grad forward: %.2fx\n", gradient / median(nograd));
-  return 0;
+  return bench::report_lstm(args, nograd_value, loss_value, rounds);
 }
