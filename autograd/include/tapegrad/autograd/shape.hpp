@@ -149,7 +149,8 @@ class Shape {
   template <std::input_iterator It>
   void assign(It first, It last) {
     size_ = 0;
-    if constexpr (std::forward_iterator<It>) reserve(static_cast<size_t>(std::distance(first, last)));
+    if constexpr (std::forward_iterator<It>)
+      reserve(static_cast<size_t>(std::distance(first, last)));
     for (; first != last; ++first) push_back(static_cast<int64_t>(*first));
   }
 
