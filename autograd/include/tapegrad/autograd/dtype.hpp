@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "tapegrad/autograd/shape.hpp"
+
 namespace tg {
 
 /// The element type of a tensor.
@@ -14,9 +16,6 @@ enum class DType : uint8_t { f32, f64, i64 };
 inline constexpr DType f32 = DType::f32;
 inline constexpr DType f64 = DType::f64;
 inline constexpr DType i64 = DType::i64;
-
-/// Sizes of each dimension, outermost first; empty for a 0-D (scalar) tensor.
-using Shape = std::vector<int64_t>;
 
 /// What a creation function makes: its dtype and whether it is a leaf that wants gradients.
 struct TensorOptions {
