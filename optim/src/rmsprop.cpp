@@ -50,7 +50,7 @@ void RMSprop::update(Tensor& param, const Tensor& grad, RMSpropParamState& state
         const T scaled = g / (std::sqrt(variance) + eps);
         if constexpr (kMomentum) {
           T& b = std::get < kCentered ? 1 : 0 > (optional);
-          b = momentum * b + scaled;
+          b = scaled + momentum * b;
           p -= lr * b;
         } else {
           p -= lr * scaled;

@@ -13,6 +13,7 @@
 #include "kernels.hpp"
 #include "record.hpp"
 #include "storage.hpp"
+#include "tapegrad/autograd/loss_checks.hpp"
 #include "tapegrad/autograd/ops.hpp"
 
 namespace tg::detail {
@@ -393,20 +394,30 @@ Tensor fused_bce_with_logits(const Tensor& logits, const Tensor& target, Reducti
 }  // namespace tg::detail
 
 namespace tg {
-namespace {
 
-// Elementwise losses do not broadcast: both tensors defined, of equal shapes, the input floating.
-void check_elementwise_loss(const char* loss, const char* input_name, const Tensor& input,
-                            const Tensor& target) {
+void check_loss_shapes(const char* loss, const char* input_name, const Tensor& input,
+                       const Tensor& target) {
   if (!input.defined() || !target.defined())
     throw Error(fmt::format("{}: {} and target must be defined tensors", loss, input_name));
   if (input.shape() != target.shape())
     throw Error(fmt::format("{}: {} of shape {} and target of shape {} must have equal shapes",
                             loss, input_name, format_shape(input.shape()),
                             format_shape(target.shape())));
-  if (!is_floating(input.dtype()))
-    throw Error(fmt::format("{}: {} of shape {} must be f32 or f64, got {}", loss, input_name,
-                            format_shape(input.shape()), dtype_name(input.dtype())));
+}
+
+void check_loss_floating(const char* loss, const char* name, const Tensor& tensor) {
+  if (!is_floating(tensor.dtype()))
+    throw Error(fmt::format("{}: {} of shape {} must be f32 or f64, got {}", loss, name,
+                            format_shape(tensor.shape()), dtype_name(tensor.dtype())));
+}
+
+namespace {
+
+// Elementwise losses do not broadcast: both tensors defined, of equal shapes, the input floating.
+void check_elementwise_loss(const char* loss, const char* input_name, const Tensor& input,
+                            const Tensor& target) {
+  check_loss_shapes(loss, input_name, input, target);
+  check_loss_floating(loss, input_name, input);
 }
 
 }  // namespace

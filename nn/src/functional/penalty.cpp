@@ -1,5 +1,10 @@
 // Weight penalties for regularisation: l1_penalty = Σ|θ| and l2_penalty = Σθ².
-#include "functional/loss_common.hpp"
+#include <fmt/format.h>
+
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/autograd/loss_checks.hpp"
+#include "tapegrad/autograd/ops.hpp"
+#include "tapegrad/nn/functional.hpp"
 
 namespace tg::nn::functional {
 
@@ -13,7 +18,7 @@ Tensor sum_over(const char* penalty, const std::vector<Tensor>& params, Term ter
     if (!params[i].defined())
       throw Error(
           fmt::format("{}: parameter {} of {} is an undefined tensor", penalty, i, params.size()));
-    detail::check_floating(penalty, "a parameter", params[i]);
+    check_loss_floating(penalty, "a parameter", params[i]);
     const Tensor part = term(params[i]).sum();
     total = total.defined() ? total + part : part;
   }

@@ -1,27 +1,33 @@
 // Regression losses: mse_loss, l1_loss and huber_loss, composed of differentiable ops.
+#include <fmt/format.h>
+
 #include <cmath>
 
 #include "functional/loss_common.hpp"
+#include "tapegrad/autograd/error.hpp"
+#include "tapegrad/autograd/loss_checks.hpp"
+#include "tapegrad/autograd/ops.hpp"
+#include "tapegrad/nn/functional.hpp"
 
 namespace tg::nn::functional {
 
 // d(input − target)²/dinput = 2(input − target), and the negative of it for target
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
-  detail::check_same_shape("mse_loss", "input", input, target);
+  check_loss_shapes("mse_loss", "input", input, target);
   const Tensor difference = input - target;
   return detail::reduce(difference * difference, reduction);
 }
 
 // d|input − target|/dinput = sign(input − target) (0 at 0), and the negative for target
 Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
-  detail::check_same_shape("l1_loss", "input", input, target);
+  check_loss_shapes("l1_loss", "input", input, target);
   return detail::reduce(abs(input - target), reduction);
 }
 
 // With d = input − target and c = clamp(d, −delta, delta), huber = c·(d − ½c): ½d² inside,
 // delta·(|d| − ½delta) outside. d huber/dd = c'·(d − c) + c = c, since c' = 0 wherever d ≠ c.
 Tensor huber_loss(const Tensor& input, const Tensor& target, double delta, Reduction reduction) {
-  detail::check_same_shape("huber_loss", "input", input, target);
+  check_loss_shapes("huber_loss", "input", input, target);
   if (!(delta > 0) || !std::isfinite(delta))
     throw Error(
         fmt::format("huber_loss: delta must be positive and finite, got {} (input {}, "

@@ -2,10 +2,8 @@
 // over a parameter, its gradient and its state buffers, vectorised and split across threads.
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
-#include <utility>
 
 #include "tapegrad/autograd/dispatch.hpp"
 #include "tapegrad/autograd/parallel_for.hpp"
@@ -20,22 +18,18 @@ inline constexpr int64_t kGrainModerate = tg::detail::kGrainModerate;
 
 namespace detail {
 
-// Elements [begin, end). The pointers and the rule (a copy) are this function's own locals,
-// not a lambda's captures, which GCC cannot prove the stores leave alone; and the rule works
-// on local copies of the element's values, each loaded once and stored once, since through
-// references into the arrays every store could alias the next load. So the loop, with the
-// rule inlined into it, vectorises as the hand-written loops did.
-template <class T, class Rule, size_t... I>
-void update_range(T* param, const T* grad, std::array<T*, sizeof...(I)> buffers, int64_t begin,
-                  int64_t end, Rule rule, std::index_sequence<I...>) {
-  for (int64_t i = begin; i < end; ++i) {
-    T p = param[i];
-    const T g = grad[i];
-    T state[sizeof...(I) + 1] = {buffers[I][i]...};  // + 1: no zero-length array
-    rule(p, g, state[I]...);
-    ((buffers[I][i] = state[I]), ...);  // the state first, then the parameter, as PyTorch
-    param[i] = p;
-  }
+// Elements [begin, end). The pointers are `__restrict` parameters of a function of its own
+// (not inlined, so GCC keeps that promise, and not a lambda's captures, which GCC cannot prove
+// the stores leave alone): the rule, inlined into the loop, then reads and writes the arrays'
+// elements in place, a value it has stored stays in a register, and the loop vectorises as the
+// hand-written loops did. Unrolled twice, the loop's counter and branch cost half as much per
+// element, which pays for the registers the rule's constants take (RMSprop centered with
+// momentum spilled one more instruction per vector than its hand-written loop otherwise).
+template <class T, class Rule, class... Buffer>
+[[gnu::noinline]] void update_range(T* __restrict param, const T* __restrict grad, int64_t begin,
+                                    int64_t end, Rule rule, Buffer* __restrict... buffers) {
+#pragma GCC unroll 2
+  for (int64_t i = begin; i < end; ++i) rule(param[i], grad[i], buffers[i]...);
 }
 
 }  // namespace detail
@@ -43,9 +37,10 @@ void update_range(T* param, const T* grad, std::array<T*, sizeof...(I)> buffers,
 /// Runs the per-element rule over every element of `param` in place: make_rule.template
 /// operator()<T>() (T = float or double, the parameter's dtype) returns the rule, a callable
 /// `(T& p, T g, T&... state)` with its per-step scalars already in T, called once per element
-/// with the parameter, the gradient and each of `buffers` at that element. Undefined buffers
-/// are first created as zeros shaped like `param`. `grain` is the elements per thread below
-/// which the loop is not split. Throws tg::Error naming `optimizer` for an i64 parameter.
+/// with the parameter, the gradient and each of `buffers` at that element; the buffers are
+/// distinct tensors, none of them `param` or `grad` (the loop assumes no overlap). Undefined
+/// buffers are first created as zeros shaped like `param`. `grain` is the elements per thread
+/// below which the loop is not split. Throws tg::Error naming `optimizer` for an i64 parameter.
 ///
 ///     update_elements(name(), param, grad, kGrainModerate, [&]<class T>() {
 ///       const T lr = T(options.lr), beta = T(options.beta);
@@ -62,8 +57,7 @@ void update_elements(const char* optimizer, Tensor& param, const Tensor& grad, i
     T* p = param.data<T>();
     const T* g = grad.data<T>();
     tg::detail::parallel_for(param.numel(), grain, [&](int64_t begin, int64_t end) {
-      detail::update_range(p, g, std::array<T*, sizeof...(Buffers)>{buffers.template data<T>()...},
-                           begin, end, rule, std::index_sequence_for<Buffers...>());
+      detail::update_range(p, g, begin, end, rule, buffers.template data<T>()...);
     });
   };
   tg::detail::dispatch_floating(optimizer, param.dtype(), run);

@@ -31,11 +31,15 @@ void require_rates(const char* optimizer, double lr, double eps, double weight_d
 /// Adam's checks of betas: each in [0, 1).
 void require_betas(const char* optimizer, const std::pair<double, double>& betas);
 
-/// The checks of the Adam family's options (lr, betas, eps, weight_decay), for any of them.
+/// The checks of the Adam family's options (lr, betas, eps, weight_decay, and NAdam's
+/// momentum_decay where the options have one), for any of them.
 template <class Options>
 void require_adam_options(const char* optimizer, const Options& options) {
   require_rates(optimizer, options.lr, options.eps, options.weight_decay);
   require_betas(optimizer, options.betas);
+  if constexpr (requires { options.momentum_decay; })
+    require(options.momentum_decay >= 0, optimizer, "momentum_decay", options.momentum_decay,
+            ">= 0");
 }
 
 /// The gradient of `param`, checked to match its dtype and size; undefined when absent.
