@@ -57,6 +57,10 @@ struct DDPOptions {
   bool broadcast_buffers = true;  ///< re-broadcast rank 0's buffers before each synced forward
   /// How buckets travel; null sends the values as they are (the same on every rank).
   std::shared_ptr<const CommHook> comm_hook = nullptr;
+  /// While a backward's buckets are in flight, a helper thread makes MPI move them every this
+  /// many microseconds (OpenMPI advances a non-blocking collective only inside MPI calls); 0
+  /// leaves it to the calls DDP makes anyway (one per parameter, then the final wait). >= 0.
+  int progress_interval_us = 100;
 };
 
 /// Counters for profiling: how often and how long the backward waited for the reductions.
