@@ -82,8 +82,9 @@ struct DDPStatistics {
 ///   them), into buckets of at most bucket_cap_mb of one dtype. When the last gradient of a
 ///   bucket is final in backward (a post-accumulate-grad hook), the bucket's MPI_Iallreduce is
 ///   launched while the backward walk goes on; buckets are launched in index order on every
-///   rank. At the end of that backward (an end-of-backward callback) the remaining buckets are
-///   launched, all are waited for, and each gradient becomes the mean over the ranks.
+///   rank, and a helper thread keeps them moving (DDPOptions::progress_interval_us). At the
+///   end of that backward (an end-of-backward callback) the remaining buckets are launched,
+///   all are waited for, and each gradient becomes the mean over the ranks.
 /// - A parameter that got no gradient on this rank in this step (not used by the forward, and
 ///   no gradient accumulated earlier) counts as zeros in its bucket, so every rank runs the
 ///   same reductions. If some rank did produce one, the parameter's grad() becomes the
