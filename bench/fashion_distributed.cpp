@@ -141,6 +141,15 @@ int main(int argc, char** argv) {
                                  .rank = rank});
 
     std::vector<double> step_times, wait_times, compute_times;
+    // Per bucket: the summed time between its launch and the start of the final wait (its head
+    // start, the backward it can hide behind), over the timed steps.
+    std::vector<std::chrono::steady_clock::time_point> launched;
+    std::vector<double> head_start;
+    if (ddp) {
+      ddp->set_bucket_observer(
+          [&](size_t) { launched.push_back(std::chrono::steady_clock::now()); });
+      head_start.assign(ddp->bucket_count(), 0);
+    }
     int64_t bytes_before = 0, bytes_per_step = 0;
     for (int64_t epoch = 0; static_cast<int>(step_times.size()) < steps; ++epoch) {
       loader.set_epoch(epoch);
@@ -149,7 +158,9 @@ int main(int argc, char** argv) {
         if (ddp) bytes_before = ddp->statistics().bytes_reduced;
         const auto start = std::chrono::steady_clock::now();
         optimizer.zero_grad();
+        launched.clear();
         tg::nn::functional::cross_entropy((*trained)(x), y).backward();
+        const auto backward_end = std::chrono::steady_clock::now();
         optimizer.step();
         const double step = seconds_since(start);
         const double wait = (ddp ? ddp->statistics().wait_seconds : 0) - wait_before;
@@ -161,6 +172,9 @@ int main(int argc, char** argv) {
         }
         step_times.push_back(step);
         wait_times.push_back(wait);
+        for (size_t b = 0; b < launched.size() && b < head_start.size(); ++b)
+          head_start[b] += std::max(
+              0.0, std::chrono::duration<double>(backward_end - launched[b]).count() - wait);
         compute_times.push_back(step - wait);
         if (static_cast<int>(step_times.size()) == steps) break;
       }
@@ -192,6 +206,10 @@ int main(int argc, char** argv) {
       }
       alone = allreduce_alone(numels, fp16);
     }
+    std::string head_starts;
+    for (size_t b = 0; b < head_start.size(); ++b)
+      head_starts += (b > 0 ? ", " : "") +
+                     std::to_string(head_start[b] * 1e3 / static_cast<double>(step_times.size()));
     if (rank == 0)
       std::printf(
           "{\"model\": \"%s\", \"ddp\": %s, \"ranks\": %d, \"threads_per_rank\": %d, "
@@ -200,14 +218,14 @@ int main(int argc, char** argv) {
           "\"samples_per_s\": %.0f, \"step_ms_median\": %.3f, \"step_ms_mean\": %.3f, "
           "\"compute_ms_mean_slowest_rank\": %.3f, \"compute_ms_mean_fastest_rank\": %.3f, "
           "\"wait_ms_mean\": %.3f, \"allreduce_alone_ms\": %.3f, \"hidden_share\": %.2f, "
-          "\"wait_share\": %.3f, \"bytes_per_step\": %lld}\n",
+          "\"wait_share\": %.3f, \"bytes_per_step\": %lld, \"head_start_ms\": [%s]}\n",
           model_name.c_str(), use_ddp ? "true" : "false", world, threads,
           use_ddp ? label.c_str() : "none", buckets, fp16 ? "true" : "false",
           use_ddp ? progress_us : 0, steps, static_cast<long long>(global_batch),
           static_cast<double>(global_batch) / step, step * 1e3, step_mean * 1e3, compute_max * 1e3,
           compute_min * 1e3, wait * 1e3, alone * 1e3,
           alone > 0 ? std::max(0.0, 1 - wait / alone) : 0.0, wait / step_mean,
-          static_cast<long long>(bytes_per_step));
+          static_cast<long long>(bytes_per_step), head_starts.c_str());
     if (use_ddp) tg::distributed::destroy_process_group();
     return 0;
   });
