@@ -60,6 +60,8 @@ struct DDPOptions {
   /// While a backward's buckets are in flight, a helper thread makes MPI move them every this
   /// many microseconds (OpenMPI advances a non-blocking collective only inside MPI calls); 0
   /// leaves it to the calls DDP makes anyway (one per parameter, then the final wait). >= 0.
+  /// The thread inherits the constructing thread's CPU affinity: pin the computing thread to
+  /// a core after constructing DDP, or the poller shares that one core and rarely runs.
   int progress_interval_us = 100;
 };
 
