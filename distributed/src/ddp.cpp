@@ -115,13 +115,17 @@ struct DistributedDataParallel::State {
   }
 
   // One MPI_Test per launched, unfinished bucket: each moves its all-reduce as far as it can.
+  // When every bucket is launched and done, the poller has nothing left to drive.
   int test_launched() {
     int flag = 0;
+    bool outstanding = next_launch < buckets.size();
     for (size_t b = 0; b < next_launch; ++b)
       if (buckets[b].request != MPI_REQUEST_NULL) {
         const int result = MPI_Test(&buckets[b].request, &flag, MPI_STATUS_IGNORE);
         if (result != MPI_SUCCESS) return result;
+        outstanding = outstanding || buckets[b].request != MPI_REQUEST_NULL;
       }
+    if (!outstanding) polling = false;
     return MPI_SUCCESS;
   }
 
@@ -233,8 +237,8 @@ struct DistributedDataParallel::State {
   // the other ranks on whether any failed.
   std::optional<std::pair<int, std::string>> complete(std::optional<std::string> failure) {
     const std::lock_guard hold(detail::mpi_lock());
-    polling = false;  // this thread drives MPI from here on
     while (next_launch < buckets.size()) launch(next_launch++, failure.has_value());
+    polling = false;  // this thread drives MPI from here on (launch turned the poller on)
     std::vector<MPI_Request> requests;
     for (Bucket& bucket : buckets) requests.push_back(bucket.request);
     double start = MPI_Wtime();
