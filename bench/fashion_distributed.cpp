@@ -1,9 +1,13 @@
 // Data-parallel Fashion-MNIST: per-step compute, all-reduce and unhidden waiting of an MLP (Adam,
-// global batch 128) with and without DistributedDataParallel, as one JSON line from rank 0.
-// Usage: fashion_distributed [--threads N] [--steps S] [--model demo|wide] [--ddp]
-//          [--bucket-mb MB] [--fp16] [--pin] [--label TEXT]
+// global batch 128 unless --batch) with and without DistributedDataParallel, as one JSON line from
+// rank 0. Usage: fashion_distributed [--threads N] [--steps S] [--model demo|wide] [--ddp]
+//          [--bucket-mb MB] [--fp16] [--pin] [--label TEXT] [--progress-us US]
+//          [--batch B]
 //   demo: 784-256-128-10 (the demo's MLP); wide: 784-1024-1024-10 (compute-heavy).
-//   --pin: rank r runs on core r (sched_setaffinity; one BLAS thread per rank is assumed).
+//   --batch: the global batch (default 128), split over the ranks.
+//   --progress-us: DDPOptions::progress_interval_us (0: no progress thread).
+//   --pin: rank r computes on core r (sched_setaffinity of the main thread, after DDP started
+//          its progress thread; one BLAS thread per rank is assumed).
 // With --ddp it runs under mpirun. Each of S steps (after 5 warm-up steps) is timed; the line
 // gives samples/s at the median step, the mean step split into compute (of the slowest and the
 // fastest rank) and waiting at the end of backward, and the time the same buckets take to
@@ -66,8 +70,10 @@ std::pair<double, double> min_max(double value) {
 
 int main(int argc, char** argv) {
   int threads = 1, steps = 200;
+  int64_t global_batch = 128;
   bool use_ddp = false, fp16 = false, pin = false;
   double bucket_mb = 25;
+  int progress_us = tg::distributed::DDPOptions{}.progress_interval_us;
   std::string model_name = "demo", label = "shared memory";
   for (int i = 1; i < argc; ++i) {
     const std::string key = argv[i];
@@ -80,6 +86,10 @@ int main(int argc, char** argv) {
       model_name = argv[++i];
     else if (key == "--bucket-mb" && has_value)
       bucket_mb = std::atof(argv[++i]);
+    else if (key == "--batch" && has_value)
+      global_batch = std::atoll(argv[++i]);
+    else if (key == "--progress-us" && has_value)
+      progress_us = std::atoi(argv[++i]);
     else if (key == "--label" && has_value)
       label = argv[++i];
     else if (key == "--ddp")
@@ -95,12 +105,15 @@ int main(int argc, char** argv) {
     rank = tg::distributed::get_rank();
     world = tg::distributed::get_world_size();
   }
-  if (pin) {
+  // Pins this (the computing) thread; called after DDP made its progress thread, which keeps
+  // the whole machine: pinned beside the compute on a busy core it rarely got to run.
+  const auto pin_compute = [&] {
+    if (!pin) return;
     cpu_set_t cores;
     CPU_ZERO(&cores);
     CPU_SET(rank, &cores);
     sched_setaffinity(0, sizeof cores, &cores);
-  }
+  };
   return tg::distributed::run([&] {
     tg::set_num_threads(threads);
     tg::manual_seed(0);
@@ -117,13 +130,14 @@ int main(int argc, char** argv) {
     std::unique_ptr<tg::distributed::DistributedDataParallel> ddp;
     tg::nn::Module* trained = &net;
     if (use_ddp) {
-      tg::distributed::DDPOptions options{.bucket_cap_mb = bucket_mb};
+      tg::distributed::DDPOptions options{.bucket_cap_mb = bucket_mb,
+                                          .progress_interval_us = progress_us};
       if (fp16) options.comm_hook = tg::distributed::fp16_compress_hook();
       ddp = std::make_unique<tg::distributed::DistributedDataParallel>(net, options);
       trained = ddp.get();
     }
+    pin_compute();
     tg::optim::Adam optimizer(net.parameters(), {.lr = 1e-3});
-    const int64_t global_batch = 128;
     tg::data::DataLoader loader(tg::data::TensorDataset(train.images, train.labels),
                                 {.batch_size = global_batch / world,
                                  .shuffle = true,
@@ -132,6 +146,15 @@ int main(int argc, char** argv) {
                                  .rank = rank});
 
     std::vector<double> step_times, wait_times, compute_times;
+    // Per bucket: the summed time between its launch and the start of the final wait (its head
+    // start, the backward it can hide behind), over the timed steps.
+    std::vector<std::chrono::steady_clock::time_point> launched;
+    std::vector<double> head_start;
+    if (ddp) {
+      ddp->set_bucket_observer(
+          [&](size_t) { launched.push_back(std::chrono::steady_clock::now()); });
+      head_start.assign(ddp->bucket_count(), 0);
+    }
     int64_t bytes_before = 0, bytes_per_step = 0;
     for (int64_t epoch = 0; static_cast<int>(step_times.size()) < steps; ++epoch) {
       loader.set_epoch(epoch);
@@ -140,7 +163,9 @@ int main(int argc, char** argv) {
         if (ddp) bytes_before = ddp->statistics().bytes_reduced;
         const auto start = std::chrono::steady_clock::now();
         optimizer.zero_grad();
+        launched.clear();
         tg::nn::functional::cross_entropy((*trained)(x), y).backward();
+        const auto backward_end = std::chrono::steady_clock::now();
         optimizer.step();
         const double step = seconds_since(start);
         const double wait = (ddp ? ddp->statistics().wait_seconds : 0) - wait_before;
@@ -152,6 +177,9 @@ int main(int argc, char** argv) {
         }
         step_times.push_back(step);
         wait_times.push_back(wait);
+        for (size_t b = 0; b < launched.size() && b < head_start.size(); ++b)
+          head_start[b] += std::max(
+              0.0, std::chrono::duration<double>(backward_end - launched[b]).count() - wait);
         compute_times.push_back(step - wait);
         if (static_cast<int>(step_times.size()) == steps) break;
       }
@@ -183,20 +211,26 @@ int main(int argc, char** argv) {
       }
       alone = allreduce_alone(numels, fp16);
     }
+    std::string head_starts;
+    for (size_t b = 0; b < head_start.size(); ++b)
+      head_starts += (b > 0 ? ", " : "") +
+                     std::to_string(head_start[b] * 1e3 / static_cast<double>(step_times.size()));
     if (rank == 0)
       std::printf(
           "{\"model\": \"%s\", \"ddp\": %s, \"ranks\": %d, \"threads_per_rank\": %d, "
-          "\"transport\": \"%s\", \"buckets\": %zu, \"fp16\": %s, \"steps\": %d, "
+          "\"transport\": \"%s\", \"buckets\": %zu, \"fp16\": %s, \"progress_us\": %d, "
+          "\"steps\": %d, \"batch\": %lld, "
           "\"samples_per_s\": %.0f, \"step_ms_median\": %.3f, \"step_ms_mean\": %.3f, "
           "\"compute_ms_mean_slowest_rank\": %.3f, \"compute_ms_mean_fastest_rank\": %.3f, "
           "\"wait_ms_mean\": %.3f, \"allreduce_alone_ms\": %.3f, \"hidden_share\": %.2f, "
-          "\"wait_share\": %.3f, \"bytes_per_step\": %lld}\n",
+          "\"wait_share\": %.3f, \"bytes_per_step\": %lld, \"head_start_ms\": [%s]}\n",
           model_name.c_str(), use_ddp ? "true" : "false", world, threads,
-          use_ddp ? label.c_str() : "none", buckets, fp16 ? "true" : "false", steps,
+          use_ddp ? label.c_str() : "none", buckets, fp16 ? "true" : "false",
+          use_ddp ? progress_us : 0, steps, static_cast<long long>(global_batch),
           static_cast<double>(global_batch) / step, step * 1e3, step_mean * 1e3, compute_max * 1e3,
           compute_min * 1e3, wait * 1e3, alone * 1e3,
           alone > 0 ? std::max(0.0, 1 - wait / alone) : 0.0, wait / step_mean,
-          static_cast<long long>(bytes_per_step));
+          static_cast<long long>(bytes_per_step), head_starts.c_str());
     if (use_ddp) tg::distributed::destroy_process_group();
     return 0;
   });

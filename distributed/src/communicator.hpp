@@ -3,6 +3,7 @@
 
 #include <mpi.h>
 
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -15,6 +16,11 @@ namespace tg::distributed::detail {
 /// The group's communicator (a duplicate of MPI_COMM_WORLD, errors returned, not fatal);
 /// throws tg::Error naming `op` before init_process_group.
 MPI_Comm communicator(const char* op);
+
+/// Held around every MPI call of the process group and of DDP: DDP's progress thread calls MPI
+/// while backward runs, and MPI_THREAD_SERIALIZED allows one caller at a time (recursive, as a
+/// bucket observer or a hook may call a collective while DDP holds it).
+std::recursive_mutex& mpi_lock();
 
 /// Throws tg::Error "<op>: MPI error: <MPI's text>" unless `result` is MPI_SUCCESS.
 void check(int result, const char* op);

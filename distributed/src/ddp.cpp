@@ -4,11 +4,15 @@
 #include <fmt/format.h>
 #include <sched.h>
 
+#include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstring>
 #include <exception>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "communicator.hpp"
 #include "tapegrad/autograd/error.hpp"
@@ -79,8 +83,55 @@ struct DistributedDataParallel::State {
   std::shared_ptr<Anchor> anchor = std::make_shared<Anchor>(Anchor{this});
   std::function<void(size_t)> observer;
   DDPStatistics statistics;
+  // OpenMPI moves a non-blocking collective forward only inside MPI calls, and a backward makes
+  // few (one per parameter, each after a long matrix product), so without help the bytes move
+  // in the final wait. While buckets are in flight, the poller tests them every interval.
+  // `polling`, `stopping`, `progress_error`, the requests and next_launch are guarded by
+  // detail::mpi_lock(), which every MPI call here holds (MPI_THREAD_SERIALIZED).
+  std::chrono::microseconds poll_interval{0};
+  std::thread poller;
+  std::condition_variable_any wake;
+  bool polling = false;
+  bool stopping = false;
+  int progress_error = MPI_SUCCESS;
+
+  void poll_loop() {
+    std::unique_lock lock(detail::mpi_lock());
+    while (!stopping) {
+      if (!polling) {
+        wake.wait(lock);
+        continue;
+      }
+      const int result = test_launched();
+      if (result != MPI_SUCCESS) {
+        progress_error = result;  // reported by the final wait; stop touching the requests
+        polling = false;
+        continue;
+      }
+      lock.unlock();
+      std::this_thread::sleep_for(poll_interval);
+      lock.lock();
+    }
+  }
+
+  // One MPI_Test per launched, unfinished bucket: each moves its all-reduce as far as it can.
+  // When every bucket is launched and done, the poller has nothing left to drive.
+  int test_launched() {
+    int flag = 0;
+    bool outstanding = next_launch < buckets.size();
+    for (size_t b = 0; b < next_launch; ++b)
+      if (buckets[b].request != MPI_REQUEST_NULL) {
+        const int result = MPI_Test(&buckets[b].request, &flag, MPI_STATUS_IGNORE);
+        if (result != MPI_SUCCESS) return result;
+        outstanding = outstanding || buckets[b].request != MPI_REQUEST_NULL;
+      }
+    if (!outstanding) polling = false;
+    return MPI_SUCCESS;
+  }
 
   void arm() {
+    const std::lock_guard hold(detail::mpi_lock());
+    polling = false;
     for (Bucket& bucket : buckets) {
       bucket.pending = bucket.parameters.size();
       bucket.launched = false;
@@ -139,6 +190,10 @@ struct DistributedDataParallel::State {
                   "DistributedDataParallel: all-reduce of a gradient bucket");
     statistics.bytes_reduced += static_cast<int64_t>(static_cast<size_t>(count) * element_bytes);
     bucket.launched = true;
+    if (poller.joinable() && !polling) {
+      polling = true;
+      wake.notify_one();
+    }
     ++statistics.bucket_reductions;
     if (observer) observer(index);
   }
@@ -168,21 +223,22 @@ struct DistributedDataParallel::State {
 
   void on_ready(size_t parameter) {
     if (!armed || ready[parameter]) return;
+    const std::lock_guard hold(detail::mpi_lock());
     ready[parameter] = true;
     queue_finalize();
     --buckets[bucket_of[parameter]].pending;
     launch_ready();
-    // MPI progresses non-blocking collectives only inside MPI calls: give it one.
-    int flag = 0;
-    for (size_t b = 0; b < next_launch; ++b)
-      if (buckets[b].request != MPI_REQUEST_NULL)
-        MPI_Test(&buckets[b].request, &flag, MPI_STATUS_IGNORE);
+    // MPI progresses non-blocking collectives only inside MPI calls: give it one (an error
+    // shows again in the final wait).
+    test_launched();
   }
 
   // Launches what is left (zeros where nothing came), waits for every bucket, and agrees with
   // the other ranks on whether any failed.
   std::optional<std::pair<int, std::string>> complete(std::optional<std::string> failure) {
+    const std::lock_guard hold(detail::mpi_lock());
     while (next_launch < buckets.size()) launch(next_launch++, failure.has_value());
+    polling = false;  // this thread drives MPI from here on (launch turned the poller on)
     std::vector<MPI_Request> requests;
     for (Bucket& bucket : buckets) requests.push_back(bucket.request);
     double start = MPI_Wtime();
@@ -197,6 +253,7 @@ struct DistributedDataParallel::State {
     }
     statistics.wait_seconds += MPI_Wtime() - start;
     for (Bucket& bucket : buckets) bucket.request = MPI_REQUEST_NULL;
+    if (result == MPI_SUCCESS) std::swap(result, progress_error);
     detail::check(result, "DistributedDataParallel: waiting for the gradient buckets");
     if (hook)
       for (size_t b = 0; b < buckets.size(); ++b) {
@@ -317,6 +374,9 @@ DistributedDataParallel::DistributedDataParallel(nn::Module& module, DDPOptions 
   if (!(options.bucket_cap_mb > 0) || !std::isfinite(options.bucket_cap_mb))
     throw Error(fmt::format("DistributedDataParallel: bucket_cap_mb must be > 0, got {}",
                             options.bucket_cap_mb));
+  if (options.progress_interval_us < 0)
+    throw Error(fmt::format("DistributedDataParallel: progress_interval_us must be >= 0, got {}",
+                            options.progress_interval_us));
   State& s = *state_;
   s.comm = detail::communicator("DistributedDataParallel");
   s.rank = get_rank();
@@ -363,12 +423,25 @@ DistributedDataParallel::DistributedDataParallel(nn::Module& module, DDPOptions 
   for (size_t p = 0; p < s.parameters.size(); ++p)
     s.hook_ids.push_back(autograd::register_post_accumulate_grad_hook(
         s.parameters[p], [state = &s, p](const Tensor&) { state->on_ready(p); }));
+  if (options.progress_interval_us > 0 && s.world > 1) {
+    s.poll_interval = std::chrono::microseconds(options.progress_interval_us);
+    s.poller = std::thread([state = &s] { state->poll_loop(); });
+  }
 }
 
 DistributedDataParallel::~DistributedDataParallel() {
   state_->anchor->state = nullptr;  // a graph that outlives the wrapper no longer reaches it
   for (size_t p = 0; p < state_->parameters.size(); ++p)
     autograd::remove_post_accumulate_grad_hook(state_->parameters[p], state_->hook_ids[p]);
+  if (state_->poller.joinable()) {
+    {
+      const std::lock_guard hold(detail::mpi_lock());
+      state_->stopping = true;
+      state_->wake.notify_one();
+    }
+    state_->poller.join();
+  }
+  const std::lock_guard hold(detail::mpi_lock());
   for (Bucket& bucket : state_->buckets)
     if (bucket.request != MPI_REQUEST_NULL) MPI_Wait(&bucket.request, MPI_STATUS_IGNORE);
 }

@@ -56,6 +56,11 @@ void check_tensor(const Tensor& tensor, const char* op) {
 
 namespace detail {
 
+std::recursive_mutex& mpi_lock() {
+  static std::recursive_mutex lock;
+  return lock;
+}
+
 MPI_Comm communicator(const char* op) {
   if (group == MPI_COMM_NULL)
     throw Error(fmt::format(
@@ -87,6 +92,7 @@ MPI_Datatype mpi_type(DType dtype) {
 
 std::optional<std::pair<int, std::string>> agree_on_failure(
     const std::optional<std::string>& local_failure, const char* op) {
+  const std::lock_guard hold(mpi_lock());
   MPI_Comm comm = communicator(op);
   int rank = 0, size = 0;
   MPI_Comm_rank(comm, &rank);
@@ -129,18 +135,23 @@ void init_process_group(int* argc, char*** argv) {
 bool is_initialized() { return group != MPI_COMM_NULL; }
 
 int get_rank() {
+  const std::lock_guard hold(detail::mpi_lock());
   int rank = 0;
   detail::check(MPI_Comm_rank(detail::communicator("get_rank"), &rank), "get_rank");
   return rank;
 }
 
 int get_world_size() {
+  const std::lock_guard hold(detail::mpi_lock());
   int size = 0;
   detail::check(MPI_Comm_size(detail::communicator("get_world_size"), &size), "get_world_size");
   return size;
 }
 
-void barrier() { detail::check(MPI_Barrier(detail::communicator("barrier")), "barrier"); }
+void barrier() {
+  const std::lock_guard hold(detail::mpi_lock());
+  detail::check(MPI_Barrier(detail::communicator("barrier")), "barrier");
+}
 
 void destroy_process_group() {
   if (group == MPI_COMM_NULL) return;
@@ -153,6 +164,7 @@ void destroy_process_group() {
 }
 
 void all_reduce(Tensor& tensor, ReduceOp op) {
+  const std::lock_guard hold(detail::mpi_lock());
   MPI_Comm comm = detail::communicator("all_reduce");
   check_tensor(tensor, "all_reduce");
   if (op == ReduceOp::mean && tensor.dtype() == DType::i64)
@@ -173,6 +185,7 @@ void all_reduce(Tensor& tensor, ReduceOp op) {
 }
 
 void broadcast(Tensor& tensor, int root) {
+  const std::lock_guard hold(detail::mpi_lock());
   MPI_Comm comm = detail::communicator("broadcast");
   check_tensor(tensor, "broadcast");
   const int size = get_world_size();

@@ -235,6 +235,23 @@ TEST_CASE("small buckets reduce while the backward runs and give the one-bucket 
   }
 }
 
+TEST_CASE("the progress thread, polling constantly or not at all, leaves the result alone") {
+  tg::nn::Sequential one_model = logged_model();
+  dist::DistributedDataParallel one_bucket(one_model, {.progress_interval_us = 0});
+  const std::vector<double> expected = train_three_steps(one_bucket, one_model);
+  for (int interval : {0, 1, 100}) {
+    CAPTURE(interval);
+    tg::nn::Sequential model = logged_model();
+    dist::DistributedDataParallel ddp(
+        model, {.bucket_cap_mb = 40.0 / (1024 * 1024), .progress_interval_us = interval});
+    REQUIRE(ddp.bucket_count() == 4);
+    CHECK(relative_error(train_three_steps(ddp, model), expected) <= 1e-12);
+  }
+  tg::nn::Sequential model = logged_model();
+  TG_CHECK_ERROR(dist::DistributedDataParallel(model, {.progress_interval_us = -1}),
+                 "DistributedDataParallel", "progress_interval_us", "-1");
+}
+
 TEST_CASE("backward passes inside no_sync accumulate and the next synced one averages the sum") {
   const int world = dist::get_world_size();
   const int rank = dist::get_rank();

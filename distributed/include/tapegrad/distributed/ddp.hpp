@@ -57,6 +57,12 @@ struct DDPOptions {
   bool broadcast_buffers = true;  ///< re-broadcast rank 0's buffers before each synced forward
   /// How buckets travel; null sends the values as they are (the same on every rank).
   std::shared_ptr<const CommHook> comm_hook = nullptr;
+  /// While a backward's buckets are in flight, a helper thread makes MPI move them every this
+  /// many microseconds (OpenMPI advances a non-blocking collective only inside MPI calls); 0
+  /// leaves it to the calls DDP makes anyway (one per parameter, then the final wait). >= 0.
+  /// The thread inherits the constructing thread's CPU affinity: pin the computing thread to
+  /// a core after constructing DDP, or the poller shares that one core and rarely runs.
+  int progress_interval_us = 100;
 };
 
 /// Counters for profiling: how often and how long the backward waited for the reductions.
@@ -78,8 +84,9 @@ struct DDPStatistics {
 ///   them), into buckets of at most bucket_cap_mb of one dtype. When the last gradient of a
 ///   bucket is final in backward (a post-accumulate-grad hook), the bucket's MPI_Iallreduce is
 ///   launched while the backward walk goes on; buckets are launched in index order on every
-///   rank. At the end of that backward (an end-of-backward callback) the remaining buckets are
-///   launched, all are waited for, and each gradient becomes the mean over the ranks.
+///   rank, and a helper thread keeps them moving (DDPOptions::progress_interval_us). At the
+///   end of that backward (an end-of-backward callback) the remaining buckets are launched,
+///   all are waited for, and each gradient becomes the mean over the ranks.
 /// - A parameter that got no gradient on this rank in this step (not used by the forward, and
 ///   no gradient accumulated earlier) counts as zeros in its bucket, so every rank runs the
 ///   same reductions. If some rank did produce one, the parameter's grad() becomes the
