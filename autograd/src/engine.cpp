@@ -290,8 +290,7 @@ void walk_backward(std::span<const Tensor> roots, std::span<const Tensor> root_g
 
   // Products may add a leaf's gradient straight into its .grad() (GEMM with beta = 1) where the
   // engine would add it there itself; never where the gradient is captured, recorded or checked.
-  detail::SinkScope sinks(capture == nullptr && !create_graph && !autograd::is_anomaly_enabled() &&
-                          !autograd::is_inspecting_tape());
+  detail::SinkScope sinks(capture == nullptr && !create_graph);
   for (Node* n : nodes) {
     if (!n->engine.pending_grad.defined()) {
       readiness.record_done(*n);
@@ -310,10 +309,9 @@ void walk_backward(std::span<const Tensor> roots, std::span<const Tensor> root_g
     if (n->retained_output && capture == nullptr)
       retain(*n->retained_output, grad_output, create_graph);
     detail::set_running_record(n);
-    sinks.begin_record();
     Gradients grads = n->apply(grad_output);
     detail::set_running_record(nullptr);
-    for (uint64_t in_sink = sinks.accumulated(); in_sink != 0; in_sink &= in_sink - 1)
+    for (uint64_t in_sink = sinks.take_accumulated(); in_sink != 0; in_sink &= in_sink - 1)
       readiness.delivered(*n->edges[static_cast<size_t>(std::countr_zero(in_sink))].leaf);
     if (grads.size() != n->edges.size())
       throw Error(fmt::format("backward of '{}' returned {} gradients for {} inputs", n->name,

@@ -4,27 +4,18 @@
 
 #include "node.hpp"
 #include "record.hpp"
+#include "tapegrad/autograd/anomaly.hpp"
+#include "tapegrad/autograd/tape.hpp"
 
 namespace tg::detail {
-namespace {
-
-// The innermost walk of this thread, or null outside backward.
-thread_local SinkScope* current_scope = nullptr;
-
-}  // namespace
-
-SinkScope::SinkScope(bool enabled) : enabled_(enabled), previous_(current_scope) {
-  current_scope = this;
-}
-
-SinkScope::~SinkScope() { current_scope = previous_; }
+thread_local SinkScope* SinkScope::current = nullptr;
 
 Tensor* leaf_grad_sink(size_t input) {
-  const SinkScope* scope = current_scope;
+  const SinkScope* scope = SinkScope::current;
   const Node* n = running_record();
   // 64 inputs at most: the engine keeps one bit per input.
   if (scope == nullptr || !scope->enabled_ || n == nullptr || input >= n->edges.size() ||
-      input >= 64)
+      input >= 64 || autograd::is_anomaly_enabled() || autograd::is_inspecting_tape())
     return nullptr;
   const Edge& edge = n->edges[input];
   if (edge.node || !edge.leaf) return nullptr;
@@ -44,7 +35,7 @@ bool sink_is_apart(const Tensor& sink, std::initializer_list<const Tensor*> oper
 }
 
 Tensor accumulated_into_sink(size_t input) {
-  current_scope->accumulated_ |= uint64_t{1} << input;
+  SinkScope::current->accumulated_ |= uint64_t{1} << input;
   return Tensor();
 }
 

@@ -29,18 +29,24 @@ Tensor accumulated_into_sink(size_t input);
 /// has its own, restored when it ends.
 class SinkScope {
  public:
-  explicit SinkScope(bool enabled);
-  ~SinkScope();
+  /// `enabled`: the walk accumulates into .grad() (not tg::grad) without create_graph; anomaly
+  /// mode and tape inspection are asked only when a product asks for a sink.
+  explicit SinkScope(bool enabled) : enabled_(enabled), previous_(current) { current = this; }
+  ~SinkScope() { current = previous_; }
   SinkScope(const SinkScope&) = delete;
   SinkScope& operator=(const SinkScope&) = delete;
-  /// Starts a record's backward: nothing accumulated yet.
-  void begin_record() { accumulated_ = 0; }
-  /// Bit k set when input k of the record whose backward just ran went into its sink.
-  uint64_t accumulated() const { return accumulated_; }
+  /// Bit k set when input k of the record whose backward just ran went into its sink; clears
+  /// them for the next record (only when set: the usual record writes nothing here).
+  uint64_t take_accumulated() {
+    const uint64_t bits = accumulated_;
+    if (bits != 0) accumulated_ = 0;
+    return bits;
+  }
 
  private:
   friend Tensor accumulated_into_sink(size_t input);
   friend Tensor* leaf_grad_sink(size_t input);
+  static thread_local SinkScope* current;  // the innermost walk of this thread, or null
   bool enabled_;
   uint64_t accumulated_ = 0;
   SinkScope* previous_;
