@@ -1,6 +1,6 @@
 // Products adding a leaf's gradient straight into its existing .grad() (beta = 1): the same
-// gradients as the engine's own accumulation, and only where that is safe; relu's backward as
-// threshold_backward; the in-place arithmetic ops without a temporary.
+// gradients as the engine's own accumulation, and only where that is safe; relu's vectorised
+// backward; the in-place arithmetic ops without a temporary.
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -242,26 +242,27 @@ TEST_CASE("a retained non-leaf gradient still sums over backwards") {
                   1e-12));
 }
 
-TEST_CASE("relu's backward is threshold_backward: the gradient where x > 0 or NaN, else 0") {
+TEST_CASE("relu's backward: the gradient times 1 where x > 0 or NaN, else times 0") {
   const double inf = std::numeric_limits<double>::infinity();
   const double nan = std::numeric_limits<double>::quiet_NaN();
   for (tg::DType dtype : {tg::f64, tg::f32}) {
     CAPTURE(tg::dtype_name(dtype));
-    tg::Tensor x = tg::tensor({-1.0, 0.0, 2.0, nan, -3.0, 0.5, -0.0, 4.0}, {8},
+    tg::Tensor x = tg::tensor({-1.0, 0.0, 2.0, nan, -3.0, 0.5, -0.0, 4.0, -2.0}, {9},
                               {.dtype = dtype, .requires_grad = true});
     const tg::Tensor upstream =
-        tg::tensor({inf, nan, 3.0, 5.0, -2.0, -inf, 1.0, nan}, {8}, {.dtype = dtype});
+        tg::tensor({inf, nan, 3.0, 5.0, -2.0, -inf, 1.0, nan, 2.0}, {9}, {.dtype = dtype});
     tg::relu(x).backward(upstream);
     const std::vector<double> g = x.grad().to_vector();
-    // Where x <= 0 the gradient is a plain +0, even for an infinite, NaN or negative upstream.
-    for (size_t i : {0U, 1U, 4U, 6U}) {
-      CHECK(g[i] == 0.0);
-      CHECK_FALSE(std::signbit(g[i]));
-    }
+    CHECK(std::isnan(g[0]));  // inf · 0, as the recorded (create_graph) form computes it
+    CHECK(std::isnan(g[1]));  // NaN · 0: anomaly mode can see it
     CHECK(g[2] == 3.0);
-    CHECK(g[3] == 5.0);  // NaN input passes its gradient, as PyTorch's
+    CHECK(g[3] == 5.0);  // a NaN input passes its gradient, as PyTorch's
+    CHECK(g[4] == 0.0);
+    CHECK(std::signbit(g[4]));  // -2 · 0
     CHECK(g[5] == -inf);
+    CHECK(g[6] == 0.0);
     CHECK(std::isnan(g[7]));
+    CHECK(g[8] == 0.0);
   }
   SUBCASE("a long tensor (the vectorised loop and its tail) agrees with the mask by hand") {
     const int64_t n = 1037;

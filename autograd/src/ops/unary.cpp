@@ -77,17 +77,18 @@ Tensor times_positive_mask(const char* name, const Tensor& g_in, const Tensor& a
     const T* dy = detail::data_of<T>(g);
     T* dx = detail::data_of<T>(out);
     if (below == 0.0 && nan_positive) {
-      // relu: PyTorch's threshold_backward, dy where x > 0 or x is NaN, else 0 (a zero, not
-      // dy * 0, which an infinite or NaN dy would turn into NaN). Written as a select between
-      // two loaded values: the short-circuit `||` with a double mask and a multiply that the
-      // general form below uses kept GCC from vectorising it under -ftrapping-math.
+      // relu: dy times the mask (1 where x > 0 or x is NaN, else 0), the same products as the
+      // general form below, so an infinite or NaN dy where x <= 0 still gives NaN (which anomaly
+      // mode reports). The mask as a select between two constants compiles to a compare and a
+      // blend and vectorises; the general form's short-circuit `||` and double mask kept GCC
+      // scalar under -ftrapping-math.
       detail::parallel_for(a.numel(), detail::kGrainCheap, [&](int64_t begin, int64_t end) {
         const T* __restrict xs = x;
         const T* __restrict dys = dy;
         T* __restrict dxs = dx;
         for (int64_t i = begin; i < end; ++i) {
-          const T incoming = dys[i];
-          dxs[i] = xs[i] <= T(0) ? T(0) : incoming;
+          const T mask = xs[i] <= T(0) ? T(0) : T(1);
+          dxs[i] = dys[i] * mask;
         }
       });
       return out;
