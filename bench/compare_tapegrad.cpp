@@ -143,10 +143,15 @@ void run_tiny_graph(const bench::Args& args) {
 
 int main(int argc, char** argv) {
   std::string impl = "nn";
+  // --keep-grads: zero each gradient in place instead of leaving it undefined (PyTorch's
+  // zero_grad(set_to_none=False)), so that every backward accumulates into an existing .grad().
+  bool keep_grads = false;
   std::vector<char*> rest{argv[0]};
   for (int i = 1; i < argc; ++i) {
     if (std::string(argv[i]) == "--impl" && i + 1 < argc)
       impl = argv[++i];
+    else if (std::string(argv[i]) == "--keep-grads")
+      keep_grads = true;
     else
       rest.push_back(argv[i]);
   }
@@ -179,7 +184,13 @@ int main(int argc, char** argv) {
   bench::run(
       label.c_str(), args,
       [&] {
-        optimizer->zero_grad();
+        if (keep_grads) {
+          tg::NoGradGuard no_grad;
+          for (tg::Tensor& p : model.parameters)
+            if (p.grad().defined()) p.mutable_grad().zero_();
+        } else {
+          optimizer->zero_grad();
+        }
         loss = model.loss(x, target);
         loss.backward();
         optimizer->step();

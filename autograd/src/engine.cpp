@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cmath>
 #include <span>
 #include <unordered_map>
 
+#include "grad_sink.hpp"
 #include "hooks.hpp"
 #include "kernels.hpp"
 #include "node.hpp"
@@ -286,6 +288,9 @@ void walk_backward(std::span<const Tensor> roots, std::span<const Tensor> root_g
     for (const Tensor& root : roots)
       if (!root.impl()->grad_fn && root.requires_grad()) readiness.root_delivered(root.impl_ptr());
 
+  // Products may add a leaf's gradient straight into its .grad() (GEMM with beta = 1) where the
+  // engine would add it there itself; never where the gradient is captured, recorded or checked.
+  detail::SinkScope sinks(capture == nullptr && !create_graph);
   for (Node* n : nodes) {
     if (!n->engine.pending_grad.defined()) {
       readiness.record_done(*n);
@@ -306,6 +311,8 @@ void walk_backward(std::span<const Tensor> roots, std::span<const Tensor> root_g
     detail::set_running_record(n);
     Gradients grads = n->apply(grad_output);
     detail::set_running_record(nullptr);
+    for (uint64_t in_sink = sinks.take_accumulated(); in_sink != 0; in_sink &= in_sink - 1)
+      readiness.delivered(*n->edges[static_cast<size_t>(std::countr_zero(in_sink))].leaf);
     if (grads.size() != n->edges.size())
       throw Error(fmt::format("backward of '{}' returned {} gradients for {} inputs", n->name,
                               grads.size(), n->edges.size()));

@@ -197,9 +197,41 @@ Tensor& in_place(Tensor& self, const char* op, std::initializer_list<const Tenso
                                              : plain_write(self, op, compute);
 }
 
-// self = compute(self, other), with `other` broadcast into self's shape.
-template <class Compute>
-Tensor& binary_in_place(Tensor& self, const char* op, const Tensor& other, Compute compute) {
+// self[i] = f(self[i], other[i]) without a temporary, where that is the plain write's result
+// element for element: self dense; other dense, of self's floating dtype, and of self's shape or
+// one element; other either apart from self's storage, self itself, or one element (read before
+// the loop writes). False, writing nothing, when it does not apply.
+template <class F>
+bool write_elementwise(const Tensor& self, const Tensor& other, F f) {
+  const detail::TensorImpl& dst = *self.impl();
+  const detail::TensorImpl& src = *other.impl();
+  if (dst.strided || src.strided || dst.dtype != src.dtype || !is_floating(dst.dtype)) return false;
+  const bool one = src.numel == 1;
+  if (!one && src.shape != dst.shape) return false;
+  if (src.storage == dst.storage && !one && src.data != dst.data) return false;
+  detail::dispatch_floating("in-place", dst.dtype, [&]<class T>() {
+    T* x = static_cast<T*>(dst.data);
+    const int64_t n = dst.numel;
+    if (one) {
+      const T y = *static_cast<const T*>(src.data);
+      detail::parallel_for(n, detail::kGrainCheap, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) x[i] = f(x[i], y);
+      });
+    } else {
+      const T* y = static_cast<const T*>(src.data);
+      detail::parallel_for(n, detail::kGrainCheap, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) x[i] = f(x[i], y[i]);
+      });
+    }
+  });
+  bump_version(self);
+  return true;
+}
+
+// self = compute(self, other), with `other` broadcast into self's shape; unrecorded writes of
+// one dtype go through write_elementwise with `f`, the op on two elements.
+template <class Compute, class F>
+Tensor& binary_in_place(Tensor& self, const char* op, const Tensor& other, Compute compute, F f) {
   check_defined(self, op);
   if (!other.defined())
     throw Error(fmt::format("{}: the other operand is an undefined tensor", op));
@@ -208,7 +240,10 @@ Tensor& binary_in_place(Tensor& self, const char* op, const Tensor& other, Compu
         fmt::format("{}: an operand of shape {} does not broadcast into the tensor of "
                     "shape {} being written",
                     op, format_shape(other.shape()), format_shape(self.shape())));
-  return in_place(self, op, {&other}, [&](const Tensor& current) { return compute(current); });
+  if (must_record(self, op, {&other}))
+    return recorded_write(self, op, [&](const Tensor& current) { return compute(current); });
+  if (write_elementwise(self, other, f)) return self;
+  return plain_write(self, op, [&](const Tensor& current) { return compute(current); });
 }
 
 // A double operand: a 0-D tensor of self's dtype when floating, f32 when self is i64 (which the
@@ -290,16 +325,24 @@ Tensor& Tensor::zero_() {
 }
 
 Tensor& Tensor::add_(const Tensor& other) {
-  return binary_in_place(*this, "add_", other, [&](const Tensor& t) { return tg::add(t, other); });
+  return binary_in_place(
+      *this, "add_", other, [&](const Tensor& t) { return tg::add(t, other); },
+      [](auto x, auto y) { return x + y; });
 }
 Tensor& Tensor::sub_(const Tensor& other) {
-  return binary_in_place(*this, "sub_", other, [&](const Tensor& t) { return tg::sub(t, other); });
+  return binary_in_place(
+      *this, "sub_", other, [&](const Tensor& t) { return tg::sub(t, other); },
+      [](auto x, auto y) { return x - y; });
 }
 Tensor& Tensor::mul_(const Tensor& other) {
-  return binary_in_place(*this, "mul_", other, [&](const Tensor& t) { return tg::mul(t, other); });
+  return binary_in_place(
+      *this, "mul_", other, [&](const Tensor& t) { return tg::mul(t, other); },
+      [](auto x, auto y) { return x * y; });
 }
 Tensor& Tensor::div_(const Tensor& other) {
-  return binary_in_place(*this, "div_", other, [&](const Tensor& t) { return tg::div(t, other); });
+  return binary_in_place(
+      *this, "div_", other, [&](const Tensor& t) { return tg::div(t, other); },
+      [](auto x, auto y) { return x / y; });
 }
 Tensor& Tensor::add_(double value) {
   must_record(*this, "add_", {});

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "blas.hpp"
+#include "grad_sink.hpp"
 #include "kernels.hpp"
 #include "record.hpp"
 #include "tapegrad/autograd/ops.hpp"
@@ -40,6 +41,30 @@ int64_t cols(const Shape& shape, bool transposed) {
   return shape[shape.size() - (transposed ? 2 : 1)];
 }
 
+Tensor product(const Tensor& a_in, const Tensor& b_in, bool ta, bool tb);
+
+// The gradient of the running backward's input `input` as the matrix product op(A) op(B): added
+// straight into that input's .grad() by GEMM with beta = 1 where the engine allows it
+// (grad_sink.hpp), which skips OpenBLAS's pass zeroing a new output and the engine's pass adding
+// it into .grad(); else a new tensor, as product() gives.
+Tensor product_gradient(const Tensor& a_in, const Tensor& b_in, bool ta, bool tb, size_t input) {
+  Tensor* sink = detail::leaf_grad_sink(input);
+  if (sink == nullptr || a_in.dim() != 2 || b_in.dim() != 2 || a_in.dtype() != sink->dtype() ||
+      b_in.dtype() != sink->dtype() || !detail::sink_is_apart(*sink, {&a_in, &b_in}))
+    return product(a_in, b_in, ta, tb);
+  Tensor a_holder;  // a strided input is read through a contiguous copy
+  const Tensor& a = detail::contiguous_input(a_in, a_holder);
+  Tensor b_holder;  // a strided input is read through a contiguous copy
+  const Tensor& b = detail::contiguous_input(b_in, b_holder);
+  const int64_t m = rows(a.shape(), ta), k = cols(a.shape(), ta), n = cols(b.shape(), tb);
+  if (sink->shape() != Shape{m, n}) return product(a_in, b_in, ta, tb);
+  detail::dispatch_floating("matmul", sink->dtype(), [&]<class T>() {
+    detail::gemm<T>(ta, tb, m, n, k, T(1), detail::data_of<T>(a), detail::data_of<T>(b), T(1),
+                    detail::data_of<T>(*sink));
+  });
+  return detail::accumulated_into_sink(input);
+}
+
 // op(A) @ op(B) for matrices or equal-sized batches of them, recorded as "matmul".
 //   C = op(A) op(B):  d op(A) = G op(B)ᵀ,  d op(B) = op(A)ᵀ G
 // so dA = ta ? op(B) Gᵀ : G op(B)ᵀ   and   dB = tb ? Gᵀ op(A) : op(A)ᵀ G,
@@ -61,20 +86,21 @@ Tensor product(const Tensor& a_in, const Tensor& b_in, bool ta, bool tb) {
     for (int64_t i = 0; i < batch; ++i)
       detail::gemm<T>(ta, tb, m, n, k, T(1), x + i * m * k, y + i * k * n, T(0), o + i * m * n);
   });
-  return detail::record(
-      "matmul", out, {&a, &b},
-      [a_saved = detail::SavedTensor(a), b_saved = detail::SavedTensor(b), ta,
-       tb](const Tensor& g) -> Gradients {
-        const Tensor& x = a_saved.unpack();
-        const Tensor& y = b_saved.unpack();
-        const Tensor da = x.requires_grad()
-                              ? (ta ? product(y, g, tb, true) : product(g, y, false, !tb))
-                              : Tensor();
-        const Tensor db = y.requires_grad()
-                              ? (tb ? product(g, x, true, ta) : product(x, g, !ta, false))
-                              : Tensor();
-        return {da, db};
-      });
+  return detail::record("matmul", out, {&a, &b},
+                        [a_saved = detail::SavedTensor(a), b_saved = detail::SavedTensor(b), ta,
+                         tb](const Tensor& g) -> Gradients {
+                          const Tensor& x = a_saved.unpack();
+                          const Tensor& y = b_saved.unpack();
+                          const Tensor da = x.requires_grad()
+                                                ? (ta ? product_gradient(y, g, tb, true, 0)
+                                                      : product_gradient(g, y, false, !tb, 0))
+                                                : Tensor();
+                          const Tensor db = y.requires_grad()
+                                                ? (tb ? product_gradient(g, x, true, ta, 1)
+                                                      : product_gradient(x, g, !ta, false, 1))
+                                                : Tensor();
+                          return {da, db};
+                        });
 }
 
 [[noreturn]] void inner_mismatch(const Tensor& a, const Tensor& b, int64_t ka, int64_t kb) {
@@ -219,7 +245,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
       [x_saved = detail::SavedTensor(x), w_saved = detail::SavedTensor(weight),
        has_bias = bias.defined()](const Tensor& g) -> Gradients {
         return {x_saved.requires_grad() ? product(g, w_saved.unpack(), false, false) : Tensor(),
-                w_saved.requires_grad() ? product(g, x_saved.unpack(), true, false) : Tensor(),
+                w_saved.requires_grad() ? product_gradient(g, x_saved.unpack(), true, false, 1)
+                                        : Tensor(),
                 !has_bias           ? Tensor()
                 : is_grad_enabled() ? sum(g, 0)
                                     : column_sums(g)};
@@ -288,7 +315,7 @@ Tensor linear_relu(const Tensor& x, const Tensor& weight, const Tensor& bias) {
           }
         });
         return {input.requires_grad() ? product(dy, w, false, false) : Tensor(),
-                w.requires_grad() ? product(dy, input, true, false) : Tensor(), db};
+                w.requires_grad() ? product_gradient(dy, input, true, false, 1) : Tensor(), db};
       });
 }
 

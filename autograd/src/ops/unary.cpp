@@ -76,6 +76,23 @@ Tensor times_positive_mask(const char* name, const Tensor& g_in, const Tensor& a
     const T* x = detail::data_of<T>(a);
     const T* dy = detail::data_of<T>(g);
     T* dx = detail::data_of<T>(out);
+    if (below == 0.0 && nan_positive) {
+      // relu: dy times the mask (1 where x > 0 or x is NaN, else 0), the same products as the
+      // general form below, so an infinite or NaN dy where x <= 0 still gives NaN (which anomaly
+      // mode reports). The mask as a select between two constants compiles to a compare and a
+      // blend and vectorises; the general form's short-circuit `||` and double mask kept GCC
+      // scalar under -ftrapping-math.
+      detail::parallel_for(a.numel(), detail::kGrainCheap, [&](int64_t begin, int64_t end) {
+        const T* __restrict xs = x;
+        const T* __restrict dys = dy;
+        T* __restrict dxs = dx;
+        for (int64_t i = begin; i < end; ++i) {
+          const T mask = xs[i] <= T(0) ? T(0) : T(1);
+          dxs[i] = dys[i] * mask;
+        }
+      });
+      return out;
+    }
     detail::parallel_for(a.numel(), detail::kGrainCheap, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) dx[i] = dy[i] * static_cast<T>(mask_of(x[i]));
     });
