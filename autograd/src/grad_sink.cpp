@@ -10,6 +10,10 @@
 namespace tg::detail {
 thread_local SinkScope* SinkScope::current = nullptr;
 
+SinkScope::SinkScope(bool enabled) : enabled_(enabled), previous_(current) { current = this; }
+
+SinkScope::~SinkScope() { current = previous_; }
+
 Tensor* leaf_grad_sink(size_t input) {
   const SinkScope* scope = SinkScope::current;
   const Node* n = running_record();

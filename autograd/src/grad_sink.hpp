@@ -31,8 +31,10 @@ class SinkScope {
  public:
   /// `enabled`: the walk accumulates into .grad() (not tg::grad) without create_graph; anomaly
   /// mode and tape inspection are asked only when a product asks for a sink.
-  explicit SinkScope(bool enabled) : enabled_(enabled), previous_(current) { current = this; }
-  ~SinkScope() { current = previous_; }
+  /// Out of line, beside `current`'s definition: UBSan took the inline store through the
+  /// thread-local for a store through a null pointer.
+  explicit SinkScope(bool enabled);
+  ~SinkScope();
   SinkScope(const SinkScope&) = delete;
   SinkScope& operator=(const SinkScope&) = delete;
   /// Bit k set when input k of the record whose backward just ran went into its sink; clears

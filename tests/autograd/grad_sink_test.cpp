@@ -198,6 +198,7 @@ TEST_CASE("where the engine does not accumulate in place, neither do the product
     CHECK(all_close(w.grad().to_vector(), expected, 1e-12));
     CHECK(w.grad().requires_grad());
     CHECK(w.grad().data<double>() != buffer);  // a new, recorded sum
+    w.zero_grad();  // breaks the cycle grad → graph → w, as in PyTorch
   }
   SUBCASE("tg::grad leaves .grad alone") {
     tg::Tensor w = leaf({0.1, 0.2, 0.3, -0.4, 0.5, -0.6}, {2, 3});
