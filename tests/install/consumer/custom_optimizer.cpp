@@ -10,9 +10,6 @@ namespace {
 struct SignMomentumOptions {
   double lr = 0.01;
   double beta = 0.9;
-  static std::vector<tg::optim::Field<SignMomentumOptions>> fields() {
-    return {{"lr", &SignMomentumOptions::lr}, {"beta", &SignMomentumOptions::beta}};
-  }
 };
 
 struct SignMomentumState {

@@ -16,15 +16,6 @@ struct AdadeltaOptions {
   double eps = 1e-6;        ///< ε, added inside both square roots
   double weight_decay = 0;  ///< λ, added to the gradient as λθ
   bool maximize = false;    ///< ascend (the gradient is negated first)
-
-  /// The entries of state_dict(), PyTorch's names.
-  static std::vector<Field<AdadeltaOptions>> fields() {
-    return {{"lr", &AdadeltaOptions::lr},
-            {"rho", &AdadeltaOptions::rho},
-            {"eps", &AdadeltaOptions::eps},
-            {"weight_decay", &AdadeltaOptions::weight_decay},
-            {"maximize", &AdadeltaOptions::maximize}};
-  }
 };
 
 /// Parameters that share one set of Adadelta options.

@@ -16,15 +16,6 @@ struct AdagradOptions {
   double weight_decay = 0;               ///< λ, an L2 penalty added to the gradient
   double initial_accumulator_value = 0;  ///< the starting value of the sum of squares
   double eps = 1e-10;                    ///< ε, added outside the square root
-
-  /// The entries of state_dict(), PyTorch's names.
-  static std::vector<Field<AdagradOptions>> fields() {
-    return {{"lr", &AdagradOptions::lr},
-            {"lr_decay", &AdagradOptions::lr_decay},
-            {"weight_decay", &AdagradOptions::weight_decay},
-            {"initial_accumulator_value", &AdagradOptions::initial_accumulator_value},
-            {"eps", &AdagradOptions::eps}};
-  }
 };
 
 /// Parameters that share one set of Adagrad options.

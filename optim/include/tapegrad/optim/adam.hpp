@@ -17,15 +17,6 @@ struct AdamOptions {
   double eps = 1e-8;                               ///< ε, added outside the square root
   double weight_decay = 0;                         ///< λ, added to the gradient as λθ
   bool amsgrad = false;                            ///< use the running maximum of v (AMSGrad)
-
-  /// The entries of state_dict(), PyTorch's names.
-  static std::vector<Field<AdamOptions>> fields() {
-    return {{"lr", &AdamOptions::lr},
-            {"betas", &AdamOptions::betas},
-            {"eps", &AdamOptions::eps},
-            {"weight_decay", &AdamOptions::weight_decay},
-            {"amsgrad", &AdamOptions::amsgrad}};
-  }
 };
 
 /// AdamW's options: Adam's, with decoupled weight decay defaulting to 1e-2.

@@ -17,15 +17,6 @@ struct AdamaxOptions {
   double eps = 1e-8;                               ///< ε, added to |g|
   double weight_decay = 0;                         ///< λ, added to the gradient as λθ
   bool maximize = false;                           ///< ascend (the gradient is negated first)
-
-  /// The entries of state_dict(), PyTorch's names.
-  static std::vector<Field<AdamaxOptions>> fields() {
-    return {{"lr", &AdamaxOptions::lr},
-            {"betas", &AdamaxOptions::betas},
-            {"eps", &AdamaxOptions::eps},
-            {"weight_decay", &AdamaxOptions::weight_decay},
-            {"maximize", &AdamaxOptions::maximize}};
-  }
 };
 
 /// Parameters that share one set of Adamax options.

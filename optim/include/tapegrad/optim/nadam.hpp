@@ -17,15 +17,6 @@ struct NAdamOptions {
   double eps = 1e-8;                               ///< ε, added outside the square root
   double weight_decay = 0;                         ///< λ, added to the gradient as λθ
   double momentum_decay = 4e-3;                    ///< ψ, >= 0
-
-  /// The entries of state_dict(), PyTorch's names.
-  static std::vector<Field<NAdamOptions>> fields() {
-    return {{"lr", &NAdamOptions::lr},
-            {"betas", &NAdamOptions::betas},
-            {"eps", &NAdamOptions::eps},
-            {"weight_decay", &NAdamOptions::weight_decay},
-            {"momentum_decay", &NAdamOptions::momentum_decay}};
-  }
 };
 
 /// Parameters that share one set of NAdam options.

@@ -121,8 +121,8 @@ struct ParamGroupOptions {
 /// What every optimizer but LBFGS shares: groups that each carry their options (the lr among
 /// them, in that one place), per-parameter state created with the parameters, the step loop
 /// that skips parameters without a gradient and keeps each state buffer in its parameter's
-/// dtype, and state_dict()/load_state_dict() driven by Options::fields() and the state
-/// struct's own Buffer and Count members (tapegrad/optim/state.hpp). A derived optimizer
+/// dtype, and state_dict()/load_state_dict() driven by the options' and the state struct's
+/// own members (tapegrad/optim/members.hpp, tapegrad/optim/state.hpp). A derived optimizer
 /// supplies its options, its state struct, validate() and update() (usually one
 /// update_elements call). The member definitions live in tapegrad/optim/optimizer_base.hpp:
 /// include it to define an optimizer, in the library or outside it.

@@ -14,6 +14,7 @@
 
 #include "tapegrad/autograd/grad_mode.hpp"
 #include "tapegrad/optim/elementwise.hpp"
+#include "tapegrad/optim/members.hpp"
 #include "tapegrad/optim/optimizer.hpp"
 #include "tapegrad/optim/state.hpp"
 #include "tapegrad/optim/state_io.hpp"
@@ -50,23 +51,27 @@ Tensor checked_grad(const char* optimizer, const Tensor& param);
 void check_new_params(const char* optimizer, size_t group, const std::vector<Tensor>& params,
                       std::vector<const void*> seen);
 
-/// Calls fn(name, value) for each state-dict entry of a per-parameter state: its Buffer
-/// (value a Tensor), Count (an int64_t) and Scalar (a double) members, or, for a state of other
-/// kinds (LBFGS's lists), the entries of its static fields().
-template <class State, class Fn>
-void for_each_entry(State& state, Fn&& fn) {
-  using Plain = std::remove_const_t<State>;
+/// Calls fn(name, value) for each state-dict entry of an options struct or a per-parameter
+/// state: its members under their own names (a state's Buffer, Count and Scalar members under
+/// the names they carry: a Tensor, an int64_t, a double), or, for a struct of other kinds
+/// (LBFGS's lists), the entries of its static fields().
+template <class Struct, class Fn>
+void for_each_entry(Struct& object, Fn&& fn) {
+  using Plain = std::remove_const_t<Struct>;
   if constexpr (requires { Plain::fields(); }) {
     for (const Field<Plain>& field : Plain::fields())
-      std::visit([&](auto member) { fn(std::string(field.name), state.*member); }, field.member);
+      std::visit([&](auto member) { fn(std::string(field.name), object.*member); }, field.member);
   } else {
-    for_each_field(state, [&](auto& field) {
-      using Member = std::remove_const_t<std::remove_reference_t<decltype(field)>>;
+    for_each_member(object, [&](std::string_view name, auto& member) {
+      using Member = std::remove_cvref_t<decltype(member)>;
       if constexpr (std::is_base_of_v<Tensor, Member>)
-        fn(std::string(field.name),
-           static_cast<std::conditional_t<std::is_const_v<State>, const Tensor&, Tensor&>>(field));
+        fn(std::string(Member::name),
+           static_cast<std::conditional_t<std::is_const_v<Struct>, const Tensor&, Tensor&>>(
+               member));
+      else if constexpr (requires { Member::name; })
+        fn(std::string(Member::name), member.value);
       else
-        fn(std::string(field.name), field.value);
+        fn(std::string(name), member);
     });
   }
 }
@@ -132,12 +137,9 @@ StateDict OptimizerBase<Options, State>::state_dict() const {
   int64_t index = 0;
   for (size_t g = 0; g < groups_.size(); ++g) {
     const std::string prefix = "param_groups." + std::to_string(g) + ".";
-    for (const Field<Options>& field : Options::fields())
-      std::visit(
-          [&](auto member) {
-            detail::write(dict, prefix + field.name, groups_[g].options.*member);
-          },
-          field.member);
+    detail::for_each_entry(groups_[g].options, [&](const std::string& key, const auto& value) {
+      detail::write(dict, prefix + key, value);
+    });
     Tensor params =
         tg::zeros({static_cast<int64_t>(groups_[g].params.size())}, {.dtype = DType::i64});
     for (int64_t& i : std::span(params.data<int64_t>(), groups_[g].params.size())) i = index++;
@@ -169,10 +171,9 @@ void OptimizerBase<Options, State>::load_state_dict(const StateDict& dict) {
   int64_t index = 0;
   for (size_t g = 0; g < groups.size(); ++g) {
     const std::string prefix = "param_groups." + std::to_string(g) + ".";
-    for (const Field<Options>& field : Options::fields())
-      std::visit(
-          [&](auto member) { reader.read(prefix + field.name, groups[g].options.*member, {}); },
-          field.member);
+    detail::for_each_entry(groups[g].options, [&](const std::string& key, auto& value) {
+      reader.read(prefix + key, value, {});
+    });
     const std::string key = prefix + "params";
     Tensor indices;
     reader.read(key, indices,

@@ -16,14 +16,6 @@ struct RAdamOptions {
   std::pair<double, double> betas = {0.9, 0.999};  ///< β1, β2, each in [0, 1)
   double eps = 1e-8;                               ///< ε, added outside the square root
   double weight_decay = 0;                         ///< λ, added to the gradient as λθ
-
-  /// The entries of state_dict(), PyTorch's names.
-  static std::vector<Field<RAdamOptions>> fields() {
-    return {{"lr", &RAdamOptions::lr},
-            {"betas", &RAdamOptions::betas},
-            {"eps", &RAdamOptions::eps},
-            {"weight_decay", &RAdamOptions::weight_decay}};
-  }
 };
 
 /// Parameters that share one set of RAdam options.

@@ -17,16 +17,6 @@ struct RMSpropOptions {
   double weight_decay = 0;  ///< λ, an L2 penalty added to the gradient
   double momentum = 0;      ///< μ
   bool centered = false;    ///< divide by an estimate of the variance instead of the raw moment
-
-  /// The entries of state_dict(), PyTorch's names.
-  static std::vector<Field<RMSpropOptions>> fields() {
-    return {{"lr", &RMSpropOptions::lr},
-            {"alpha", &RMSpropOptions::alpha},
-            {"eps", &RMSpropOptions::eps},
-            {"weight_decay", &RMSpropOptions::weight_decay},
-            {"momentum", &RMSpropOptions::momentum},
-            {"centered", &RMSpropOptions::centered}};
-  }
 };
 
 /// Parameters that share one set of RMSprop options.

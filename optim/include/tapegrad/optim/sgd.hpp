@@ -16,16 +16,6 @@ struct SGDOptions {
   double weight_decay = 0;  ///< λ, an L2 penalty added to the gradient
   bool nesterov = false;    ///< Nesterov momentum (needs momentum > 0 and dampening == 0)
   bool maximize = false;    ///< ascend instead of descend (the gradient is negated first)
-
-  /// The entries of state_dict(), PyTorch's names.
-  static std::vector<Field<SGDOptions>> fields() {
-    return {{"lr", &SGDOptions::lr},
-            {"momentum", &SGDOptions::momentum},
-            {"dampening", &SGDOptions::dampening},
-            {"weight_decay", &SGDOptions::weight_decay},
-            {"nesterov", &SGDOptions::nesterov},
-            {"maximize", &SGDOptions::maximize}};
-  }
 };
 
 /// Parameters that share one set of SGD options.

@@ -1,5 +1,6 @@
 // Per-parameter optimizer state whose fields carry their state-dict names, so a state struct
-// is declared once: its members are the whole list the step loop and the state dict walk.
+// is declared once: its members (tapegrad/optim/members.hpp) are the whole list the step loop
+// and the state dict walk.
 #pragma once
 
 #include <algorithm>
@@ -72,58 +73,5 @@ struct Scalar {
 
 /// The step count every adaptive optimizer keeps, PyTorch's `step`.
 using Step = Count<"step">;
-
-namespace detail {
-
-/// Converts to any member type, to count an aggregate's members.
-struct AnyField {
-  template <class U>
-  operator U() const;  // NOLINT: declared only, used in unevaluated checks
-};
-
-/// The number of members of the aggregate `State` (at most 8).
-template <class State, class... Fields>
-constexpr size_t field_count() {
-  if constexpr (sizeof...(Fields) <= 8 && requires { State{Fields{}..., AnyField{}}; })
-    return field_count<State, Fields..., AnyField>();
-  else
-    return sizeof...(Fields);
-}
-
-}  // namespace detail
-
-/// Calls fn(field) for each member of the state struct `state` (Buffer, Count and Scalar, in
-/// declaration order): how OptimizerBase saves, loads and converts a state without a second
-/// list of its fields.
-template <class State, class Fn>
-void for_each_field(State& state, Fn&& fn) {
-  constexpr size_t n = detail::field_count<std::remove_const_t<State>>();
-  static_assert(n >= 1 && n <= 8, "a state struct holds 1 to 8 Buffer, Count or Scalar members");
-  if constexpr (n == 1) {
-    auto& [a] = state;
-    fn(a);
-  } else if constexpr (n == 2) {
-    auto& [a, b] = state;
-    fn(a), fn(b);
-  } else if constexpr (n == 3) {
-    auto& [a, b, c] = state;
-    fn(a), fn(b), fn(c);
-  } else if constexpr (n == 4) {
-    auto& [a, b, c, d] = state;
-    fn(a), fn(b), fn(c), fn(d);
-  } else if constexpr (n == 5) {
-    auto& [a, b, c, d, e] = state;
-    fn(a), fn(b), fn(c), fn(d), fn(e);
-  } else if constexpr (n == 6) {
-    auto& [a, b, c, d, e, f] = state;
-    fn(a), fn(b), fn(c), fn(d), fn(e), fn(f);
-  } else if constexpr (n == 7) {
-    auto& [a, b, c, d, e, f, g] = state;
-    fn(a), fn(b), fn(c), fn(d), fn(e), fn(f), fn(g);
-  } else {
-    auto& [a, b, c, d, e, f, g, h] = state;
-    fn(a), fn(b), fn(c), fn(d), fn(e), fn(f), fn(g), fn(h);
-  }
-}
 
 }  // namespace tg::optim
