@@ -53,11 +53,12 @@ bool fashion_mnist_present(const fs::path& dir) {
   return true;
 }
 
-// The first `n` samples of a split (all of them for n <= 0); the files are already shuffled, so
-// a prefix has about as many samples of each class as the whole.
-tg::data::FashionMnist first(const tg::data::FashionMnist& split, int64_t n) {
-  if (n <= 0 || n >= split.labels.size(0)) return split;
-  return {tg::narrow(split.images, 0, 0, n), tg::narrow(split.labels, 0, 0, n)};
+// The first `n` samples of a split (all of them for n <= 0), and only those are read from the
+// files; they are already shuffled, so a prefix has about as many samples of each class as the
+// whole.
+tg::data::FashionMnist read_split(const std::string& dir, bool train, int64_t n) {
+  return n > 0 ? tg::data::read_fashion_mnist(dir, train, n)
+               : tg::data::read_fashion_mnist(dir, train);
 }
 
 // Momentum SGD needs a much larger step than the adaptive methods, so each has its own default.
@@ -305,8 +306,8 @@ int main(int argc, char** argv) {
     if (threads > 0) tg::set_num_threads(threads);
     tg::manual_seed(seed);
 
-    auto train = first(tg::data::read_fashion_mnist(data_dir, /*train=*/true), train_subset);
-    auto test = first(tg::data::read_fashion_mnist(data_dir, /*train=*/false), test_subset);
+    auto train = read_split(data_dir, /*train=*/true, train_subset);
+    auto test = read_split(data_dir, /*train=*/false, test_subset);
     // Pixels centred and scaled by the training set's mean and standard deviation (about 0.286
     // and 0.353, torchvision's Normalize for this data): inputs of unit scale train faster. In
     // place, so the 188 MB of training images exist once.

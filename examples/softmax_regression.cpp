@@ -33,10 +33,10 @@ bool fashion_mnist_present(const fs::path& dir) {
   return true;
 }
 
-// The first `n` samples of a split (all of them for n <= 0).
-tg::data::FashionMnist first(const tg::data::FashionMnist& split, int64_t n) {
-  if (n <= 0 || n >= split.labels.size(0)) return split;
-  return {tg::narrow(split.images, 0, 0, n), tg::narrow(split.labels, 0, 0, n)};
+// The first `n` samples of a split (all of them for n <= 0); only those are read from the files.
+tg::data::FashionMnist read_split(const std::string& dir, bool train, int64_t n) {
+  return n > 0 ? tg::data::read_fashion_mnist(dir, train, n)
+               : tg::data::read_fashion_mnist(dir, train);
 }
 
 // Row i is e_{labels[i]}: labels i64 [N] → f32 [N, classes].
@@ -137,8 +137,8 @@ int main(int argc, char** argv) {
 
   try {
     tg::manual_seed(seed);
-    const auto train = first(tg::data::read_fashion_mnist(data_dir, /*train=*/true), train_subset);
-    const auto test = first(tg::data::read_fashion_mnist(data_dir, /*train=*/false), test_subset);
+    const auto train = read_split(data_dir, /*train=*/true, train_subset);
+    const auto test = read_split(data_dir, /*train=*/false, test_subset);
 
     tg::nn::Linear model(784, 10);
     show_gradient_is_p_minus_y(model, train);

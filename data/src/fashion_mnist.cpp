@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 
 #include "tapegrad/autograd/error.hpp"
 #include "tapegrad/data/idx.hpp"
@@ -27,20 +28,15 @@ std::string find_file(const std::string& dir, const std::string& name) {
                   name, dir));
 }
 
-}  // namespace
-
-std::string fashion_mnist_dir() {
-  if (const char* dir = std::getenv("TG_FASHION_MNIST_DIR"); dir != nullptr && *dir != '\0')
-    return dir;
-  return "/usr/share/datasets/fashion-mnist";
-}
-
-FashionMnist read_fashion_mnist(const std::string& dir, bool train) {
+// The split, or its first `max_samples` samples.
+FashionMnist read_split(const std::string& dir, bool train, std::optional<int64_t> max_samples) {
   const std::string prefix = train ? "train" : "t10k";
   const std::string images_path = find_file(dir, prefix + "-images-idx3-ubyte");
   const std::string labels_path = find_file(dir, prefix + "-labels-idx1-ubyte");
-  Tensor images = read_idx(images_path, DType::f32);
-  Tensor labels = read_idx(labels_path);
+  Tensor images = max_samples ? read_idx(images_path, DType::f32, *max_samples)
+                              : read_idx(images_path, DType::f32);
+  Tensor labels =
+      max_samples ? read_idx(labels_path, DType::i64, *max_samples) : read_idx(labels_path);
   const Shape& shape = images.shape();
   if (shape.size() != 3 || shape[1] != 28 || shape[2] != 28)
     throw Error(fmt::format("read_fashion_mnist: {} holds shape {}, expected [n, 28, 28]",
@@ -56,6 +52,24 @@ FashionMnist read_fashion_mnist(const std::string& dir, bool train) {
   float* pixel = images.data<float>();
   for (int64_t i = 0, end = images.numel(); i < end; ++i) pixel[i] /= 255.0f;
   return {images.reshape({shape[0], 28 * 28}), labels};
+}
+
+}  // namespace
+
+std::string fashion_mnist_dir() {
+  if (const char* dir = std::getenv("TG_FASHION_MNIST_DIR"); dir != nullptr && *dir != '\0')
+    return dir;
+  return "/usr/share/datasets/fashion-mnist";
+}
+
+FashionMnist read_fashion_mnist(const std::string& dir, bool train) {
+  return read_split(dir, train, std::nullopt);
+}
+
+FashionMnist read_fashion_mnist(const std::string& dir, bool train, int64_t max_samples) {
+  if (max_samples < 0)
+    throw Error(fmt::format("read_fashion_mnist: max_samples must be >= 0, got {}", max_samples));
+  return read_split(dir, train, max_samples);
 }
 
 }  // namespace tg::data

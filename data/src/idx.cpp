@@ -247,7 +247,9 @@ void convert(const ElementType& type, const unsigned char* p, size_t count, T* o
                    declared, data_offset, source.gzip() ? "decompressed stream" : "file", have));
 }
 
-Tensor read(const std::string& path, std::optional<DType> requested) {
+// Reads the file at `path`, or with `max_items` only its first entries along dimension 0.
+Tensor read(const std::string& path, std::optional<DType> requested,
+            std::optional<int64_t> max_items) {
   Source source(path);
 
   unsigned char magic[4];
@@ -318,20 +320,26 @@ Tensor read(const std::string& path, std::optional<DType> requested) {
                        *file_size - data_offset - data_bytes, declared));
   }
 
+  // A prefix stops after its entries: the rest of the stream is neither inflated nor checked.
+  const bool prefix = max_items && *max_items < shape[0];
+  Shape out_shape = shape;
+  if (prefix) out_shape[0] = *max_items;
+  const uint64_t read_bytes =
+      prefix ? data_bytes / shape[0] * static_cast<uint64_t>(*max_items) : data_bytes;
   Tensor out;
   if (source.confirms(data_offset + data_bytes)) {
     // The file's size vouches for the header: allocate the result once and convert the bytes
     // into it a chunk at a time, so the file's bytes are never held whole beside it (for
     // Fashion-MNIST's training images, 47 MB of bytes beside 188 MB of f32).
-    out = zeros(shape, {.dtype = dtype});
+    out = zeros(out_shape, {.dtype = dtype});
     std::vector<unsigned char> chunk(
-        static_cast<size_t>(std::min<uint64_t>(data_bytes, kChunkBytes)));
+        static_cast<size_t>(std::min<uint64_t>(read_bytes, kChunkBytes)));
     tg::detail::dispatch(out.dtype(), [&]<class T>() {
       T* o = out.data<T>();
       uint64_t have = 0;
-      while (have < data_bytes) {
+      while (have < read_bytes) {
         const size_t want =
-            static_cast<size_t>(std::min<uint64_t>(data_bytes - have, chunk.size()));
+            static_cast<size_t>(std::min<uint64_t>(read_bytes - have, chunk.size()));
         const size_t n = source.read(chunk.data(), want);
         if (n < want) truncated(path, source, declared, data_offset, have + n);
         const size_t element = static_cast<size_t>(type->bytes);
@@ -344,21 +352,22 @@ Tensor read(const std::string& path, std::optional<DType> requested) {
     // known once it has been inflated.
     std::vector<unsigned char> raw;
     uint64_t have = 0;
-    while (have < data_bytes) {
+    while (have < read_bytes) {
       const uint64_t capacity =
-          std::min(data_bytes, std::max<uint64_t>(2 * raw.size(), kChunkBytes));
+          std::min(read_bytes, std::max<uint64_t>(2 * raw.size(), kChunkBytes));
       raw.resize(static_cast<size_t>(capacity));
       const size_t want = static_cast<size_t>(capacity - have);
       const size_t n = source.read(raw.data() + have, want);
       have += n;
       if (n < want) truncated(path, source, declared, data_offset, have);
     }
-    out = zeros(shape, {.dtype = dtype});
+    out = zeros(out_shape, {.dtype = dtype});
     tg::detail::dispatch(out.dtype(), [&]<class T>() {
       T* o = out.data<T>();
       convert(*type, raw.data(), raw.size() / static_cast<size_t>(type->bytes), o);
     });
   }
+  if (prefix) return out;
   // Reading one byte more also makes zlib check the gzip trailer's CRC and length. (As with
   // gunzip, zlib ignores garbage after the last complete gzip member.)
   unsigned char extra;
@@ -372,8 +381,14 @@ Tensor read(const std::string& path, std::optional<DType> requested) {
 
 }  // namespace
 
-Tensor read_idx(const std::string& path) { return read(path, std::nullopt); }
+Tensor read_idx(const std::string& path) { return read(path, std::nullopt, std::nullopt); }
 
-Tensor read_idx(const std::string& path, DType dtype) { return read(path, dtype); }
+Tensor read_idx(const std::string& path, DType dtype) { return read(path, dtype, std::nullopt); }
+
+Tensor read_idx(const std::string& path, DType dtype, int64_t max_items) {
+  if (max_items < 0)
+    throw Error(fmt::format("read_idx: {}: max_items must be >= 0, got {}", path, max_items));
+  return read(path, dtype, max_items);
+}
 
 }  // namespace tg::data

@@ -71,3 +71,20 @@ TEST_CASE("read_fashion_mnist loads the installed test split") {
   CHECK(pixels[14 * 28 + 14] == 110.0f / 255.0f);
   CHECK(test.images.max().item() == 1.0);
 }
+
+TEST_CASE("read_fashion_mnist with max_samples reads the split's first samples") {
+  const std::string dir = "/usr/share/datasets/fashion-mnist";
+  CHECK(contains(error_message([&] { tg::data::read_fashion_mnist(dir, false, -3); }),
+                 "read_fashion_mnist: max_samples must be >= 0, got -3"));
+  if (!std::filesystem::exists(dir + "/t10k-images-idx3-ubyte.gz")) {
+    MESSAGE("dataset-fashion-mnist is not installed; install it with scripts/setup");
+    return;
+  }
+  const tg::data::FashionMnist whole = tg::data::read_fashion_mnist(dir, false);
+  const tg::data::FashionMnist first = tg::data::read_fashion_mnist(dir, false, 300);
+  CHECK(first.images.shape() == tg::Shape{300, 784});
+  CHECK(first.labels.shape() == tg::Shape{300});
+  CHECK(first.images.to_vector() == tg::narrow(whole.images, 0, 0, 300).to_vector());
+  CHECK(first.labels.to_vector() == tg::narrow(whole.labels, 0, 0, 300).to_vector());
+  CHECK(tg::data::read_fashion_mnist(dir, false, 20000).labels.shape() == tg::Shape{10000});
+}

@@ -339,3 +339,35 @@ TEST_CASE("read_idx refuses a gzip trailer forged to agree with a lying header")
   CHECK(contains(w.message, "corrupt gzip stream"));
   CHECK(contains(w.message, "incorrect length check"));
 }
+
+TEST_CASE("read_idx with max_items reads only the first entries along dimension 0") {
+  const TempDir dir;
+  // Four rows of three; the gzip copy's trailer is then damaged, which only a read of the
+  // whole stream can notice.
+  const Bytes bytes = idx(0x08, {4, 3}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11});
+  tg::testing::write_file(dir.file("rows.idx"), bytes);
+  tg::testing::write_gzip(dir.file("rows.idx.gz"), bytes);
+  Bytes damaged = tg::testing::read_file(dir.file("rows.idx.gz"));
+  damaged[damaged.size() - 8] ^= 0xff;  // the CRC-32 of the trailer
+  tg::testing::write_file(dir.file("bad_crc.idx.gz"), damaged);
+  for (const std::string name : {"rows.idx", "rows.idx.gz", "bad_crc.idx.gz"}) {
+    CAPTURE(name);
+    const tg::Tensor two = read_idx(dir.file(name), tg::f64, 2);
+    CHECK(two.dtype() == tg::f64);
+    CHECK(two.shape() == tg::Shape{2, 3});
+    CHECK(two.to_vector() == std::vector<double>{0, 1, 2, 3, 4, 5});
+    CHECK(read_idx(dir.file(name), tg::f32, 0).shape() == tg::Shape{0, 3});
+  }
+  // As many entries as the file holds, or more, is the whole file, checked to its end.
+  CHECK(read_idx(dir.file("rows.idx"), tg::i64, 4).shape() == tg::Shape{4, 3});
+  CHECK(read_idx(dir.file("rows.idx.gz"), tg::i64, 9).shape() == tg::Shape{4, 3});
+  CHECK(contains(error_message([&] { read_idx(dir.file("bad_crc.idx.gz"), tg::i64, 4); }),
+                 "incorrect data check"));
+  // A prefix still needs its own bytes, and a plain file's size is still checked.
+  tg::testing::write_file(dir.file("short.idx"), Bytes(bytes.begin(), bytes.end() - 1));
+  CHECK(contains(error_message([&] { read_idx(dir.file("short.idx"), tg::i64, 1); }),
+                 "truncated data"));
+  const std::string negative = error_message([&] { read_idx(dir.file("rows.idx"), tg::i64, -1); });
+  CHECK(contains(negative, "read_idx"));
+  CHECK(contains(negative, "max_items must be >= 0, got -1"));
+}

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <string>
 
 #include "tapegrad/autograd/tensor.hpp"
@@ -27,5 +28,9 @@ std::string fashion_mnist_dir();
 /// {train,t10k}-{images-idx3,labels-idx1}-ubyte, gzipped (.gz) or not. Throws tg::Error if a
 /// file is missing (saying how to install it) or does not hold 28x28 images with labels 0..9.
 FashionMnist read_fashion_mnist(const std::string& dir = fashion_mnist_dir(), bool train = true);
+/// The first `max_samples` samples of the split (all of them when it holds fewer), reading only
+/// those from the files (read_idx's prefix read). The files are shuffled, so a prefix holds
+/// about as many samples of each class as the whole. Throws tg::Error for a negative count.
+FashionMnist read_fashion_mnist(const std::string& dir, bool train, int64_t max_samples);
 
 }  // namespace tg::data

@@ -25,5 +25,9 @@ inline constexpr int64_t kMaxIdxBytes = int64_t{1} << 32;
 Tensor read_idx(const std::string& path);
 /// As read_idx(path), converting the elements straight to `dtype` (no i64 intermediate).
 Tensor read_idx(const std::string& path, DType dtype);
+/// As read_idx(path, dtype), but only the first `max_items` entries along dimension 0 (all of
+/// them when the file holds fewer): the rest of the file is neither read nor checked, so a
+/// short run over a large file pays for what it uses. Throws tg::Error for a negative count.
+Tensor read_idx(const std::string& path, DType dtype, int64_t max_items);
 
 }  // namespace tg::data
