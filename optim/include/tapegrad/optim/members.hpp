@@ -7,7 +7,6 @@
 // `&object.value.Struct::lr` or `&object.value.lr` inside __PRETTY_FUNCTION__.
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <string_view>
 #include <tuple>
