@@ -1,4 +1,4 @@
-// Adam and AdamW: option checks and the shared in-place update.
+// Adam and AdamW: the shared per-element rule, and AdamW's options as Adam's.
 #include "tapegrad/optim/adam.hpp"
 
 #include <algorithm>
@@ -9,16 +9,6 @@
 namespace tg::optim {
 
 namespace {
-
-void validate(const char* name, const AdamOptions& options) {
-  detail::require(options.lr >= 0, name, "learning rate", options.lr, ">= 0");
-  detail::require(options.eps >= 0, name, "eps", options.eps, ">= 0");
-  detail::require(options.betas.first >= 0 && options.betas.first < 1, name, "beta1",
-                  options.betas.first, "in [0, 1)");
-  detail::require(options.betas.second >= 0 && options.betas.second < 1, name, "beta2",
-                  options.betas.second, "in [0, 1)");
-  detail::require(options.weight_decay >= 0, name, "weight_decay", options.weight_decay, ">= 0");
-}
 
 std::vector<AdamParamGroup> as_adam_groups(std::vector<AdamWParamGroup> groups) {
   std::vector<AdamParamGroup> result;
@@ -37,7 +27,7 @@ std::vector<AdamParamGroup> as_adam_groups(std::vector<AdamWParamGroup> groups) 
 
 }  // namespace
 
-template class OptimizerBase<AdamOptions, AdamParamState>;
+template class OptimizerBase<AdamOptions, AdamParamState, "Adam">;
 
 Adam::Adam(std::vector<Tensor> params, AdamOptions options)
     : Adam(std::vector<AdamParamGroup>{{std::move(params), options}}) {}
@@ -45,30 +35,25 @@ Adam::Adam(std::vector<Tensor> params, AdamOptions options)
 Adam::Adam(std::vector<AdamParamGroup> groups) : Adam("Adam", std::move(groups), false) {}
 
 Adam::Adam(const char* name, std::vector<AdamParamGroup> groups, bool decoupled_weight_decay)
-    : OptimizerBase(name, std::move(groups), validate),
+    : OptimizerBase(name, std::move(groups), detail::check_options<AdamOptions>),
       decoupled_weight_decay_(decoupled_weight_decay) {}
 
-void Adam::update(Tensor& param, const Tensor& grad, AdamParamState& state,
-                  const AdamOptions& options) {
+void Adam::update(Tensor& param, const Tensor& grad, State& state, const Options& options) {
   state.step += 1;
   const double t = static_cast<double>(state.step);
-  const auto [beta1, beta2] = options.betas;
-  const bool decoupled = decoupled_weight_decay_;
-  auto rule = [&]<class T>() {
-    const T b1 = T(beta1), b2 = T(beta2), one_minus_b1 = T(1 - beta1), one_minus_b2 = T(1 - beta2);
-    const T step_size = T(options.lr / (1 - std::pow(beta1, t)));
-    const T bias_correction2 = T(std::sqrt(1 - std::pow(beta2, t))), eps = T(options.eps);
-    const T l2 = T(decoupled ? 0.0 : options.weight_decay);                       // AdamW: 0
-    const T shrink = T(decoupled ? 1 - options.lr * options.weight_decay : 1.0);  // Adam: 1
-    return [=](T& p, T g, T& m, T& v, auto&... v_max) {  // v_max: amsgrad only
-      const T theta = p * shrink;
-      g += l2 * p;
-      m = b1 * m + one_minus_b1 * g;
-      v = b2 * v + one_minus_b2 * g * g;
-      T v_used = v;
-      ((v_max = std::max(v_max, v), v_used = v_max), ...);
-      p = theta - step_size * m / (std::sqrt(v_used) / bias_correction2 + eps);
-    };
+  const double beta1 = options.betas.first, beta2 = options.betas.second;
+  const double step_size = options.lr / (1 - std::pow(beta1, t));
+  const double bias_correction2 = std::sqrt(1 - std::pow(beta2, t));
+  const double l2 = decoupled_weight_decay_ ? 0.0 : options.weight_decay;  // AdamW: 0
+  const double shrink = decoupled_weight_decay_ ? 1 - options.lr * options.weight_decay : 1.0;
+  auto rule = [=]<class T>(T& p, T g, T& m, T& v, auto&... v_max) {  // v_max: amsgrad only
+    const T theta = p * T(shrink);                                   // Adam: shrink = 1
+    g += T(l2) * p;
+    m = T(beta1) * m + T(1 - beta1) * g;
+    v = T(beta2) * v + T(1 - beta2) * g * g;
+    T v_used = v;
+    ((v_max = std::max(v_max, v), v_used = v_max), ...);
+    p = theta - T(step_size) * m / (std::sqrt(v_used) / T(bias_correction2) + T(options.eps));
   };
   if (options.amsgrad)
     update_elements(name(), param, grad, kGrainModerate, rule, state.exp_avg, state.exp_avg_sq,

@@ -1,4 +1,4 @@
-// Adamax: option checks and the per-element rule.
+// Adamax: the per-element rule.
 #include "tapegrad/optim/adamax.hpp"
 
 #include <algorithm>
@@ -8,32 +8,19 @@
 
 namespace tg::optim {
 
-template class OptimizerBase<AdamaxOptions, AdamaxParamState>;
+template class OptimizerBase<AdamaxOptions, AdamaxParamState, "Adamax">;
 
-Adamax::Adamax(std::vector<Tensor> params, AdamaxOptions options)
-    : OptimizerBase("Adamax", std::move(params), options,
-                    detail::require_adam_options<AdamaxOptions>) {}
-
-Adamax::Adamax(std::vector<AdamaxParamGroup> groups)
-    : OptimizerBase("Adamax", std::move(groups), detail::require_adam_options<AdamaxOptions>) {}
-
-void Adamax::update(Tensor& param, const Tensor& grad, AdamaxParamState& state,
-                    const AdamaxOptions& options) {
-  const auto [beta1, beta2] = options.betas;
+void Adamax::update(Tensor& param, const Tensor& grad, State& state, const Options& options) {
+  const double beta1 = options.betas.first, beta2 = options.betas.second;
   state.step += 1;
   const double step_size = options.lr / (1 - std::pow(beta1, static_cast<double>(state.step)));
   update_elements(
       name(), param, grad, kGrainModerate,
-      [&]<class T>() {
-        const T b1 = T(beta1), b2 = T(beta2), one_minus_b1 = T(1 - beta1), eps = T(options.eps);
-        const T sign = options.maximize ? T(-1) : T(1), decay = T(options.weight_decay);
-        const T lr = T(step_size);
-        return [=](T& p, T g, T& m, T& u) {
-          g = sign * g + decay * p;
-          m = b1 * m + one_minus_b1 * g;
-          u = std::max(b2 * u, std::abs(g) + eps);
-          p -= lr * m / u;
-        };
+      [=]<class T>(T& p, T g, T& m, T& u) {
+        g = T(options.maximize ? -1 : 1) * g + T(options.weight_decay) * p;
+        m = T(beta1) * m + T(1 - beta1) * g;
+        u = std::max(T(beta2) * u, std::abs(g) + T(options.eps));
+        p -= T(step_size) * m / u;
       },
       state.exp_avg, state.exp_inf);
 }

@@ -266,7 +266,7 @@ LBFGSOptions with_max_eval(LBFGSOptions options) {
 
 }  // namespace
 
-template class OptimizerBase<LBFGSOptions, LBFGSState>;
+template class OptimizerBase<LBFGSOptions, LBFGSState, "LBFGS">;
 
 LBFGS::LBFGS(std::vector<Tensor> params, LBFGSOptions options)
     : OptimizerBase("LBFGS", {{std::move(params), with_max_eval(std::move(options))}}, validate) {}

@@ -1,4 +1,4 @@
-// NAdam: the per-element rule (its options are checked as the Adam family's).
+// NAdam: the per-element rule.
 #include "tapegrad/optim/nadam.hpp"
 
 #include <cmath>
@@ -7,38 +7,28 @@
 
 namespace tg::optim {
 
-template class OptimizerBase<NAdamOptions, NAdamParamState>;
+template class OptimizerBase<NAdamOptions, NAdamParamState, "NAdam">;
 
-NAdam::NAdam(std::vector<Tensor> params, NAdamOptions options)
-    : OptimizerBase("NAdam", std::move(params), options,
-                    detail::require_adam_options<NAdamOptions>) {}
-
-NAdam::NAdam(std::vector<NAdamParamGroup> groups)
-    : OptimizerBase("NAdam", std::move(groups), detail::require_adam_options<NAdamOptions>) {}
-
-void NAdam::update(Tensor& param, const Tensor& grad, NAdamParamState& state,
-                   const NAdamOptions& options) {
+void NAdam::update(Tensor& param, const Tensor& grad, State& state, const Options& options) {
   const double t = static_cast<double>(state.step += 1), psi = options.momentum_decay;
-  const auto [beta1, beta2] = options.betas;
+  const double beta1 = options.betas.first, beta2 = options.betas.second;
   const double mu = beta1 * (1 - 0.5 * std::pow(0.96, t * psi));
   const double mu_next = beta1 * (1 - 0.5 * std::pow(0.96, (t + 1) * psi));
   state.mu_product = (state.step == 1 ? 1.0 : double(state.mu_product)) * mu;
   const double grad_step = options.lr * (1 - mu) / (1 - state.mu_product);
   const double avg_step = options.lr * mu_next / (1 - state.mu_product * mu_next);
-  auto rule = [&]<class T>() {
-    const T b1 = T(beta1), b2 = T(beta2), one_minus_b1 = T(1 - beta1), one_minus_b2 = T(1 - beta2);
-    const T bias_correction2 = T(1 - std::pow(beta2, t)), eps = T(options.eps);
-    const T decay = T(options.weight_decay), c_grad = T(grad_step), c_avg = T(avg_step);
-    return [=](T& p, T g, T& m, T& v) {
-      g += decay * p;
-      m = b1 * m + one_minus_b1 * g;
-      v = b2 * v + one_minus_b2 * g * g;
-      const T d = std::sqrt(v / bias_correction2) + eps;
-      p -= c_grad * g / d;
-      p -= c_avg * m / d;
-    };
-  };
-  update_elements(name(), param, grad, kGrainModerate, rule, state.exp_avg, state.exp_avg_sq);
+  const double bias_correction2 = 1 - std::pow(beta2, t);
+  update_elements(
+      name(), param, grad, kGrainModerate,
+      [=]<class T>(T& p, T g, T& m, T& v) {
+        g += T(options.weight_decay) * p;
+        m = T(beta1) * m + T(1 - beta1) * g;
+        v = T(beta2) * v + T(1 - beta2) * g * g;
+        const T d = std::sqrt(v / T(bias_correction2)) + T(options.eps);
+        p -= T(grad_step) * g / d;
+        p -= T(avg_step) * m / d;
+      },
+      state.exp_avg, state.exp_avg_sq);
 }
 
 }  // namespace tg::optim

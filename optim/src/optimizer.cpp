@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <string_view>
 
 #include "tapegrad/optim/optimizer_base.hpp"
 
@@ -15,10 +16,16 @@ void detail::require(bool ok, const char* optimizer, const char* what, double va
   if (!ok) throw Error(fmt::format("{}: invalid {} {} (must be {})", optimizer, what, value, rule));
 }
 
-void detail::require_rates(const char* optimizer, double lr, double eps, double weight_decay) {
-  require(lr >= 0, optimizer, "learning rate", lr, ">= 0");
-  require(eps >= 0, optimizer, "eps", eps, ">= 0");
-  require(weight_decay >= 0, optimizer, "weight_decay", weight_decay, ">= 0");
+void detail::check_option(const char* optimizer, std::string_view name, double value) {
+  if (name == "lr") {
+    require(value >= 0, optimizer, "learning rate", value, ">= 0");
+  } else if (name == "rho") {
+    require(value >= 0 && value <= 1, optimizer, "rho", value, "in [0, 1]");
+  } else {
+    for (const char* non_negative : {"eps", "weight_decay", "momentum", "alpha", "lr_decay",
+                                     "initial_accumulator_value", "momentum_decay"})
+      if (name == non_negative) require(value >= 0, optimizer, non_negative, value, ">= 0");
+  }
 }
 
 void detail::require_betas(const char* optimizer, const std::pair<double, double>& betas) {

@@ -5,6 +5,8 @@
 #include <memory>
 #include <tapegrad/autograd.hpp>
 #include <tapegrad/optim.hpp>
+#include <tapegrad/optim/optimizer_base.hpp>
+#include <utility>
 
 #include "optimizer_table.hpp"
 #include "support/testing.hpp"
@@ -315,6 +317,41 @@ TEST_CASE("every optimizer rejects a negative learning rate naming itself") {
     const std::string at_set_lr = row.name + ": invalid learning rate -3";
     TG_CHECK_ERROR(opt->set_lr(-3), at_set_lr.c_str());
   }
+}
+
+struct NonNegativeOptions {
+  double lr = 1, eps = 1, weight_decay = 1, momentum = 1, alpha = 1, lr_decay = 1;
+  double initial_accumulator_value = 1, momentum_decay = 1;
+};
+
+struct RangeOptions {
+  double rho = 1, unknown = -1;
+  std::pair<double, double> betas = {0, 0.5};
+  int64_t count = -1;
+};
+
+TEST_CASE("check_options checks any options struct's members by their PyTorch names") {
+  const auto check = [](const auto& options) { tg::optim::detail::check_options("X", options); };
+  CHECK_NOTHROW(check(NonNegativeOptions{}));
+  CHECK_NOTHROW(check(RangeOptions{}));  // an unknown name and a non-double member: unchecked
+  TG_CHECK_ERROR(check(NonNegativeOptions{.lr = -1}), "X: invalid learning rate -1 (must be >= 0)");
+  TG_CHECK_ERROR(check(NonNegativeOptions{.eps = -2}), "X: invalid eps -2 (must be >= 0)");
+  TG_CHECK_ERROR(check(NonNegativeOptions{.weight_decay = -3}),
+                 "X: invalid weight_decay -3 (must be >= 0)");
+  TG_CHECK_ERROR(check(NonNegativeOptions{.momentum = -4}),
+                 "X: invalid momentum -4 (must be >= 0)");
+  TG_CHECK_ERROR(check(NonNegativeOptions{.alpha = -5}), "X: invalid alpha -5 (must be >= 0)");
+  TG_CHECK_ERROR(check(NonNegativeOptions{.lr_decay = -6}),
+                 "X: invalid lr_decay -6 (must be >= 0)");
+  TG_CHECK_ERROR(check(NonNegativeOptions{.initial_accumulator_value = -7}),
+                 "X: invalid initial_accumulator_value -7 (must be >= 0)");
+  TG_CHECK_ERROR(check(NonNegativeOptions{.momentum_decay = -8}),
+                 "X: invalid momentum_decay -8 (must be >= 0)");
+  TG_CHECK_ERROR(check(RangeOptions{.rho = 1.5}), "X: invalid rho 1.5 (must be in [0, 1])");
+  TG_CHECK_ERROR(check(RangeOptions{.rho = -0.5}), "X: invalid rho -0.5 (must be in [0, 1])");
+  TG_CHECK_ERROR(check(RangeOptions{.betas = {1, 0.5}}), "X: invalid beta1 1 (must be in [0, 1))");
+  TG_CHECK_ERROR(check(RangeOptions{.betas = {0.5, -0.1}}),
+                 "X: invalid beta2 -0.1 (must be in [0, 1))");
 }
 
 TEST_CASE("add_param_group adds parameters with the constructor's options and state for them") {

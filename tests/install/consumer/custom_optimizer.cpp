@@ -2,6 +2,7 @@
 // trains with it, and checks its first step by hand and its state dict round trip.
 #include <cmath>
 #include <cstdio>
+#include <string>
 #include <tapegrad.hpp>
 #include <tapegrad/optim/optimizer_base.hpp>
 
@@ -17,27 +18,21 @@ struct SignMomentumState {
   tg::optim::Buffer<"momentum"> momentum;
 };
 
-// b ← βb + (1 − β)g,  θ ← θ − γ·sign(b).
-class SignMomentum : public tg::optim::OptimizerBase<SignMomentumOptions, SignMomentumState> {
+// b ← βb + (1 − β)g,  θ ← θ − γ·sign(b). The base's constructors check lr by its name.
+class SignMomentum
+    : public tg::optim::OptimizerBase<SignMomentumOptions, SignMomentumState, "SignMomentum"> {
  public:
-  explicit SignMomentum(std::vector<tg::Tensor> params, SignMomentumOptions options = {})
-      : OptimizerBase("SignMomentum", std::move(params), options, validate) {}
+  using OptimizerBase::OptimizerBase;
 
  private:
-  static void validate(const char* name, const SignMomentumOptions& options) {
-    tg::optim::detail::require(options.lr >= 0, name, "learning rate", options.lr, ">= 0");
-  }
-  void update(tg::Tensor& param, const tg::Tensor& grad, SignMomentumState& state,
-              const SignMomentumOptions& options) override {
+  void update(tg::Tensor& param, const tg::Tensor& grad, State& state,
+              const Options& options) override {
     state.step += 1;
     tg::optim::update_elements(
         name(), param, grad, tg::optim::kGrainModerate,
-        [&]<class T>() {
-          const T beta = T(options.beta), one_minus_beta = T(1 - options.beta), lr = T(options.lr);
-          return [=](T& p, T g, T& b) {
-            b = beta * b + one_minus_beta * g;
-            p -= lr * (b > 0 ? T(1) : b < 0 ? T(-1) : T(0));
-          };
+        [=]<class T>(T& p, T g, T& b) {
+          b = T(options.beta) * b + T(1 - options.beta) * g;
+          p -= T(options.lr) * (b > 0 ? T(1) : b < 0 ? T(-1) : T(0));
         },
         state.momentum);
   }
@@ -59,6 +54,14 @@ int main() {
   const std::vector<double> v = w.to_vector();
   check(v[0] == 0.5 && v[1] == -1.5, "first step");
   check(opt.state(0).step == 1, "step count");
+  try {
+    SignMomentum bad({w}, {.lr = -1});
+    check(false, "negative lr rejected");
+  } catch (const tg::Error& error) {
+    check(std::string(error.what()).find("SignMomentum: invalid learning rate -1") !=
+              std::string::npos,
+          "negative lr rejected");
+  }
   // Training: minimise Σ(w − 3)² from 0 with a decaying lr.
   tg::Tensor x = tg::zeros({4}, {.dtype = tg::f32, .requires_grad = true});
   SignMomentum train({x}, {.lr = 0.2});

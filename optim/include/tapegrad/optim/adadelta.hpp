@@ -1,8 +1,6 @@
 // tg::optim::Adadelta: steps sized by running averages of squared gradients and squared steps.
 #pragma once
 
-#include <vector>
-
 #include "tapegrad/optim/optimizer.hpp"
 #include "tapegrad/optim/state.hpp"
 
@@ -36,18 +34,14 @@ struct AdadeltaParamState {
 ///     Δ ← √(u + ε) / √(v + ε) · g
 ///     u ← ρ u + (1 − ρ) Δ²
 ///     θ ← θ − γ Δ
-class Adadelta : public OptimizerBase<AdadeltaOptions, AdadeltaParamState> {
+class Adadelta : public OptimizerBase<AdadeltaOptions, AdadeltaParamState, "Adadelta"> {
  public:
-  /// One group of `params` with `options`; throws tg::Error for invalid options.
-  explicit Adadelta(std::vector<Tensor> params, AdadeltaOptions options = {});
-  /// Several groups, each with its own options.
-  explicit Adadelta(std::vector<AdadeltaParamGroup> groups);
+  /// Adadelta(params, options = {}) for one group, Adadelta(groups) for several; they throw
+  /// tg::Error for invalid options.
+  using OptimizerBase::OptimizerBase;
 
  private:
-  void update(Tensor& param, const Tensor& grad, AdadeltaParamState& state,
-              const AdadeltaOptions& options) override;
+  void update(Tensor& param, const Tensor& grad, State& state, const Options& options) override;
 };
-
-extern template class OptimizerBase<AdadeltaOptions, AdadeltaParamState>;
 
 }  // namespace tg::optim

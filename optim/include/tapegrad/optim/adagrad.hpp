@@ -36,18 +36,14 @@ struct AdagradParamState {
 ///     g ← ∇θ + λθ
 ///     sum ← sum + g²
 ///     θ ← θ − clr · g / (√sum + ε)
-class Adagrad : public OptimizerBase<AdagradOptions, AdagradParamState> {
+class Adagrad : public OptimizerBase<AdagradOptions, AdagradParamState, "Adagrad"> {
  public:
-  /// One group of `params` with `options`; throws tg::Error for invalid options.
-  explicit Adagrad(std::vector<Tensor> params, AdagradOptions options = {});
-  /// Several groups, each with its own options.
-  explicit Adagrad(std::vector<AdagradParamGroup> groups);
+  /// Adagrad(params, options = {}) for one group, Adagrad(groups) for several; they throw
+  /// tg::Error for invalid options.
+  using OptimizerBase::OptimizerBase;
 
  private:
-  void update(Tensor& param, const Tensor& grad, AdagradParamState& state,
-              const AdagradOptions& options) override;
+  void update(Tensor& param, const Tensor& grad, State& state, const Options& options) override;
 };
-
-extern template class OptimizerBase<AdagradOptions, AdagradParamState>;
 
 }  // namespace tg::optim

@@ -57,7 +57,7 @@ struct AdamParamState {
 ///
 /// AMSGrad keeps the maximum of the raw v and bias-corrects it with the current t, as
 /// PyTorch's implementation (and its documentation since 2.2) does.
-class Adam : public OptimizerBase<AdamOptions, AdamParamState> {
+class Adam : public OptimizerBase<AdamOptions, AdamParamState, "Adam"> {
  public:
   /// One group of `params` with `options`; throws tg::Error for invalid options.
   explicit Adam(std::vector<Tensor> params, AdamOptions options = {});
@@ -72,8 +72,7 @@ class Adam : public OptimizerBase<AdamOptions, AdamParamState> {
   Adam(const char* name, std::vector<AdamParamGroup> groups, bool decoupled_weight_decay);
 
  private:
-  void update(Tensor& param, const Tensor& grad, AdamParamState& state,
-              const AdamOptions& options) override;
+  void update(Tensor& param, const Tensor& grad, State& state, const Options& options) override;
 
   bool decoupled_weight_decay_;
 };
@@ -92,7 +91,5 @@ class AdamW : public Adam {
   /// Adds a group of new parameters with AdamW's options (weight decay 1e-2 by default).
   void add_param_group(AdamWParamGroup group);
 };
-
-extern template class OptimizerBase<AdamOptions, AdamParamState>;
 
 }  // namespace tg::optim

@@ -2,7 +2,6 @@
 #pragma once
 
 #include <utility>
-#include <vector>
 
 #include "tapegrad/optim/optimizer.hpp"
 #include "tapegrad/optim/state.hpp"
@@ -37,18 +36,14 @@ struct AdamaxParamState {
 ///     m ← β1 m + (1 − β1) g
 ///     u ← max(β2 u, |g| + ε)
 ///     θ ← θ − γ m / ((1 − β1^t) u)
-class Adamax : public OptimizerBase<AdamaxOptions, AdamaxParamState> {
+class Adamax : public OptimizerBase<AdamaxOptions, AdamaxParamState, "Adamax"> {
  public:
-  /// One group of `params` with `options`; throws tg::Error for invalid options.
-  explicit Adamax(std::vector<Tensor> params, AdamaxOptions options = {});
-  /// Several groups, each with its own options.
-  explicit Adamax(std::vector<AdamaxParamGroup> groups);
+  /// Adamax(params, options = {}) for one group, Adamax(groups) for several; they throw
+  /// tg::Error for invalid options.
+  using OptimizerBase::OptimizerBase;
 
  private:
-  void update(Tensor& param, const Tensor& grad, AdamaxParamState& state,
-              const AdamaxOptions& options) override;
+  void update(Tensor& param, const Tensor& grad, State& state, const Options& options) override;
 };
-
-extern template class OptimizerBase<AdamaxOptions, AdamaxParamState>;
 
 }  // namespace tg::optim

@@ -34,26 +34,26 @@ template <class T, class Rule, class... Buffer>
 
 }  // namespace detail
 
-/// Runs the per-element rule over every element of `param` in place: make_rule.template
-/// operator()<T>() (T = float or double, the parameter's dtype) returns the rule, a callable
-/// `(T& p, T g, T&... state)` with its per-step scalars already in T, called once per element
-/// with the parameter, the gradient and each of `buffers` at that element; the buffers are
-/// distinct tensors, none of them `param` or `grad` (the loop assumes no overlap). Undefined
-/// buffers are first created as zeros shaped like `param`. `grain` is the elements per thread
-/// below which the loop is not split. Throws tg::Error naming `optimizer` for an i64 parameter.
+/// Runs the per-element rule over every element of `param` in place. `rule` is a generic
+/// callable `<class T>(T& p, T g, T&... state)`, called once per element with the parameter,
+/// the gradient and each of `buffers` at that element, T being the parameter's dtype (float or
+/// double); it converts its per-step scalars to T where it uses them (`T(lr) * g`), and the
+/// compiler hoists those conversions out of the loop. The buffers are distinct tensors, none of
+/// them `param` or `grad` (the loop assumes no overlap); undefined buffers are first created
+/// as zeros shaped like `param`. `grain` is the elements per thread below which the loop is
+/// not split. Throws tg::Error naming `optimizer` for an i64 parameter.
 ///
-///     update_elements(name(), param, grad, kGrainModerate, [&]<class T>() {
-///       const T lr = T(options.lr), beta = T(options.beta);
-///       return [=](T& p, T g, T& avg) { avg = beta * avg + g; p -= lr * avg; };
+///     update_elements(name(), param, grad, kGrainCheap, [=]<class T>(T& p, T g, T& avg) {
+///       avg = T(beta) * avg + g;
+///       p -= T(lr) * avg;
 ///     }, state.avg);
-template <class MakeRule, class... Buffers>
+template <class Rule, class... Buffers>
 void update_elements(const char* optimizer, Tensor& param, const Tensor& grad, int64_t grain,
-                     MakeRule&& make_rule, Buffers&... buffers) {
+                     const Rule& rule, Buffers&... buffers) {
   ((buffers.defined() ? void()
                       : void(buffers = tg::zeros(param.shape(), {.dtype = param.dtype()}))),
    ...);
   auto run = [&]<class T>() {
-    const auto rule = make_rule.template operator()<T>();
     T* p = param.data<T>();
     const T* g = grad.data<T>();
     tg::detail::parallel_for(param.numel(), grain, [&](int64_t begin, int64_t end) {

@@ -81,7 +81,7 @@ struct LBFGSState {
 ///     for (int i = 0; i < 10; ++i) opt.step(closure);
 /// Its history is the state of parameter 0 (state_dict() names it `state.0.<name>`, as
 /// PyTorch does); add_param_group throws, since LBFGS has one group.
-class LBFGS : public OptimizerBase<LBFGSOptions, LBFGSState> {
+class LBFGS : public OptimizerBase<LBFGSOptions, LBFGSState, "LBFGS"> {
  public:
   /// Optimizes `params` (one group); throws tg::Error for invalid options.
   explicit LBFGS(std::vector<Tensor> params, LBFGSOptions options = {});
@@ -100,7 +100,5 @@ class LBFGS : public OptimizerBase<LBFGSOptions, LBFGSState> {
               const LBFGSOptions& options) override;
   std::string check_loaded(const std::vector<LBFGSState>& loaded) const override;
 };
-
-extern template class OptimizerBase<LBFGSOptions, LBFGSState>;
 
 }  // namespace tg::optim

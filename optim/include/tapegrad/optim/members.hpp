@@ -71,6 +71,7 @@ struct NamingObject {
 #if defined(__clang__)
 #pragma clang diagnostic push
 #pragma clang diagnostic ignored "-Wundefined-var-template"
+#pragma clang diagnostic ignored "-Wundefined-internal"  // a struct in an unnamed namespace
 #endif
 template <class Struct>
 extern const NamingObject<Struct> naming_object;

@@ -2,7 +2,6 @@
 #pragma once
 
 #include <utility>
-#include <vector>
 
 #include "tapegrad/optim/optimizer.hpp"
 #include "tapegrad/optim/state.hpp"
@@ -38,18 +37,14 @@ struct NAdamParamState {
 ///     m ← β1 m + (1 − β1) g;   v ← β2 v + (1 − β2) g²
 ///     d ← √(v / (1 − β2^t)) + ε
 ///     θ ← θ − γ (1 − μ_t) / (1 − ∏_{i≤t} μ_i) · g / d − γ μ_{t+1} / (1 − ∏_{i≤t+1} μ_i) · m / d
-class NAdam : public OptimizerBase<NAdamOptions, NAdamParamState> {
+class NAdam : public OptimizerBase<NAdamOptions, NAdamParamState, "NAdam"> {
  public:
-  /// One group of `params` with `options`; throws tg::Error for invalid options.
-  explicit NAdam(std::vector<Tensor> params, NAdamOptions options = {});
-  /// Several groups, each with its own options.
-  explicit NAdam(std::vector<NAdamParamGroup> groups);
+  /// NAdam(params, options = {}) for one group, NAdam(groups) for several; they throw
+  /// tg::Error for invalid options.
+  using OptimizerBase::OptimizerBase;
 
  private:
-  void update(Tensor& param, const Tensor& grad, NAdamParamState& state,
-              const NAdamOptions& options) override;
+  void update(Tensor& param, const Tensor& grad, State& state, const Options& options) override;
 };
-
-extern template class OptimizerBase<NAdamOptions, NAdamParamState>;
 
 }  // namespace tg::optim

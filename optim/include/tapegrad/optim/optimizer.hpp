@@ -14,6 +14,7 @@
 
 #include "tapegrad/autograd/state_dict.hpp"
 #include "tapegrad/autograd/tensor.hpp"
+#include "tapegrad/optim/state.hpp"
 
 namespace tg::optim {
 
@@ -118,18 +119,29 @@ struct ParamGroupOptions {
   Options options;
 };
 
-/// What every optimizer but LBFGS shares: groups that each carry their options (the lr among
-/// them, in that one place), per-parameter state created with the parameters, the step loop
-/// that skips parameters without a gradient and keeps each state buffer in its parameter's
-/// dtype, and state_dict()/load_state_dict() driven by the options' and the state struct's
-/// own members (tapegrad/optim/members.hpp, tapegrad/optim/state.hpp). A derived optimizer
-/// supplies its options, its state struct, validate() and update() (usually one
-/// update_elements call). The member definitions live in tapegrad/optim/optimizer_base.hpp:
+/// What every optimizer shares: groups that each carry their options (the lr among them, in
+/// that one place), per-parameter state created with the parameters, the step loop that skips
+/// parameters without a gradient and keeps each state buffer in its parameter's dtype, and
+/// state_dict()/load_state_dict() driven by the options' and the state struct's own members
+/// (tapegrad/optim/members.hpp, tapegrad/optim/state.hpp). `Name` is the optimizer's name in
+/// errors and in the state dict. A derived optimizer supplies its options, its state struct
+/// and update() (usually one update_elements call), and takes the base's constructors
+/// (`using OptimizerBase::OptimizerBase;`), which check the options by their PyTorch names
+/// (detail::check_options). The member definitions live in tapegrad/optim/optimizer_base.hpp:
 /// include it to define an optimizer, in the library or outside it.
-template <class Options, class State>
+template <class OptionsType, class StateType, FieldName Name>
 class OptimizerBase : public Optimizer {
  public:
+  using Options = OptionsType;
+  using State = StateType;
   using Group = ParamGroupOptions<Options>;
+
+  /// One group of `params` with `options`; throws tg::Error for invalid options.
+  explicit OptimizerBase(std::vector<Tensor> params, Options options = {})
+      : OptimizerBase(std::vector<Group>{{std::move(params), std::move(options)}}) {}
+  /// Several groups, each with its own options; the first group's options are
+  /// add_param_group's defaults.
+  explicit OptimizerBase(std::vector<Group> groups);
 
   Tensor step(std::function<Tensor()> closure = {}) override;
   void add_param_group(std::vector<Tensor> params) override;
@@ -149,12 +161,9 @@ class OptimizerBase : public Optimizer {
   /// Throws tg::Error naming the optimizer (`name`) and the bad value unless `options` are
   /// valid; a plain function, since the base constructor calls it before the derived exists.
   using Validate = void (*)(const char* name, const Options& options);
-  /// Validates and keeps `groups`; the first group's options are add_param_group's defaults.
+  /// For an optimizer with checks of its own (SGD's nesterov, LBFGS) or shown under another
+  /// name (AdamW): validates with `validate` and keeps `groups`.
   OptimizerBase(const char* name, std::vector<Group> groups, Validate validate);
-  /// One group of `params` with `options`.
-  OptimizerBase(const char* name, std::vector<Tensor> params, Options options, Validate validate)
-      : OptimizerBase(name, std::vector<Group>{{std::move(params), std::move(options)}}, validate) {
-  }
   /// One update of `param` from `grad`; `state` is this parameter's, its buffers already in
   /// the parameter's dtype.
   virtual void update(Tensor& param, const Tensor& grad, State& state, const Options& options) = 0;

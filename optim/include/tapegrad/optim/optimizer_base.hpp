@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <span>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -26,21 +27,25 @@ namespace detail {
 /// Throws "<optimizer>: invalid <what> <value> (must be <rule>)" unless `ok`.
 void require(bool ok, const char* optimizer, const char* what, double value, const char* rule);
 
-/// The checks most optimizers share: lr, eps and weight_decay >= 0.
-void require_rates(const char* optimizer, double lr, double eps, double weight_decay);
-
 /// Adam's checks of betas: each in [0, 1).
 void require_betas(const char* optimizer, const std::pair<double, double>& betas);
 
-/// The checks of the Adam family's options (lr, betas, eps, weight_decay, and NAdam's
-/// momentum_decay where the options have one), for any of them.
+/// The check of the option PyTorch calls `name` (lr, eps, weight_decay, momentum, alpha,
+/// lr_decay, initial_accumulator_value, momentum_decay: >= 0; rho: in [0, 1]); other names
+/// are not checked.
+void check_option(const char* optimizer, std::string_view name, double value);
+
+/// The checks of an options struct, each member by its name (check_option; betas: each in
+/// [0, 1)), as PyTorch's constructors check the same names.
 template <class Options>
-void require_adam_options(const char* optimizer, const Options& options) {
-  require_rates(optimizer, options.lr, options.eps, options.weight_decay);
-  require_betas(optimizer, options.betas);
-  if constexpr (requires { options.momentum_decay; })
-    require(options.momentum_decay >= 0, optimizer, "momentum_decay", options.momentum_decay,
-            ">= 0");
+void check_options(const char* optimizer, const Options& options) {
+  for_each_member(options, [&](std::string_view name, const auto& value) {
+    using Value = std::remove_cvref_t<decltype(value)>;
+    if constexpr (std::is_same_v<Value, double>)
+      check_option(optimizer, name, value);
+    else if constexpr (std::is_same_v<Value, std::pair<double, double>>)
+      if (name == "betas") require_betas(optimizer, value);
+  });
 }
 
 /// The gradient of `param`, checked to match its dtype and size; undefined when absent.
@@ -78,9 +83,14 @@ void for_each_entry(Struct& object, Fn&& fn) {
 
 }  // namespace detail
 
-template <class Options, class State>
-OptimizerBase<Options, State>::OptimizerBase(const char* name, std::vector<Group> groups,
-                                             Validate validate)
+template <class OptionsType, class StateType, FieldName Name>
+OptimizerBase<OptionsType, StateType, Name>::OptimizerBase(std::vector<Group> groups)
+    : OptimizerBase(Name.text, std::move(groups), detail::check_options<Options>) {}
+
+template <class OptionsType, class StateType, FieldName Name>
+OptimizerBase<OptionsType, StateType, Name>::OptimizerBase(const char* name,
+                                                           std::vector<Group> groups,
+                                                           Validate validate)
     : Optimizer(name), validate_(validate) {
   bool any = false;
   for (const Group& group : groups) any = any || !group.params.empty();
@@ -89,13 +99,13 @@ OptimizerBase<Options, State>::OptimizerBase(const char* name, std::vector<Group
   for (Group& group : groups) add_param_group(std::move(group));
 }
 
-template <class Options, class State>
-void OptimizerBase<Options, State>::add_param_group(std::vector<Tensor> params) {
+template <class OptionsType, class StateType, FieldName Name>
+void OptimizerBase<OptionsType, StateType, Name>::add_param_group(std::vector<Tensor> params) {
   add_param_group(Group{std::move(params), defaults_});
 }
 
-template <class Options, class State>
-void OptimizerBase<Options, State>::add_param_group(Group group) {
+template <class OptionsType, class StateType, FieldName Name>
+void OptimizerBase<OptionsType, StateType, Name>::add_param_group(Group group) {
   validate_(name(), group.options);
   std::vector<const void*> seen;
   for (const Tensor& param : parameters()) seen.push_back(param.impl());
@@ -104,8 +114,8 @@ void OptimizerBase<Options, State>::add_param_group(Group group) {
   groups_.push_back(std::move(group));
 }
 
-template <class Options, class State>
-Tensor OptimizerBase<Options, State>::step(std::function<Tensor()> closure) {
+template <class OptionsType, class StateType, FieldName Name>
+Tensor OptimizerBase<OptionsType, StateType, Name>::step(std::function<Tensor()> closure) {
   Tensor loss;
   if (closure) {
     EnableGradGuard enable_grad;
@@ -130,8 +140,8 @@ Tensor OptimizerBase<Options, State>::step(std::function<Tensor()> closure) {
   return loss;
 }
 
-template <class Options, class State>
-StateDict OptimizerBase<Options, State>::state_dict() const {
+template <class OptionsType, class StateType, FieldName Name>
+StateDict OptimizerBase<OptionsType, StateType, Name>::state_dict() const {
   StateDict dict;
   detail::write(dict, "type", std::string(name()));
   int64_t index = 0;
@@ -159,8 +169,8 @@ StateDict OptimizerBase<Options, State>::state_dict() const {
   return dict;
 }
 
-template <class Options, class State>
-void OptimizerBase<Options, State>::load_state_dict(const StateDict& dict) {
+template <class OptionsType, class StateType, FieldName Name>
+void OptimizerBase<OptionsType, StateType, Name>::load_state_dict(const StateDict& dict) {
   // Everything is read into copies and checked; only then are the copies swapped in.
   detail::Reader reader(dict, name());
   reader.expect_string("type", name());

@@ -2,7 +2,6 @@
 #pragma once
 
 #include <utility>
-#include <vector>
 
 #include "tapegrad/optim/optimizer.hpp"
 #include "tapegrad/optim/state.hpp"
@@ -38,18 +37,14 @@ struct RAdamParamState {
 ///     if ρ_t > 5:  r ← √((ρ_t − 4)(ρ_t − 2) ρ∞ / ((ρ∞ − 4)(ρ∞ − 2) ρ_t))
 ///                  θ ← θ − γ m̂ r √(1 − β2^t) / (√v + ε)
 ///     else:        θ ← θ − γ m̂
-class RAdam : public OptimizerBase<RAdamOptions, RAdamParamState> {
+class RAdam : public OptimizerBase<RAdamOptions, RAdamParamState, "RAdam"> {
  public:
-  /// One group of `params` with `options`; throws tg::Error for invalid options.
-  explicit RAdam(std::vector<Tensor> params, RAdamOptions options = {});
-  /// Several groups, each with its own options.
-  explicit RAdam(std::vector<RAdamParamGroup> groups);
+  /// RAdam(params, options = {}) for one group, RAdam(groups) for several; they throw
+  /// tg::Error for invalid options.
+  using OptimizerBase::OptimizerBase;
 
  private:
-  void update(Tensor& param, const Tensor& grad, RAdamParamState& state,
-              const RAdamOptions& options) override;
+  void update(Tensor& param, const Tensor& grad, State& state, const Options& options) override;
 };
-
-extern template class OptimizerBase<RAdamOptions, RAdamParamState>;
 
 }  // namespace tg::optim

@@ -39,18 +39,14 @@ struct RMSpropParamState {
 ///     ṽ ← v;   if centered: g_ave ← αg_ave + (1 − α)g,  ṽ ← ṽ − g_ave²
 ///     if μ > 0:  b ← μb + g / (√ṽ + ε),  θ ← θ − γb
 ///     else:      θ ← θ − γ g / (√ṽ + ε)
-class RMSprop : public OptimizerBase<RMSpropOptions, RMSpropParamState> {
+class RMSprop : public OptimizerBase<RMSpropOptions, RMSpropParamState, "RMSprop"> {
  public:
-  /// One group of `params` with `options`; throws tg::Error for invalid options.
-  explicit RMSprop(std::vector<Tensor> params, RMSpropOptions options = {});
-  /// Several groups, each with its own options.
-  explicit RMSprop(std::vector<RMSpropParamGroup> groups);
+  /// RMSprop(params, options = {}) for one group, RMSprop(groups) for several; they throw
+  /// tg::Error for invalid options.
+  using OptimizerBase::OptimizerBase;
 
  private:
-  void update(Tensor& param, const Tensor& grad, RMSpropParamState& state,
-              const RMSpropOptions& options) override;
+  void update(Tensor& param, const Tensor& grad, State& state, const Options& options) override;
 };
-
-extern template class OptimizerBase<RMSpropOptions, RMSpropParamState>;
 
 }  // namespace tg::optim

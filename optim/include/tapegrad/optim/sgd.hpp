@@ -37,7 +37,7 @@ struct SGDParamState {
 ///     b ← μb + (1 − τ)g           later steps, if μ ≠ 0
 ///     g ← g + μb if nesterov, else g ← b      (if μ ≠ 0)
 ///     θ ← θ − γg
-class SGD : public OptimizerBase<SGDOptions, SGDParamState> {
+class SGD : public OptimizerBase<SGDOptions, SGDParamState, "SGD"> {
  public:
   /// One group of `params` with `options`; throws tg::Error for invalid options.
   explicit SGD(std::vector<Tensor> params, SGDOptions options = {});
@@ -45,10 +45,7 @@ class SGD : public OptimizerBase<SGDOptions, SGDParamState> {
   explicit SGD(std::vector<SGDParamGroup> groups);
 
  private:
-  void update(Tensor& param, const Tensor& grad, SGDParamState& state,
-              const SGDOptions& options) override;
+  void update(Tensor& param, const Tensor& grad, State& state, const Options& options) override;
 };
-
-extern template class OptimizerBase<SGDOptions, SGDParamState>;
 
 }  // namespace tg::optim
