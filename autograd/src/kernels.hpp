@@ -41,7 +41,8 @@ Tensor as_dtype(const Tensor& t, DType dtype);
 
 /// `t` itself when it has `dtype` and is contiguous (no reference count touched), else
 /// `holder`, set to an unrecorded contiguous copy in `dtype`: how kernels read their inputs.
-inline const Tensor& dense_as(const Tensor& t, DType dtype, Tensor& holder) {
+/// Always inlined: GCC otherwise calls it out of line from the larger op files.
+[[gnu::always_inline]] inline const Tensor& dense_as(const Tensor& t, DType dtype, Tensor& holder) {
   const TensorImpl& impl = *t.impl();
   if (impl.dtype == dtype && !impl.strided) return t;
   holder = impl.dtype == dtype ? dense_copy(t) : as_dtype(t, dtype);

@@ -1,6 +1,8 @@
 // The tape and the backward engine: when records are made, accumulation, retain_graph,
 // released graphs, grad_output, NoGradGuard per thread, deep chains, tg::grad.
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "support/testing.hpp"
 
@@ -115,6 +117,46 @@ TEST_CASE("backward through an f32 graph accumulates f32 gradients") {
   (w * w).sum().backward();
   CHECK(w.grad().dtype() == tg::f32);
   TG_CHECK_VALUES(w.grad(), {1, -2});
+}
+
+namespace {
+
+std::vector<int> backward_order;  // the tags of Logged records, in the order backward ran them
+
+// The identity, logging its tag when its backward runs.
+struct Logged : tg::autograd::Function<Logged> {
+  static tg::Tensor forward(tg::autograd::AutogradContext* ctx, const tg::Tensor& x, double tag) {
+    ctx->saved_data["tag"] = tag;
+    return x * 1.0;
+  }
+  static std::vector<tg::Tensor> backward(tg::autograd::AutogradContext* ctx,
+                                          std::vector<tg::Tensor> grad_outputs) {
+    backward_order.push_back(static_cast<int>(ctx->saved_data["tag"]));
+    return {grad_outputs[0]};
+  }
+};
+
+}  // namespace
+
+TEST_CASE("records run newest first, few or many, their numbers close together or far apart") {
+  // The depth-first walk from the root meets b before d, so the records must be put in order:
+  // a small graph, a large one (300 records between a and d), and a large one whose numbers
+  // are spread apart by 2,000 records of another graph.
+  for (const auto& [chain, unrelated] : {std::pair{0, 0}, {300, 0}, {300, 2000}}) {
+    CAPTURE(chain);
+    CAPTURE(unrelated);
+    backward_order.clear();
+    const tg::Tensor x = leaf({2}, {});
+    tg::Tensor a = Logged::apply(x, 1.0);
+    const tg::Tensor b = Logged::apply(x, 2.0);
+    for (int i = 0; i < chain; ++i) a = a * 1.0;
+    tg::Tensor other = leaf({2}, {});
+    for (int i = 0; i < unrelated; ++i) other = other * 1.0;
+    const tg::Tensor d = Logged::apply(a, 3.0);
+    (d + b).sum().backward();
+    CHECK(backward_order == std::vector<int>{3, 2, 1});
+    CHECK(x.grad().item() == 2);
+  }
 }
 
 TEST_CASE("a graph continued on another thread backprops through both parts") {

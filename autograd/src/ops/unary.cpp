@@ -110,6 +110,16 @@ Tensor pow_backward(const Tensor& g, const Tensor& a, double p) {
   });
 }
 
+// g · f(g, y) on an op's saved output y as one kernel, in the order its recorded form multiplies,
+// for a backward that records nothing: tanh's g·(1 − y²) and sigmoid's g·y·(1 − y) would
+// otherwise make three tensors each.
+template <class F>
+Tensor output_backward(const char* name, const Tensor& g, const Tensor& y, F f) {
+  return detail::dispatch_floating(name, g.dtype(), [&]<class T>() {
+    return detail::binary_kernel<T>(name, g, y, [&](T dy, T out) { return f(dy, out); });
+  });
+}
+
 }  // namespace
 
 // d(a^p)/da = p * a^(p-1)   (0 for p = 0, as PyTorch)
@@ -173,7 +183,10 @@ Tensor tanh(const Tensor& a) {
       "tanh", out, {&a},
       [a = detail::SavedTensor(a), y = detail::SavedOutput(out)](const Tensor& g) -> Gradients {
         const Tensor t = y.value([&] { return tanh(a.unpack()); });
-        return {g * (1.0 - t * t)};
+        if (is_grad_enabled() || g.dtype() != t.dtype()) return {g * (1.0 - t * t)};
+        return {output_backward("tanh", g, t, []<class T>(T dy, T value) {
+          return dy * (T(1) - value * value);  // the same, in one pass
+        })};
       });
 }
 
@@ -190,7 +203,10 @@ Tensor sigmoid(const Tensor& a) {
       "sigmoid", out, {&a},
       [a = detail::SavedTensor(a), y = detail::SavedOutput(out)](const Tensor& g) -> Gradients {
         const Tensor s = y.value([&] { return sigmoid(a.unpack()); });
-        return {g * s * (1.0 - s)};
+        if (is_grad_enabled() || g.dtype() != s.dtype()) return {g * s * (1.0 - s)};
+        return {output_backward("sigmoid", g, s, []<class T>(T dy, T value) {
+          return dy * value * (T(1) - value);  // the same, in one pass
+        })};
       });
 }
 
