@@ -97,6 +97,17 @@ std::shared_ptr<Node> make_record(Backward&& backward) {
                                       std::forward<Backward>(backward));
 }
 
+/// True (after anomaly mode's check of `out`) when op `name` on `inputs` gets no record. An op
+/// whose backward saves tensors asks this first and returns `out` on true: the saved handles
+/// (a reference count each, an alias for a saved output) are then never built, which is most of
+/// a small unrecorded op's overhead: a no-grad forward, or a backward's own products.
+inline bool unrecorded(const char* name, const Tensor& out,
+                       std::initializer_list<const Tensor*> inputs) {
+  if (should_record(inputs)) return false;
+  check_forward_anomaly(name, out);
+  return true;
+}
+
 /// Records `out` as the result of op `name` on `inputs`, with `backward` turning the gradient
 /// of `out` into one gradient per input. Does nothing when there is nothing to record.
 template <class Backward>

@@ -32,6 +32,7 @@ Tensor normal_cdf(const Tensor& a) {
     using T = decltype(x);
     return T(0.5) * (T(1) + std::erf(x * static_cast<T>(std::numbers::sqrt2 / 2)));
   });
+  if (detail::unrecorded("normal_cdf", out, {&a})) return out;
   return detail::record(
       "normal_cdf", out, {&a}, [a = detail::SavedTensor(a)](const Tensor& g) -> Gradients {
         const Tensor& x = a.unpack();
@@ -49,6 +50,7 @@ Tensor softplus(const Tensor& a, double beta, double threshold) {
     return scaled > static_cast<T>(threshold) ? x
                                               : std::log1p(std::exp(scaled)) / static_cast<T>(beta);
   });
+  if (detail::unrecorded("softplus", out, {&a})) return out;
   return detail::record(
       "softplus", out, {&a},
       [a = detail::SavedTensor(a), beta, threshold](const Tensor& g) -> Gradients {
@@ -65,6 +67,7 @@ Tensor gelu(const Tensor& a) {
     using T = decltype(x);
     return x * T(0.5) * (T(1) + std::erf(x * static_cast<T>(std::numbers::sqrt2 / 2)));
   });
+  if (detail::unrecorded("gelu", out, {&a})) return out;
   return detail::record(
       "gelu", out, {&a}, [a = detail::SavedTensor(a)](const Tensor& g) -> Gradients {
         const Tensor& x = a.unpack();
@@ -82,6 +85,7 @@ Tensor silu(const Tensor& a) {
     const T e = std::exp(x);
     return x * e / (T(1) + e);
   });
+  if (detail::unrecorded("silu", out, {&a})) return out;
   return detail::record("silu", out, {&a},
                         [a = detail::SavedTensor(a)](const Tensor& g) -> Gradients {
                           const Tensor& x = a.unpack();
@@ -96,6 +100,7 @@ Tensor elu(const Tensor& a, double alpha) {
     using T = decltype(x);
     return x > 0 ? x : static_cast<T>(alpha) * std::expm1(x);
   });
+  if (detail::unrecorded("elu", out, {&a})) return out;
   return detail::record("elu", out, {&a},
                         [a = detail::SavedTensor(a), alpha](const Tensor& g) -> Gradients {
                           const Tensor& input = a.unpack();

@@ -66,6 +66,7 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 // d(a*b)/da = b, d(a*b)/db = a
 Tensor mul(const Tensor& a, const Tensor& b) {
   Tensor out = broadcast_op("mul", a, b, [](auto x, auto y) { return x * y; });
+  if (detail::unrecorded("mul", out, {&a, &b})) return out;
   const bool a_needs = a.requires_grad(), b_needs = b.requires_grad();
   return detail::record(
       "mul", out, {&a, &b},
@@ -81,6 +82,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
   const DType dtype = detail::promote(a.dtype(), b.dtype());
   const Tensor x = dtype == DType::i64 ? detail::as_dtype(a, DType::f32) : a;
   Tensor out = broadcast_op("div", x, b, [](auto p, auto q) { return p / q; });
+  if (detail::unrecorded("div", out, {&a, &b})) return out;
   const bool a_needs = a.requires_grad(), b_needs = b.requires_grad();
   return detail::record(
       "div", out, {&a, &b},

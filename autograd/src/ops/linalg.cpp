@@ -68,14 +68,6 @@ int64_t batch_count(const Tensor& t) {
   return count;
 }
 
-// True (after anomaly mode's check) when `out` gets no record: the backward's saved handles are
-// then never built, which is most of an unrecorded small op's overhead.
-bool unrecorded(const char* op, const Tensor& out, std::initializer_list<const Tensor*> inputs) {
-  if (detail::should_record(inputs)) return false;
-  detail::check_forward_anomaly(op, out);
-  return true;
-}
-
 // " (matrix i of the batch)" for a batched input, so a message points at the failing matrix.
 std::string which_matrix(int64_t index, int64_t count) {
   return count > 1 ? fmt::format(" (matrix {} of the batch)", index) : std::string();
@@ -392,7 +384,7 @@ Tensor lower_half_diagonal(int64_t n, DType dtype) {
 // X = A⁻¹ B:  gB = A⁻ᵀ G,  gA = −gB Xᵀ
 Tensor solve_matrices(const Tensor& a, const Tensor& b) {
   Tensor out = solve_values(a, b, b.size(-1));
-  if (unrecorded("linalg.solve", out, {&a, &b})) return out;
+  if (detail::unrecorded("linalg.solve", out, {&a, &b})) return out;
   return detail::record(
       "linalg.solve", out, {&a, &b},
       [a_saved = detail::SavedTensor(a), b_saved = detail::SavedTensor(b),
@@ -409,7 +401,7 @@ Tensor solve_matrices(const Tensor& a, const Tensor& b) {
 // X = A⁻¹:  gA = −Xᵀ G Xᵀ
 Tensor inv_matrices(const Tensor& a) {
   Tensor out = inverse_values("linalg.inv", a);
-  if (unrecorded("linalg.inv", out, {&a})) return out;
+  if (detail::unrecorded("linalg.inv", out, {&a})) return out;
   return detail::record("linalg.inv", out, {&a},
                         [a_saved = detail::SavedTensor(a),
                          x_saved = detail::SavedOutput(out)](const Tensor& g) -> Gradients {
@@ -465,7 +457,7 @@ Tensor inv(const Tensor& A) {
 Tensor cholesky(const Tensor& A, bool upper) {
   const int64_t n = check_square("linalg.cholesky", A);
   Tensor out = cholesky_values(A, upper);
-  if (unrecorded("linalg.cholesky", out, {&A})) return out;
+  if (detail::unrecorded("linalg.cholesky", out, {&A})) return out;
   return detail::record(
       "linalg.cholesky", out, {&A},
       [a_saved = detail::SavedTensor(A), l_saved = detail::SavedOutput(out), upper,
@@ -485,7 +477,7 @@ Tensor cholesky(const Tensor& A, bool upper) {
 Tensor det(const Tensor& A) {
   check_square("linalg.det", A);
   Tensor out = determinant_values("linalg.det", A, false).det;
-  if (unrecorded("linalg.det", out, {&A})) return out;
+  if (detail::unrecorded("linalg.det", out, {&A})) return out;
   return detail::record("linalg.det", out, {&A},
                         [a_saved = detail::SavedTensor(A),
                          det_saved = detail::SavedOutput(out)](const Tensor& g) -> Gradients {
@@ -499,7 +491,8 @@ Tensor det(const Tensor& A) {
 std::pair<Tensor, Tensor> slogdet(const Tensor& A) {
   check_square("linalg.slogdet", A);
   Determinants values = determinant_values("linalg.slogdet", A, true);
-  if (unrecorded("linalg.slogdet", values.log_abs, {&A})) return {values.sign, values.log_abs};
+  if (detail::unrecorded("linalg.slogdet", values.log_abs, {&A}))
+    return {values.sign, values.log_abs};
   Tensor log_abs = detail::record(
       "linalg.slogdet", values.log_abs, {&A},
       [a_saved = detail::SavedTensor(A)](const Tensor& g) -> Gradients {
@@ -531,7 +524,7 @@ Tensor lstsq(const Tensor& A, const Tensor& B) {
   if (vector) return squeeze(lstsq(A, unsqueeze(B, -1)), -1);
   const auto [a, b] = broadcast_batches("linalg.lstsq", A, B);
   Tensor out = lstsq_values(a, b);
-  if (unrecorded("linalg.lstsq", out, {&a, &b})) return out;
+  if (detail::unrecorded("linalg.lstsq", out, {&a, &b})) return out;
   return detail::record("linalg.lstsq", out, {&a, &b},
                         [a_saved = detail::SavedTensor(a), b_saved = detail::SavedTensor(b),
                          x_saved = detail::SavedOutput(out)](const Tensor& g) -> Gradients {
@@ -559,7 +552,7 @@ namespace {
 Tensor eigh_packed(const Tensor& A) {
   const int64_t n = check_square("linalg.eigh", A);
   Tensor out = eigh_values(A, true);
-  if (unrecorded("linalg.eigh", out, {&A})) return out;
+  if (detail::unrecorded("linalg.eigh", out, {&A})) return out;
   return detail::record(
       "linalg.eigh", out, {&A},
       [a_saved = detail::SavedTensor(A), out_saved = detail::SavedOutput(out),

@@ -139,6 +139,7 @@ Tensor pow(const Tensor& a, double p) {
 // d(e^a)/da = e^a
 Tensor exp(const Tensor& a) {
   Tensor out = map_floating(a, [](auto x) { return std::exp(x); });
+  if (detail::unrecorded("exp", out, {&a})) return out;
   return detail::record(
       "exp", out, {&a},
       [a = detail::SavedTensor(a), y = detail::SavedOutput(out)](const Tensor& g) -> Gradients {
@@ -149,6 +150,7 @@ Tensor exp(const Tensor& a) {
 // d(log a)/da = 1/a
 Tensor log(const Tensor& a) {
   Tensor out = map_floating(a, [](auto x) { return std::log(x); });
+  if (detail::unrecorded("log", out, {&a})) return out;
   return detail::record(
       "log", out, {&a},
       [a = detail::SavedTensor(a)](const Tensor& g) -> Gradients { return {g / a.unpack()}; });
@@ -157,6 +159,7 @@ Tensor log(const Tensor& a) {
 // d(√a)/da = 1 / (2√a)
 Tensor sqrt(const Tensor& a) {
   Tensor out = map_floating(a, [](auto x) { return std::sqrt(x); });
+  if (detail::unrecorded("sqrt", out, {&a})) return out;
   return detail::record(
       "sqrt", out, {&a},
       [a = detail::SavedTensor(a), y = detail::SavedOutput(out)](const Tensor& g) -> Gradients {
@@ -167,6 +170,7 @@ Tensor sqrt(const Tensor& a) {
 // d|a|/da = sign(a)   (0 at 0)
 Tensor abs(const Tensor& a) {
   Tensor out = map_any(a, [](auto x) { return x < 0 ? -x : x; });
+  if (detail::unrecorded("abs", out, {&a})) return out;
   return detail::record(
       "abs", out, {&a}, [a = detail::SavedTensor(a)](const Tensor& g) -> Gradients {
         const Tensor& x = a.unpack();
@@ -179,6 +183,7 @@ Tensor abs(const Tensor& a) {
 // d(tanh a)/da = 1 - tanh²(a)
 Tensor tanh(const Tensor& a) {
   Tensor out = map_floating(a, [](auto x) { return std::tanh(x); });
+  if (detail::unrecorded("tanh", out, {&a})) return out;
   return detail::record(
       "tanh", out, {&a},
       [a = detail::SavedTensor(a), y = detail::SavedOutput(out)](const Tensor& g) -> Gradients {
@@ -199,6 +204,7 @@ Tensor sigmoid(const Tensor& a) {
     const T e = std::exp(x);
     return e / (T(1) + e);
   });
+  if (detail::unrecorded("sigmoid", out, {&a})) return out;
   return detail::record(
       "sigmoid", out, {&a},
       [a = detail::SavedTensor(a), y = detail::SavedOutput(out)](const Tensor& g) -> Gradients {
@@ -213,6 +219,7 @@ Tensor sigmoid(const Tensor& a) {
 // d relu(a)/da = 1 where a > 0 (and at NaN, as PyTorch), else 0;  relu(NaN) = NaN
 Tensor relu(const Tensor& a) {
   Tensor out = map_any(a, [](auto x) { return x <= 0 ? decltype(x)(0) : x; });
+  if (detail::unrecorded("relu", out, {&a})) return out;
   return detail::record(
       "relu", out, {&a}, [a = detail::SavedTensor(a)](const Tensor& g) -> Gradients {
         return {times_positive_mask("relu_backward", g, a.unpack(), 0.0, /*nan_positive=*/true)};
@@ -259,6 +266,7 @@ Tensor clamp(const Tensor& a, double lo, double hi) {
 // d sin(a)/da = cos(a)
 Tensor sin(const Tensor& a) {
   Tensor out = map_floating(a, [](auto x) { return std::sin(x); });
+  if (detail::unrecorded("sin", out, {&a})) return out;
   return detail::record("sin", out, {&a},
                         [a = detail::SavedTensor(a)](const Tensor& g) -> Gradients {
                           const Tensor& x = a.unpack();
@@ -269,6 +277,7 @@ Tensor sin(const Tensor& a) {
 // d cos(a)/da = -sin(a)
 Tensor cos(const Tensor& a) {
   Tensor out = map_floating(a, [](auto x) { return std::cos(x); });
+  if (detail::unrecorded("cos", out, {&a})) return out;
   return detail::record("cos", out, {&a},
                         [a = detail::SavedTensor(a)](const Tensor& g) -> Gradients {
                           const Tensor& x = a.unpack();
@@ -279,6 +288,7 @@ Tensor cos(const Tensor& a) {
 // d log(1 + a)/da = 1 / (1 + a)
 Tensor log1p(const Tensor& a) {
   Tensor out = map_floating(a, [](auto x) { return std::log1p(x); });
+  if (detail::unrecorded("log1p", out, {&a})) return out;
   return detail::record("log1p", out, {&a},
                         [a = detail::SavedTensor(a)](const Tensor& g) -> Gradients {
                           const Tensor& x = a.unpack();
@@ -289,6 +299,7 @@ Tensor log1p(const Tensor& a) {
 // d(e^a - 1)/da = e^a
 Tensor expm1(const Tensor& a) {
   Tensor out = map_floating(a, [](auto x) { return std::expm1(x); });
+  if (detail::unrecorded("expm1", out, {&a})) return out;
   return detail::record("expm1", out, {&a},
                         [a = detail::SavedTensor(a)](const Tensor& g) -> Gradients {
                           const Tensor& x = a.unpack();
@@ -299,6 +310,7 @@ Tensor expm1(const Tensor& a) {
 // d(a²)/da = 2a
 Tensor square(const Tensor& a) {
   Tensor out = map_any(a, [](auto x) { return x * x; });
+  if (detail::unrecorded("square", out, {&a})) return out;
   return detail::record("square", out, {&a},
                         [a = detail::SavedTensor(a)](const Tensor& g) -> Gradients {
                           const Tensor& x = a.unpack();
