@@ -13,7 +13,8 @@
 
 namespace tg::optim {
 
-/// A field's name as a template argument: Buffer<"exp_avg">.
+/// A name as a template argument: a state field's (Buffer<"exp_avg">) or an optimizer's
+/// (OptimizerBase<AdamOptions, AdamParamState, "Adam">).
 template <size_t N>
 struct FieldName {
   char text[N];
