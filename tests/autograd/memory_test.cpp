@@ -1,6 +1,7 @@
-// Memory stays flat over long loops: 100,000 training iterations, and 100,000 forward passes
-// that forgot NoGradGuard. Proven with live-allocation counters, not timings. Its own
-// executable, because it replaces the global operator new.
+// Memory stays flat over long loops: 100,000 training iterations, 100,000 forward passes that
+// forgot NoGradGuard, and as many graphs of scalars whose records save their outputs. Proven
+// with live-allocation counters, not timings. Its own executable, because it replaces the
+// global operator new.
 #include <malloc.h>
 
 #include <atomic>
@@ -133,4 +134,27 @@ TEST_CASE("the counter sees what it should: a kept graph grows it") {
   std::vector<tg::Tensor> kept;
   for (int i = 0; i < 100; ++i) kept.push_back(model.forward());
   CHECK(live_allocations.load() - before >= 100 * 5);  // five records per forward at least
+}
+
+// Records that save their own output (exp, tanh, sigmoid, sqrt, their in-place forms) hold it
+// without its history, so that output and record do not keep each other alive; scalars are
+// where a design that kept values inside the tensor's own allocation made exactly that cycle.
+TEST_CASE("live allocations stay flat over graphs of scalars whose records save their outputs") {
+  const tg::Tensor x = tg::scalar(0.5, {.dtype = tg::f64, .requires_grad = true});
+  auto forward = [&] {
+    tg::Tensor y = tg::exp(x) + tg::tanh(x) + tg::sigmoid(x) + tg::sqrt(x);
+    y.exp_();
+    y.tanh_();
+    const tg::Tensor view = y.unsqueeze(0);
+    return (view * 2.0).sum() + y;  // a graph that nobody walks
+  };
+  for (int i = 0; i < 1000; ++i) (void)forward().item();
+  const long objects_before = live_allocations.load();
+  for (int i = 0; i < kIterations; ++i) (void)forward().item();
+  const long objects_after = live_allocations.load();
+  CAPTURE(objects_before);
+  CAPTURE(objects_after);
+#if !TG_UNDER_ASAN
+  CHECK(objects_after == objects_before);
+#endif
 }
