@@ -35,7 +35,7 @@ std::vector<double> evaluate(const Function& fn, const std::vector<Tensor>& inpu
 std::vector<double*> element_addresses(const Tensor& t) {
   std::vector<double*> address(static_cast<size_t>(t.numel()));
   double* const first = static_cast<double*>(t.impl()->data);
-  const std::vector<int64_t> walk[1] = {t.strides()};
+  const Shape walk[1] = {t.strides()};
   for_each_strided(t.shape(), walk, [&](int64_t i, const int64_t* offset) {
     address[static_cast<size_t>(i)] = first + offset[0];
   });

@@ -25,8 +25,8 @@ Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
   return out;
 }
 
-std::vector<int64_t> broadcast_strides(const Shape& shape, const Shape& target) {
-  std::vector<int64_t> strides(target.size(), 0);
+Shape broadcast_strides(const Shape& shape, const Shape& target) {
+  Shape strides(target.size(), 0);
   int64_t stride = 1;
   const size_t lead = target.size() - shape.size();
   for (size_t i = shape.size(); i-- > 0;) {

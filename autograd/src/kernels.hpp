@@ -24,7 +24,7 @@ Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
 
 /// Strides (in elements) that read a tensor of `shape` as if it had `target` shape:
 /// 0 along dimensions that broadcasting adds or stretches.
-std::vector<int64_t> broadcast_strides(const Shape& shape, const Shape& target);
+Shape broadcast_strides(const Shape& shape, const Shape& target);
 
 /// static_cast, except that a floating value an int64 cannot hold (NaN, +-Inf, |x| >= 2^63),
 /// for which the cast is undefined, becomes INT64_MIN: what x86 and so PyTorch give there.
@@ -75,8 +75,8 @@ DimSplit split_at(const Shape& shape, int64_t dim);
 /// row-major order, calling f(out_index, offsets...) where each offset walks its own strides;
 /// the innermost dimension runs as a tight loop.
 template <size_t N, class F>
-void for_each_strided_rows(const Shape& shape, const std::vector<int64_t> (&strides)[N],
-                           int64_t first_row, int64_t last_row, F&& f) {
+void for_each_strided_rows(const Shape& shape, const Shape (&strides)[N], int64_t first_row,
+                           int64_t last_row, F&& f) {
   const int64_t ndim = static_cast<int64_t>(shape.size());
   if (ndim == 0) {
     int64_t zero[N] = {};
@@ -84,7 +84,7 @@ void for_each_strided_rows(const Shape& shape, const std::vector<int64_t> (&stri
     return;
   }
   const int64_t inner = shape[static_cast<size_t>(ndim - 1)];
-  std::vector<int64_t> counter(static_cast<size_t>(ndim), 0);
+  Shape counter(static_cast<size_t>(ndim), 0);
   int64_t offsets[N] = {};
   // The counter and offsets of the first row: its index in the outer dimensions, digit by digit.
   for (int64_t d = ndim - 2, rest = first_row; d >= 0; --d) {
@@ -117,7 +117,7 @@ void for_each_strided_rows(const Shape& shape, const std::vector<int64_t> (&stri
 /// Visits every element of `shape` in row-major order, calling f(out_index, offsets...) where
 /// each offset walks its own strides; the innermost dimension runs as a tight loop.
 template <size_t N, class F>
-void for_each_strided(const Shape& shape, const std::vector<int64_t> (&strides)[N], F&& f) {
+void for_each_strided(const Shape& shape, const Shape (&strides)[N], F&& f) {
   int64_t total = 1;
   for (int64_t s : shape) total *= s;
   if (total == 0) return;
@@ -164,8 +164,8 @@ Tensor binary_kernel(const char* op, const Tensor& a_in, const Tensor& b_in, F f
       for (int64_t i = begin; i < end; ++i) o[i] = f(xv, y[i]);
     });
   } else {
-    const std::vector<int64_t> strides[2] = {broadcast_strides(a.shape(), shape),
-                                             broadcast_strides(b.shape(), shape)};
+    const Shape strides[2] = {broadcast_strides(a.shape(), shape),
+                              broadcast_strides(b.shape(), shape)};
     const auto visit = [&](int64_t i, const int64_t* off) { o[i] = f(x[off[0]], y[off[1]]); };
     if (n == 0) return out;
     const int64_t inner = shape.empty() ? 1 : shape.back();

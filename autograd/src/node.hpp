@@ -74,7 +74,7 @@ class Edges {
   Edge* data() { return overflow_.empty() ? inline_.data() : overflow_.data(); }
   const Edge* data() const { return overflow_.empty() ? inline_.data() : overflow_.data(); }
   std::array<Edge, 2> inline_;
-  std::vector<Edge> overflow_;
+  std::vector<Edge, SmallBlockAllocator<Edge>> overflow_;  // linear's three edges, say
   size_t size_ = 0;
 };
 

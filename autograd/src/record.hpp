@@ -58,8 +58,9 @@ class SavedTensor {
 /// g · mask for a backward whose mask (0/±1/½ entries) was computed from `sources`: recorded,
 /// under create_graph, as an op `name` of g and of the sources, with zero gradient for the
 /// sources, so a second derivative through it is zero rather than missing (PyTorch's).
+/// (A list, not a vector: a plain backward never keeps the sources, so it builds no vector.)
 Tensor times_mask(const char* name, const Tensor& g, const Tensor& mask,
-                  const std::vector<Tensor>& sources);
+                  std::initializer_list<Tensor> sources);
 
 /// The one way an op keeps its own output for its backward (exp, sqrt, tanh, sigmoid, softmax,
 /// log_softmax, ...): save_output(out) in the forward, and in the backward

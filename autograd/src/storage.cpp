@@ -139,9 +139,12 @@ size_t physical_memory() {
       if (buffer == nullptr) throw std::bad_alloc();
       return with_counter(std::shared_ptr<void>(buffer, [](void* p) { std::free(p); }), kAlignment);
     }
+    // The count's block from the free lists too, so a step that remakes its large buffers calls
+    // no malloc.
     return with_counter(
-        std::shared_ptr<void>(cache().take(rounded),
-                              [rounded](void* p) { cache().give_back(p, rounded); }),
+        std::shared_ptr<void>(
+            cache().take(rounded), [rounded](void* p) { cache().give_back(p, rounded); },
+            SmallBlockAllocator<std::byte>{}),
         kAlignment);
   } catch (const std::bad_alloc&) {
     allocation_failed(bytes, shape, dtype, "out of memory");

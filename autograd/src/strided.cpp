@@ -90,7 +90,7 @@ Shape broadcast_strides_of(const TensorImpl& t, const Shape& target) {
 void copy_values(const Tensor& dst, const Tensor& src) {
   const TensorImpl& d = *dst.impl();
   const TensorImpl& s = *src.impl();
-  const std::vector<int64_t> walk[2] = {strides_of(d), broadcast_strides_of(s, d.shape)};
+  const Shape walk[2] = {strides_of(d), broadcast_strides_of(s, d.shape)};
   dispatch(d.dtype, [&]<class To>() {
     dispatch(s.dtype, [&]<class From>() {
       To* o = static_cast<To*>(d.data);

@@ -106,9 +106,9 @@ Tensor where(const Tensor& cond_in, const Tensor& a, const Tensor& b) {
       const T* xv = detail::data_of<T>(x);
       const T* yv = detail::data_of<T>(y);
       T* o = detail::data_of<T>(out);
-      const std::vector<int64_t> strides[3] = {detail::broadcast_strides(cond.shape(), shape),
-                                               detail::broadcast_strides(a.shape(), shape),
-                                               detail::broadcast_strides(b.shape(), shape)};
+      const Shape strides[3] = {detail::broadcast_strides(cond.shape(), shape),
+                                detail::broadcast_strides(a.shape(), shape),
+                                detail::broadcast_strides(b.shape(), shape)};
       detail::for_each_strided(shape, strides, [&](int64_t i, const int64_t* off) {
         o[i] = c[off[0]] != C(0) ? xv[off[1]] : yv[off[2]];
       });

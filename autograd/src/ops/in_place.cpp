@@ -114,7 +114,7 @@ Tensor positions_in_base(const Tensor& view, const Tensor& base, const char* op)
   Tensor positions = detail::empty({view.numel()}, DType::i64);
   int64_t* idx = detail::data_of<int64_t>(positions);
   const int64_t start = view.storage_offset() - base.storage_offset();
-  const std::vector<int64_t> walk[1] = {view.strides()};
+  const Shape walk[1] = {view.strides()};
   detail::for_each_strided(view.shape(), walk,
                            [&](int64_t i, const int64_t* off) { idx[i] = start + off[0]; });
   return positions;

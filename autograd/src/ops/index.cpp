@@ -111,15 +111,15 @@ void check_gather_index(const char* op, const Tensor& a, int64_t d, const Tensor
 template <class F>
 void for_each_gathered(const Shape& shape, int64_t d, const Tensor& index, F f) {
   const int64_t* idx = detail::data_of<int64_t>(index);
-  std::vector<int64_t> strides(shape.size());
+  Shape strides(shape.size());
   int64_t stride = 1;
   for (size_t i = shape.size(); i-- > 0;) {
     strides[i] = stride;
     stride *= shape[i];
   }
-  const std::vector<int64_t> data_strides = strides;
+  const Shape data_strides = strides;
   strides[static_cast<size_t>(d)] = 0;  // the index supplies the position along d
-  const std::vector<int64_t> walk[1] = {strides};
+  const Shape walk[1] = {strides};
   detail::for_each_strided(index.shape(), walk, [&](int64_t i, const int64_t* off) {
     const int64_t row = idx[i];
     f(i, off[0] + row * data_strides[static_cast<size_t>(d)]);

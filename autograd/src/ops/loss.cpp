@@ -12,6 +12,7 @@
 
 #include "kernels.hpp"
 #include "record.hpp"
+#include "small_blocks.hpp"
 #include "storage.hpp"
 #include "tapegrad/autograd/loss_checks.hpp"
 #include "tapegrad/autograd/ops.hpp"
@@ -65,14 +66,30 @@ void check_class_targets(const char* loss, const char* input_name, const Tensor&
                             loss, format_shape(weight.shape())));
 }
 
+// The losses' scratch arrays, from the per-thread free lists, so that a training step's loss
+// calls no malloc.
+using Doubles = std::vector<double, SmallBlockAllocator<double>>;
+
+// t's elements as doubles.
+Doubles values_of(const Tensor& t) {
+  Tensor holder;
+  const Tensor& dense = dense_values(t, holder);
+  Doubles out(static_cast<size_t>(dense.numel()));
+  dispatch(dense.dtype(), [&]<class T>() {
+    const T* x = data_of<T>(dense);
+    for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<double>(x[i]);
+  });
+  return out;
+}
+
 // Per-sample class weights w[y_n] (0 for ignored samples) and their sum, the divisor of `mean`.
 struct TargetWeights {
-  std::vector<double> of_sample;
+  Doubles of_sample;
   double total = 0;
 };
 
 TargetWeights target_weights(const Tensor& target, const Tensor& weight, int64_t ignore_index) {
-  const std::vector<double> w = weight.defined() ? weight.to_vector() : std::vector<double>{};
+  const Doubles w = weight.defined() ? values_of(weight) : Doubles();
   const int64_t* index = data_of<int64_t>(target);
   TargetWeights out;
   out.of_sample.resize(static_cast<size_t>(target.numel()));
@@ -186,14 +203,13 @@ Tensor fused_cross_entropy(const Tensor& logits_in, const Tensor& target_in,
                   const Tensor& class_weight = weight_saved.unpack();
                   const int64_t n_rows = probs.size(0), n_classes = probs.size(1);
                   const int64_t* index = data_of<int64_t>(labels);
-                  const std::vector<double> w =
-                      class_weight.defined() ? class_weight.to_vector() : std::vector<double>{};
+                  const Doubles w = class_weight.defined() ? values_of(class_weight) : Doubles();
                   double weight_total = 0;
                   for (int64_t c = 0; c < n_classes; ++c)
                     weight_total += w.empty() ? 1.0 : w[static_cast<size_t>(c)];
                   // Row n's gradient is (p·a_n − B_n)·factor_n, where B_n holds (1 − ε)·w_y at the
                   // target and (ε/C)·w_c everywhere; a_n and B_n are 0 for ignored samples.
-                  std::vector<double> a(static_cast<size_t>(n_rows), 0.0);
+                  Doubles a(static_cast<size_t>(n_rows), 0.0);
                   for (int64_t n = 0; n < n_rows; ++n)
                     if (index[n] != ignore_index)
                       a[static_cast<size_t>(n)] =
@@ -216,12 +232,13 @@ Tensor fused_cross_entropy(const Tensor& logits_in, const Tensor& target_in,
                       b_values[static_cast<size_t>(n * n_classes + index[n])] += hit(n);
                     }
                     const Tensor b = tensor(b_values, scores.shape(), {.dtype = scores.dtype()});
-                    const Tensor a_column = tensor(a, {n_rows, 1}, {.dtype = scores.dtype()});
+                    const Tensor a_column = tensor(std::vector<double>(a.begin(), a.end()),
+                                                   {n_rows, 1}, {.dtype = scores.dtype()});
                     return {(softmax(scores, 1) * a_column - b) * factor};
                   }
                   // One pass over the saved probabilities: p·(a_n·s_n), less the spread and the
                   // hit.
-                  const std::vector<double> scale = factor.to_vector();
+                  const Doubles scale = values_of(factor);
                   Tensor grad = empty(probs.shape(), probs.dtype());
                   dispatch_floating("cross_entropy", probs.dtype(), [&]<class T>() {
                     const T* p = data_of<T>(probs);
@@ -281,14 +298,16 @@ Tensor fused_nll_loss(const Tensor& log_probs, const Tensor& target_in, const Te
        ignore_index, reduction, counted](const Tensor& g) -> Gradients {
         const int64_t n_rows = shape[0], n_classes = shape[1];
         const int64_t* index = data_of<int64_t>(target_saved.unpack());
-        std::vector<double> picked(static_cast<size_t>(n_rows * n_classes), 0.0);
-        for (int64_t n = 0; n < n_rows; ++n)
-          if (index[n] != ignore_index)
-            picked[static_cast<size_t>(n * n_classes + index[n])] =
-                -counted.of_sample[static_cast<size_t>(n)];
+        const Tensor picked = zeros(shape, {.dtype = dtype});
+        dispatch_floating("nll_loss", dtype, [&]<class T>() {
+          T* p = data_of<T>(picked);
+          for (int64_t n = 0; n < n_rows; ++n)
+            if (index[n] != ignore_index)
+              p[n * n_classes + index[n]] =
+                  static_cast<T>(-counted.of_sample[static_cast<size_t>(n)]);
+        });
         // linear in g, so the recorded product is also the create_graph form
-        return {tensor(picked, shape, {.dtype = dtype}) *
-                per_sample_factor(g, reduction, counted.total)};
+        return {picked * per_sample_factor(g, reduction, counted.total)};
       });
 }
 

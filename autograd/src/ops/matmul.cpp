@@ -9,6 +9,7 @@
 #include "grad_sink.hpp"
 #include "kernels.hpp"
 #include "record.hpp"
+#include "small_blocks.hpp"
 #include "tapegrad/autograd/ops.hpp"
 
 namespace tg {
@@ -165,7 +166,7 @@ Tensor column_sums(const Tensor& g_in) {
   const int64_t rows_n = g.shape()[0], cols_n = g.shape()[1];
   Tensor out = detail::empty({cols_n}, g.dtype());
   detail::dispatch_floating("linear", g.dtype(), [&]<class T>() {
-    const std::vector<T> ones(static_cast<size_t>(rows_n), T(1));
+    const std::vector<T, detail::SmallBlockAllocator<T>> ones(static_cast<size_t>(rows_n), T(1));
     detail::gemm<T>(true, false, cols_n, 1, rows_n, T(1), detail::data_of<T>(g), ones.data(), T(0),
                     detail::data_of<T>(out));
   });

@@ -61,7 +61,7 @@ Tensor view_as(const char* op, const Tensor& a, const Shape& shape, const Shape&
 Tensor view_positions(const Shape& shape, const Shape& strides, int64_t offset) {
   Tensor index = detail::empty({shape_numel(shape)}, DType::i64);
   int64_t* idx = detail::data_of<int64_t>(index);
-  const std::vector<int64_t> walk[1] = {strides};
+  const Shape walk[1] = {strides};
   detail::for_each_strided(shape, walk,
                            [&](int64_t i, const int64_t* off) { idx[i] = offset + off[0]; });
   return index;
@@ -299,7 +299,7 @@ Tensor sum_to(const Tensor& a, const Shape& shape) {
       return;
     }
     // A strided input (a broadcast gradient, say) is read in place, never copied.
-    const std::vector<int64_t> walk[2] = {detail::broadcast_strides(shape, a.shape()), a.strides()};
+    const Shape walk[2] = {detail::broadcast_strides(shape, a.shape()), a.strides()};
     detail::for_each_strided(a.shape(), walk,
                              [&](int64_t /*i*/, const int64_t* off) { o[off[0]] += x[off[1]]; });
   });
@@ -503,14 +503,14 @@ Tensor Tensor::as_strided(const Shape& sizes, const Shape& strides, int64_t stor
   const int64_t span = root_last + 1;
   std::vector<int64_t> owner(static_cast<size_t>(span), -1);
   {
-    const std::vector<int64_t> walk[1] = {a.strides()};
+    const Shape walk[1] = {a.strides()};
     detail::for_each_strided(a.shape(), walk, [&](int64_t i, const int64_t* off) {
       owner[static_cast<size_t>(a.storage_offset() + off[0])] = i;
     });
   }
   Tensor positions = detail::empty({out.numel()}, DType::i64);
   int64_t* idx = detail::data_of<int64_t>(positions);
-  const std::vector<int64_t> walk[1] = {strides};
+  const Shape walk[1] = {strides};
   detail::for_each_strided(sizes, walk, [&](int64_t i, const int64_t* off) {
     idx[i] = owner[static_cast<size_t>(storage_offset + off[0])];
   });

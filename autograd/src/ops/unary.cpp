@@ -1,6 +1,9 @@
 // Elementwise functions of one tensor, each forward beside its backward. Backwards are written
 // with ops, so they are differentiable.
 #include <cmath>
+#include <initializer_list>
+#include <span>
+#include <vector>
 
 #include "kernels.hpp"
 #include "record.hpp"
@@ -35,13 +38,14 @@ Tensor map_any(const Tensor& a, F f) {
 }  // namespace
 
 namespace detail {
+namespace {
 
 // g · mask, recorded (when anything is) as an op of g and of `sources`, the tensors the mask was
 // computed from. The mask is piecewise constant in them, so their gradient is zero; but they are
 // inputs all the same, so a second derivative through relu, abs, clamp or maximum is a zero
 // tensor, as in PyTorch, where it would otherwise find no path to the input at all.
-Tensor times_mask(const char* name, const Tensor& g, const Tensor& mask,
-                  const std::vector<Tensor>& sources) {
+Tensor times_mask_of(const char* name, const Tensor& g, const Tensor& mask,
+                     std::span<const Tensor> sources) {
   if (!is_grad_enabled()) return g * mask;
   Tensor out;
   {
@@ -50,11 +54,19 @@ Tensor times_mask(const char* name, const Tensor& g, const Tensor& mask,
   }
   std::vector<Tensor> inputs{g};
   inputs.insert(inputs.end(), sources.begin(), sources.end());
-  return record(name, out, inputs, [name, mask, sources](const Tensor& gg) -> Gradients {
-    Gradients grads{times_mask(name, gg, mask, sources)};
-    for (const Tensor& source : sources) grads.push_back(zeros_like(source));
-    return grads;
-  });
+  return record(name, out, inputs,
+                [name, mask, kept = std::vector<Tensor>(sources.begin(), sources.end())](
+                    const Tensor& gg) -> Gradients {
+                  Gradients grads{times_mask_of(name, gg, mask, kept)};
+                  for (const Tensor& source : kept) grads.push_back(zeros_like(source));
+                  return grads;
+                });
+}
+}  // namespace
+
+Tensor times_mask(const char* name, const Tensor& g, const Tensor& mask,
+                  std::initializer_list<Tensor> sources) {
+  return times_mask_of(name, g, mask, std::span<const Tensor>(sources.begin(), sources.size()));
 }
 
 }  // namespace detail
