@@ -167,7 +167,7 @@ TEST_CASE("live allocations stay flat over graphs of scalars whose records save 
 // from the per-thread free lists and the large-buffer cache. Each line of the step stands for a
 // path that once called operator new on every step: a record with three inputs (linear), the
 // fused losses' scratch arrays, a broadcast gradient made contiguous (mean), a backward mask
-// (abs), a broadcasting op, buffers of 64 KiB and more, and a reduced log-softmax path.
+// (abs), a broadcasting op, buffers of 64 KiB and more, and log_softmax with nll_loss.
 // (Sanitizer builds bypass the free lists, so there the step is only run.)
 TEST_CASE("a steady training step calls no allocator") {
   tg::manual_seed(5);
