@@ -137,6 +137,10 @@ void reachable_records_into(std::vector<Node*>& nodes, std::span<const Tensor> r
   // start another walk on this thread.
   thread_local std::vector<Node*> stack;
   stack.clear();
+  // Each record's number, read once here: a recurrent network's graph outgrows the caches, and
+  // ordering by numbers read again from the records would miss the cache on every one.
+  thread_local std::vector<uint64_t> numbers;
+  numbers.clear();
   // One counter for all threads: a graph built with retain_graph may be walked again from
   // another thread, whose own count could equal the marks this thread's walk left behind.
   static std::atomic<uint64_t> walks{0};
@@ -158,28 +162,28 @@ void reachable_records_into(std::vector<Node*>& nodes, std::span<const Tensor> r
           "backward(); pass {{.retain_graph = true}} to the first backward to walk it twice",
           n->name, format_shape(n->shape)));
     nodes.push_back(n);
+    numbers.push_back(n->sequence_nr);
     for (const Edge& edge : n->edges)
       if (Node* input = edge.node.get(); first_visit(input)) stack.push_back(input);
   }
   // A depth-first walk of a chain, or of any graph whose inputs were recorded in order, already
   // yields decreasing numbers: checking costs one pass.
-  const auto newer = [](const Node* a, const Node* b) { return a->sequence_nr > b->sequence_nr; };
-  if (std::is_sorted(nodes.begin(), nodes.end(), newer)) return;
+  if (std::is_sorted(numbers.begin(), numbers.end(), std::greater<>())) return;
   // One graph's numbers are nearly consecutive, so each record of a large graph goes straight
   // to the slot its number names: linear, where a comparison sort pays n log n (a tenth of a
   // recurrent network's backward). Small graphs, numbers spread far apart, or repeated ones
   // (records made on several threads) take the comparison sort.
   if (nodes.size() >= kLinearOrderFrom) {
-    const auto [newest, oldest] = std::minmax_element(nodes.begin(), nodes.end(), newer);
-    const uint64_t top = (*newest)->sequence_nr, span = top - (*oldest)->sequence_nr;
+    const auto [oldest, newest] = std::minmax_element(numbers.begin(), numbers.end());
+    const uint64_t top = *newest, span = top - *oldest;
     if (span < 4 * nodes.size()) {
       thread_local std::vector<Node*> slots;
       slots.assign(span + 1, nullptr);
       bool distinct = true;
-      for (Node* n : nodes) {
-        Node*& slot = slots[top - n->sequence_nr];
+      for (size_t i = 0; i < nodes.size(); ++i) {
+        Node*& slot = slots[top - numbers[i]];
         distinct = distinct && slot == nullptr;
-        slot = n;
+        slot = nodes[i];
       }
       if (distinct) {
         nodes.clear();
@@ -189,7 +193,8 @@ void reachable_records_into(std::vector<Node*>& nodes, std::span<const Tensor> r
       }
     }
   }
-  std::sort(nodes.begin(), nodes.end(), newer);
+  std::sort(nodes.begin(), nodes.end(),
+            [](const Node* a, const Node* b) { return a->sequence_nr > b->sequence_nr; });
 }
 
 }  // namespace detail
@@ -274,11 +279,15 @@ void walk_backward(std::span<const Tensor> roots, std::span<const Tensor> root_g
   NodeListLease lease;
   std::vector<Node*>& nodes = lease.list();
   detail::reachable_records_into(nodes, roots, /*require_alive=*/true);
-  LeafReadiness readiness(nodes, capture == nullptr);
-  // Any early exit must leave no half-summed gradients behind in the records.
+  LeafReadiness readiness(nodes, capture == nullptr && detail::LeafHooks::any_alive());
+  // An early exit must leave no half-summed gradients behind in the records. A walk that ends
+  // normally has taken every one already, and one more pass over a large graph costs a cache
+  // miss per record.
   struct ClearPending {
     std::vector<Node*>& nodes;
+    bool walk_ended = false;
     ~ClearPending() {
+      if (walk_ended) return;
       for (Node* n : nodes) n->engine.pending_grad = Tensor();
     }
   } clear_pending{nodes};
@@ -332,9 +341,9 @@ void walk_backward(std::span<const Tensor> roots, std::span<const Tensor> root_g
     if (capture != nullptr)
       if (auto it = capture->node_slot.find(n); it != capture->node_slot.end())
         capture->gradients[it->second] = grad_output;
-    if (autograd::is_inspecting_tape()) n->seen.grad = grad_output.detach();
-    if (n->retained_output && capture == nullptr)
-      retain(*n->retained_output, grad_output, create_graph);
+    if (autograd::is_inspecting_tape()) n->extras_for_write().seen.grad = grad_output.detach();
+    if (n->extras && capture == nullptr)
+      retain(n->extras->retained_output, grad_output, create_graph);
     detail::set_running_record(n);
     Gradients grads = n->apply(grad_output);
     detail::set_running_record(nullptr);
@@ -359,6 +368,7 @@ void walk_backward(std::span<const Tensor> roots, std::span<const Tensor> root_g
     }
     readiness.record_done(*n);
   }
+  clear_pending.walk_ended = true;
 }
 
 // One backward with its own callback queue, run as the walk ends, normally or not.

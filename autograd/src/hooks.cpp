@@ -15,6 +15,7 @@
 namespace tg::detail {
 namespace {
 thread_local CallbackQueue* current_queue = nullptr;
+std::atomic<int64_t> live_leaf_hooks{0};  // LeafHooks objects alive, over all threads
 }  // namespace
 
 CallbackQueue::CallbackQueue() : previous_(current_queue) { current_queue = this; }
@@ -33,6 +34,10 @@ void CallbackQueue::run(std::exception_ptr failure) {
 }
 
 CallbackQueue* current_callback_queue() { return current_queue; }
+
+LeafHooks::LeafHooks() { live_leaf_hooks.fetch_add(1, std::memory_order_relaxed); }
+LeafHooks::~LeafHooks() { live_leaf_hooks.fetch_sub(1, std::memory_order_relaxed); }
+bool LeafHooks::any_alive() { return live_leaf_hooks.load(std::memory_order_relaxed) != 0; }
 
 }  // namespace tg::detail
 

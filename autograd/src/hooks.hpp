@@ -13,6 +13,14 @@ namespace tg::detail {
 
 /// The post-accumulate-grad hooks of one leaf, with their ids.
 struct LeafHooks {
+  LeafHooks();
+  ~LeafHooks();
+  LeafHooks(const LeafHooks&) = delete;
+  LeafHooks& operator=(const LeafHooks&) = delete;
+  /// Whether any leaf has hooks: when none has, a backward skips the pass that finds the hooked
+  /// leaves it reaches (a pass over every record of the graph).
+  static bool any_alive();
+
   std::vector<std::pair<uint64_t, std::function<void(const Tensor&)>>> hooks;
 };
 

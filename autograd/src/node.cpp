@@ -21,7 +21,32 @@ struct Graveyard {
 thread_local Graveyard graveyard;
 }  // namespace
 
+// A binary op's record with both inputs saved (mul, div), with the count block that
+// allocate_shared puts before it, must fit the free lists' 512-byte class: the next class is
+// 1 KiB, and a recurrent network's graph is mostly such records.
+struct BinaryBackward {
+  SavedTensor a, b;
+  bool a_needs, b_needs;
+  Gradients operator()(const Tensor& grad_output) const;
+};
+static_assert(sizeof(LambdaNode<BinaryBackward>) + 2 * sizeof(void*) <= 512);
+
 uint64_t next_sequence_nr() { return ++sequence_counter; }
+
+const std::optional<std::string>& Node::output_name() const {
+  static const std::optional<std::string> none;
+  return extras ? extras->output_name : none;
+}
+
+const Inspection& Node::seen() const {
+  static const Inspection nothing;
+  return extras ? extras->seen : nothing;
+}
+
+NodeExtras& Node::extras_for_write() {
+  if (!extras) extras = std::make_unique<NodeExtras>();
+  return *extras;
+}
 
 void note_scalar_arguments(const Tensor& out, std::initializer_list<double> values) {
   Node* node = out.defined() ? out.impl()->grad_fn.get() : nullptr;
@@ -100,7 +125,8 @@ void attach(const char* name, Tensor& out, std::shared_ptr<Node> node, const Ten
       edge.leaf = inputs[i]->impl_ptr();
   }
   node->sequence_nr = sequence_nr_after(node->edges);
-  if (autograd::is_inspecting_tape()) node->seen.value = alias_with_shape(out, result.shape);
+  if (autograd::is_inspecting_tape())
+    node->extras_for_write().seen.value = alias_with_shape(out, result.shape);
   result.grad_fn = std::move(node);
 }
 

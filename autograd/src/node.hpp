@@ -55,6 +55,16 @@ struct Inspection {
   Tensor grad;   // the gradient that reached the output in backward
 };
 
+/// What few records carry, kept out of line so that a record of a binary op with its two saved
+/// inputs fits the free lists' 512-byte class (the next one is 1 KiB).
+struct NodeExtras {
+  std::optional<std::string> output_name;  // Tensor::set_name on the output
+  // Tensor::retain_grad on the output: where backward stores its gradient. Weak, so the record
+  // does not keep its own output alive.
+  std::weak_ptr<TensorImpl> retained_output;
+  Inspection seen;
+};
+
 /// A record's edges: up to two inside the record (every unary and binary op), more in a vector.
 class Edges {
  public:
@@ -86,14 +96,15 @@ struct Node {
   Shape shape;               // the output's shape and dtype
   DType dtype = DType::f32;
   Literals literals;
-  std::unique_ptr<std::string> output_name;  // Tensor::set_name on the output, rarely set
-  // Tensor::retain_grad on the output: where backward stores its gradient. Weak, so the record
-  // does not keep its own output alive; out of line, as it is rarely set.
-  std::unique_ptr<std::weak_ptr<TensorImpl>> retained_output;
   bool released = false;  // set when backward freed what the record saved
-
   EngineScratch engine;
-  Inspection seen;
+  std::unique_ptr<NodeExtras> extras;  // null until a name, retain_grad or inspection needs it
+
+  /// The output's name and value and gradient as inspected (none when there are no extras).
+  const std::optional<std::string>& output_name() const;
+  const Inspection& seen() const;
+  /// The extras, made on first use.
+  NodeExtras& extras_for_write();
 
   Node() = default;
   Node(const Node&) = delete;

@@ -91,10 +91,10 @@ bool has_constants(const Node& n) {
 
 std::vector<InputFlow> input_flows(const Graph& graph, Node& n) {
   std::vector<InputFlow> flows;
-  if (!n.seen.grad.defined() || n.released) return flows;
+  if (!n.seen().grad.defined() || n.released) return flows;
   NoGradGuard no_grad;
-  Gradients sent = n.apply(n.seen.grad);
-  const bool scalar_output = n.seen.grad.numel() == 1;
+  Gradients sent = n.apply(n.seen().grad);
+  const bool scalar_output = n.seen().grad.numel() == 1;
   Gradients local;
   if (scalar_output) local = n.apply(ones(n.shape, {.dtype = n.dtype}));
   for (size_t k = 0; k < n.edges.size() && k < sent.size(); ++k) {
@@ -112,19 +112,19 @@ std::vector<InputFlow> input_flows(const Graph& graph, Node& n) {
 std::string flow_text(const Node& n, const InputFlow& flow, const ShowTensor& show) {
   if (flow.local.defined())
     return fmt::format("to {}: local derivative {}, passes {} · {} = {}", flow.name,
-                       show(flow.local), show(n.seen.grad), show(flow.local), show(flow.passed));
+                       show(flow.local), show(n.seen().grad), show(flow.local), show(flow.passed));
   return fmt::format("to {}: passes {}", flow.name, show(flow.passed));
 }
 
 std::string record_line(const Graph& graph, const Node& n, const TapeFormatOptions& options,
                         const ShowTensor& show) {
-  const std::string name = n.output_name ? *n.output_name + " = " : "";
+  const std::string name = n.output_name() ? *n.output_name() + " = " : "";
   std::string text = fmt::format("#{}  {}{} -> {} {}", graph.record_number.at(&n), name,
                                  call(graph, n), format_shape(n.shape), dtype_name(n.dtype));
-  if (options.values && n.seen.value.defined())
-    text += fmt::format("  value {}", show(n.seen.value));
-  if (options.gradients && n.seen.grad.defined())
-    text += fmt::format("  grad {}", show(n.seen.grad));
+  if (options.values && n.seen().value.defined())
+    text += fmt::format("  value {}", show(n.seen().value));
+  if (options.gradients && n.seen().grad.defined())
+    text += fmt::format("  grad {}", show(n.seen().grad));
   return text;
 }
 
@@ -183,11 +183,11 @@ std::string micrograd_dot(const Graph& graph, const DotOptions& options) {
   }
   for (size_t i = 0; i < graph.records.size(); ++i) {
     const Node& n = *graph.records[i];
-    const std::string name = n.output_name ? *n.output_name : fmt::format("#{}", i + 1);
-    const std::string data = options.values && n.seen.value.defined()
-                                 ? micrograd_number(n.seen.value)
+    const std::string name = n.output_name() ? *n.output_name() : fmt::format("#{}", i + 1);
+    const std::string data = options.values && n.seen().value.defined()
+                                 ? micrograd_number(n.seen().value)
                                  : fmt::format("{} {}", format_shape(n.shape), dtype_name(n.dtype));
-    value_node(fmt::format("r{}", i + 1), name, data, n.seen.grad);
+    value_node(fmt::format("r{}", i + 1), name, data, n.seen().grad);
     const std::string op = has_constants(n) ? call(graph, n) : n.name;
     text += fmt::format("  r{}_op [shape=ellipse, label=\"{}\"];\n", i + 1, escape(op, false));
     text += fmt::format("  r{0}_op -> r{0};\n", i + 1);
@@ -213,14 +213,14 @@ std::string tape_dot(const Graph& graph, const DotOptions& options) {
   }
   for (size_t i = 0; i < graph.records.size(); ++i) {
     const Node& n = *graph.records[i];
-    const std::string name = n.output_name ? *n.output_name + " = " : "";
+    const std::string name = n.output_name() ? *n.output_name() + " = " : "";
     const std::string op = has_constants(n) ? call(graph, n) : n.name;
     std::string label = fmt::format("#{} {}\\n{} {}", i + 1, escape(name + op, false),
                                     format_shape(n.shape), dtype_name(n.dtype));
-    if (options.values && n.seen.value.defined())
-      label += fmt::format("\\nvalue {}", values(n.seen.value));
-    if (options.gradients && n.seen.grad.defined())
-      label += fmt::format("\\ngrad {}", values(n.seen.grad));
+    if (options.values && n.seen().value.defined())
+      label += fmt::format("\\nvalue {}", values(n.seen().value));
+    if (options.gradients && n.seen().grad.defined())
+      label += fmt::format("\\ngrad {}", values(n.seen().grad));
     text += fmt::format("  r{} [shape=box, label=\"{}\"];\n", i + 1, label);
     for (const Edge& e : n.edges) {
       if (e.node)

@@ -166,11 +166,11 @@ void to_html(const Tensor& output, const std::string& path, const HtmlOptions& o
     b.id = fmt::format("r{}", r);
     b.kind = "record";
     b.record = r;
-    b.head = n.output_name ? fmt::format("#{} {}", r, *n.output_name) : fmt::format("#{}", r);
+    b.head = n.output_name() ? fmt::format("#{} {}", r, *n.output_name()) : fmt::format("#{}", r);
     b.op = detail::call(graph, n);
     b.shape = fmt::format("{} {}", format_shape(n.shape), dtype_name(n.dtype));
-    b.value = shown(n.seen.value, max_elements);
-    b.grad = shown(n.seen.grad, max_elements);
+    b.value = shown(n.seen().value, max_elements);
+    b.grad = shown(n.seen().grad, max_elements);
     // Backward runs the records newest first: record r at step records + (records − r + 1).
     b.grad_step = 2 * records + 1 - r;
     boxes.push_back(std::move(b));
@@ -237,7 +237,7 @@ void to_html(const Tensor& output, const std::string& path, const HtmlOptions& o
                       detail::record_line(graph, n, {.values = true, .gradients = false}, show)},
                      {"backward_line",
                       detail::record_line(graph, n, {.values = true, .gradients = true}, show)},
-                     {"arriving", shown(n.seen.grad, max_elements)},
+                     {"arriving", shown(n.seen().grad, max_elements)},
                      {"flows", std::move(flows)}});
   }
   const nlohmann::json data = {{"title", options.title}, {"width", width}, {"height", height},

@@ -198,20 +198,20 @@ Tensor& Tensor::retain_grad() {
                       format_shape(impl.shape)));
     return *this;  // a leaf keeps its gradient anyway
   }
-  if (!impl.grad_fn->retained_output)
-    impl.grad_fn->retained_output = std::make_unique<std::weak_ptr<detail::TensorImpl>>(impl_);
+  std::weak_ptr<detail::TensorImpl>& retained = impl.grad_fn->extras_for_write().retained_output;
+  if (retained.expired()) retained = impl_;
   return *this;
 }
 
 bool Tensor::retains_grad() const {
   const detail::TensorImpl& impl = checked(impl_.get(), "retains_grad");
-  return impl.grad_fn && impl.grad_fn->retained_output &&
-         impl.grad_fn->retained_output->lock() == impl_;
+  return impl.grad_fn && impl.grad_fn->extras &&
+         impl.grad_fn->extras->retained_output.lock() == impl_;
 }
 
 Tensor& Tensor::set_name(std::string name) {
   checked(impl_.get(), "set_name");
-  if (impl_->grad_fn) impl_->grad_fn->output_name = std::make_unique<std::string>(name);
+  if (impl_->grad_fn) impl_->grad_fn->extras_for_write().output_name = name;
   impl_->name = std::make_unique<std::string>(std::move(name));
   return *this;
 }

@@ -1,5 +1,6 @@
 // The tape and the backward engine: when records are made, accumulation, retain_graph,
 // released graphs, grad_output, NoGradGuard per thread, deep chains, tg::grad.
+#include <stdexcept>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -186,4 +187,30 @@ TEST_CASE("a retained graph can be walked again from another thread") {
     other.join();
   }
   CHECK(x.grad().item() == 8);  // 4 from each backward
+}
+
+namespace {
+// Identity whose backward throws the first time it runs and passes its gradient on after that.
+struct FailsOnce : tg::autograd::Function<FailsOnce> {
+  static constexpr const char* name = "fails_once";
+  static inline bool failed = false;
+  static tg::Tensor forward(tg::autograd::AutogradContext*, const tg::Tensor& x) { return x; }
+  static std::vector<tg::Tensor> backward(tg::autograd::AutogradContext*,
+                                          std::vector<tg::Tensor> grad_outputs) {
+    if (!std::exchange(failed, true)) throw std::runtime_error("fails_once broke");
+    return {grad_outputs[0]};
+  }
+};
+}  // namespace
+
+TEST_CASE("a backward that throws midway leaves no partial sum for the next one") {
+  tg::Tensor x = leaf({1}, {});
+  const tg::Tensor y = x * 2.0;
+  // The add runs first and hands y's record its share; then fails_once throws before passing on
+  // its own, so y's record holds half a sum when the walk stops.
+  const tg::Tensor z = FailsOnce::apply(y) + y;
+  CHECK_THROWS_AS(z.backward({.retain_graph = true}), std::runtime_error);
+  CHECK_FALSE(x.grad().defined());
+  z.backward({.retain_graph = true});
+  CHECK(x.grad().item() == 4);  // dz/dx = 2 + 2; the half sum left behind would make it 6
 }
