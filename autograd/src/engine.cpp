@@ -6,6 +6,7 @@
 #include <atomic>
 #include <bit>
 #include <cmath>
+#include <functional>
 #include <span>
 #include <unordered_map>
 
