@@ -49,19 +49,21 @@ void accumulate_into(Tensor& sum, Tensor&& term) {
 
 // A gradient turned back into its input's shape (undoing broadcasting) and dtype. A shape that
 // no broadcasting explains is the backward's bug (a custom Function's, typically): say whose.
-Tensor to_input_form(Tensor g, const Edge& edge, const Node& n, size_t input) {
-  if (g.shape() != edge.shape) {
-    bool reducible = g.dim() >= static_cast<int64_t>(edge.shape.size());
-    for (size_t i = 0; reducible && i < edge.shape.size(); ++i) {
-      const int64_t have = g.shape()[g.shape().size() - edge.shape.size() + i];
-      reducible = have == edge.shape[i] || edge.shape[i] == 1;
+// Out of line: the walk calls it only for a gradient whose shape or dtype differs.
+[[gnu::noinline]] Tensor to_input_form(Tensor g, const Edge& edge, const Node& n, size_t input) {
+  const Shape& shape = n.input_shape(input);
+  if (g.shape() != shape) {
+    bool reducible = g.dim() >= static_cast<int64_t>(shape.size());
+    for (size_t i = 0; reducible && i < shape.size(); ++i) {
+      const int64_t have = g.shape()[g.shape().size() - shape.size() + i];
+      reducible = have == shape[i] || shape[i] == 1;
     }
     if (!reducible)
       throw Error(fmt::format(
           "backward of '{}' (record #{}) returned a gradient of shape {} for input {}, which has "
           "shape {}: a gradient must have its input's shape (or broadcast to it)",
-          n.name, n.sequence_nr, format_shape(g.shape()), input, format_shape(edge.shape)));
-    g = sum_to(g, edge.shape);
+          n.name, n.sequence_nr, format_shape(g.shape()), input, format_shape(shape)));
+    g = sum_to(g, shape);
   }
   if (g.dtype() != edge.dtype) g = g.to(edge.dtype);
   return g;
@@ -357,7 +359,9 @@ void walk_backward(std::span<const Tensor> roots, std::span<const Tensor> root_g
     for (size_t k = 0; k < grads.size(); ++k) {
       const Edge& edge = n->edges[k];
       if (!grads[k].defined() || (!edge.node && !edge.leaf)) continue;
-      Tensor g = to_input_form(std::move(grads[k]), edge, *n, k);
+      Tensor g = std::move(grads[k]);
+      if (g.dtype() != edge.dtype || g.shape() != n->input_shape(k))
+        g = to_input_form(std::move(g), edge, *n, k);
       if (edge.node)
         accumulate_into(edge.node->engine.pending_grad, std::move(g));
       else

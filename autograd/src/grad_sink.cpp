@@ -26,7 +26,7 @@ Tensor* leaf_grad_sink(size_t input) {
   Tensor& grad = edge.leaf->grad;
   // The engine would otherwise add the gradient element by element into this very buffer
   // (accumulate_into_leaf), so writing into it is the same update, made by the product.
-  if (!grad.defined() || grad.dtype() != edge.dtype || grad.shape() != edge.shape ||
+  if (!grad.defined() || grad.dtype() != edge.dtype || grad.shape() != n->input_shape(input) ||
       !grad.is_contiguous())
     return nullptr;
   return &grad;

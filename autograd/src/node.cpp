@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <new>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,11 @@ const std::optional<std::string>& Node::output_name() const {
 const Inspection& Node::seen() const {
   static const Inspection nothing;
   return extras ? extras->seen : nothing;
+}
+
+void ShapeDeleter::operator()(Shape* shape) const noexcept {
+  shape->~Shape();
+  free_small_block(shape, sizeof(Shape));
 }
 
 NodeExtras& Node::extras_for_write() {
@@ -117,7 +123,8 @@ void attach(const char* name, Tensor& out, std::shared_ptr<Node> node, const Ten
       }
       continue;
     }
-    edge.shape = input->shape;
+    if (input->shape != result.shape)
+      edge.own_shape.reset(new (allocate_small_block(sizeof(Shape))) Shape(input->shape));
     edge.dtype = input->dtype;
     if (input->grad_fn)
       edge.node = input->grad_fn;

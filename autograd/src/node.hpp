@@ -22,12 +22,20 @@ using Gradients = std::vector<Tensor, detail::SmallBlockAllocator<Tensor>>;
 
 namespace tg::detail {
 
+/// Frees a Shape into the per-thread free lists.
+struct ShapeDeleter {
+  void operator()(Shape* shape) const noexcept;
+};
+
 /// Where a gradient flowing back into one input goes.
 struct Edge {
   std::shared_ptr<Node> node;        // the record that produced the input, or
   std::shared_ptr<TensorImpl> leaf;  // the leaf to accumulate into; both null: no gradient
-  Shape shape;                       // the input's shape and dtype, to reduce gradients back
-  DType dtype = DType::f32;
+  // The input's shape, kept only where it differs from the output's (broadcasting, products,
+  // reductions), to reduce gradients back: most inputs have their output's shape, and a Shape
+  // in every edge made a record a third larger. Node::input_shape reads it.
+  std::unique_ptr<Shape, ShapeDeleter> own_shape;
+  DType dtype = DType::f32;  // the input's dtype
 };
 
 /// The numbers format_tape shows in a record's call, kept as doubles and formatted only when the
@@ -105,6 +113,11 @@ struct Node {
   const Inspection& seen() const;
   /// The extras, made on first use.
   NodeExtras& extras_for_write();
+  /// The shape of input `k` (for an input that gets a gradient).
+  const Shape& input_shape(size_t k) const {
+    const Edge& edge = edges[k];
+    return edge.own_shape ? *edge.own_shape : shape;
+  }
 
   Node() = default;
   Node(const Node&) = delete;

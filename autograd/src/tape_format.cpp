@@ -100,8 +100,9 @@ std::vector<InputFlow> input_flows(const Graph& graph, Node& n) {
   for (size_t k = 0; k < n.edges.size() && k < sent.size(); ++k) {
     const Edge& e = n.edges[k];
     if ((!e.node && !e.leaf) || !sent[k].defined()) continue;
-    InputFlow flow{k, input_name(graph, n, k), Tensor(),
-                   sent[k].shape() == e.shape ? sent[k] : sum_to(sent[k], e.shape)};
+    InputFlow flow{
+        k, input_name(graph, n, k), Tensor(),
+        sent[k].shape() == n.input_shape(k) ? sent[k] : sum_to(sent[k], n.input_shape(k))};
     if (scalar_output && flow.passed.numel() == 1 && local[k].defined())
       flow.local = local[k].numel() == 1 ? local[k] : local[k].sum();
     flows.push_back(std::move(flow));
