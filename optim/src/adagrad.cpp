@@ -15,14 +15,11 @@ void Adagrad::update(Tensor& param, const Tensor& grad, State& state, const Opti
         tg::full(param.shape(), options.initial_accumulator_value, {.dtype = param.dtype()});
   state.step += 1;
   const double clr = options.lr / (1 + static_cast<double>(state.step - 1) * options.lr_decay);
-  update_elements(
-      name(), param, grad, kGrainModerate,
-      [=]<class T>(T& p, T g, T& sum) {
-        g += T(options.weight_decay) * p;
-        sum += g * g;
-        p -= T(clr) * g / (std::sqrt(sum) + T(options.eps));
-      },
-      state.sum);
+  update_elements(name(), param, grad, state, [=]<class T>(T& p, T g, T& sum) {
+    g += T(options.weight_decay) * p;
+    sum += g * g;
+    p -= T(clr) * g / (std::sqrt(sum) + T(options.eps));
+  });  // sum = state.sum
 }
 
 }  // namespace tg::optim

@@ -18,17 +18,14 @@ void NAdam::update(Tensor& param, const Tensor& grad, State& state, const Option
   const double grad_step = options.lr * (1 - mu) / (1 - state.mu_product);
   const double avg_step = options.lr * mu_next / (1 - state.mu_product * mu_next);
   const double bias_correction2 = 1 - std::pow(beta2, t);
-  update_elements(
-      name(), param, grad, kGrainModerate,
-      [=]<class T>(T& p, T g, T& m, T& v) {
-        g += T(options.weight_decay) * p;
-        m = T(beta1) * m + T(1 - beta1) * g;
-        v = T(beta2) * v + T(1 - beta2) * g * g;
-        const T d = std::sqrt(v / T(bias_correction2)) + T(options.eps);
-        p -= T(grad_step) * g / d;
-        p -= T(avg_step) * m / d;
-      },
-      state.exp_avg, state.exp_avg_sq);
+  update_elements(name(), param, grad, state, [=]<class T>(T& p, T g, T& m, T& v) {
+    g += T(options.weight_decay) * p;
+    m = T(beta1) * m + T(1 - beta1) * g;
+    v = T(beta2) * v + T(1 - beta2) * g * g;
+    const T d = std::sqrt(v / T(bias_correction2)) + T(options.eps);
+    p -= T(grad_step) * g / d;
+    p -= T(avg_step) * m / d;
+  });  // m = state.exp_avg, v = state.exp_avg_sq
 }
 
 }  // namespace tg::optim

@@ -21,16 +21,13 @@ void RAdam::update(Tensor& param, const Tensor& grad, State& state, const Option
               : 0.0;
   const double step_size = options.lr / (1 - std::pow(beta1, t));
   const double adaptive = rect * std::sqrt(bias_correction2);
-  update_elements(
-      name(), param, grad, kGrainModerate,
-      [=]<class T>(T& p, T g, T& m, T& v) {
-        g += T(options.weight_decay) * p;
-        m = T(beta1) * m + T(1 - beta1) * g;
-        v = T(beta2) * v + T(1 - beta2) * g * g;
-        p -= rectify ? T(step_size) * m * T(adaptive) / (std::sqrt(v) + T(options.eps))
-                     : T(step_size) * m;
-      },
-      state.exp_avg, state.exp_avg_sq);
+  update_elements(name(), param, grad, state, [=]<class T>(T& p, T g, T& m, T& v) {
+    g += T(options.weight_decay) * p;
+    m = T(beta1) * m + T(1 - beta1) * g;
+    v = T(beta2) * v + T(1 - beta2) * g * g;
+    p -= rectify ? T(step_size) * m * T(adaptive) / (std::sqrt(v) + T(options.eps))
+                 : T(step_size) * m;
+  });  // m = state.exp_avg, v = state.exp_avg_sq
 }
 
 }  // namespace tg::optim

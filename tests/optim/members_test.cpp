@@ -1,9 +1,11 @@
 // The members of an options or state struct and their names, read from the struct itself
-// (tapegrad/optim/members.hpp): the one list the state dict walks.
+// (tapegrad/optim/members.hpp): the one list the state dict walks, and the buffers among them
+// that update_elements hands a rule.
 #include <doctest/doctest.h>
 
 #include <string>
 #include <tapegrad/optim.hpp>
+#include <tapegrad/optim/elementwise.hpp>
 #include <tapegrad/optim/members.hpp>
 #include <vector>
 
@@ -74,4 +76,31 @@ TEST_CASE("every optimizer's options are named as PyTorch 1.13 names its param_g
   CHECK(option_names<tg::optim::RAdamOptions>() == V{"lr", "betas", "eps", "weight_decay"});
   CHECK(option_names<tg::optim::NAdamOptions>() ==
         V{"lr", "betas", "eps", "weight_decay", "momentum_decay"});
+}
+
+namespace {
+struct MixedState {
+  tg::optim::Buffer<"first"> first;
+  tg::optim::Step step;
+  tg::Tensor unnamed;  // a plain tensor is not a state buffer
+  tg::optim::Scalar<"scale"> scale;
+  tg::optim::Buffer<"second"> second;
+};
+}  // namespace
+
+TEST_CASE("update_elements with a state hands the rule its buffers in declaration order") {
+  tg::Tensor param = tg::tensor({1.0, 2.0}, {.dtype = tg::f64});
+  const tg::Tensor grad = tg::tensor({10.0, 20.0}, {.dtype = tg::f64});
+  MixedState state;
+  state.second = tg::tensor({100.0, 200.0}, {.dtype = tg::f64});
+  tg::optim::update_elements("Mixed", param, grad, state, [](auto& p, auto g, auto& a, auto& b) {
+    a += g;  // first starts as zeros
+    b -= p;  // second keeps what it held
+    p = a + b;
+  });
+  CHECK(state.first.to_vector() == std::vector<double>{10.0, 20.0});
+  CHECK(state.second.to_vector() == std::vector<double>{99.0, 198.0});
+  CHECK(param.to_vector() == std::vector<double>{109.0, 218.0});
+  CHECK_FALSE(state.unnamed.defined());
+  CHECK(state.step == 0);
 }

@@ -28,13 +28,10 @@ class SignMomentum
   void update(tg::Tensor& param, const tg::Tensor& grad, State& state,
               const Options& options) override {
     state.step += 1;
-    tg::optim::update_elements(
-        name(), param, grad, tg::optim::kGrainModerate,
-        [=]<class T>(T& p, T g, T& b) {
-          b = T(options.beta) * b + T(1 - options.beta) * g;
-          p -= T(options.lr) * (b > 0 ? T(1) : b < 0 ? T(-1) : T(0));
-        },
-        state.momentum);
+    tg::optim::update_elements(name(), param, grad, state, [=]<class T>(T& p, T g, T& b) {
+      b = T(options.beta) * b + T(1 - options.beta) * g;
+      p -= T(options.lr) * (b > 0 ? T(1) : b < 0 ? T(-1) : T(0));
+    });  // b = state.momentum
   }
 };
 

@@ -2,7 +2,6 @@
 #pragma once
 
 #include "tapegrad/optim/optimizer.hpp"
-#include "tapegrad/optim/state.hpp"
 
 namespace tg::optim {
 

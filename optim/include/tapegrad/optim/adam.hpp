@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "tapegrad/optim/optimizer.hpp"
-#include "tapegrad/optim/state.hpp"
 
 namespace tg::optim {
 

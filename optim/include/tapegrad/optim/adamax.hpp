@@ -1,10 +1,7 @@
 // tg::optim::Adamax: Adam with the infinity norm in place of the second moment.
 #pragma once
 
-#include <utility>
-
 #include "tapegrad/optim/optimizer.hpp"
-#include "tapegrad/optim/state.hpp"
 
 namespace tg::optim {
 

@@ -4,10 +4,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <tuple>
+#include <type_traits>
 
 #include "tapegrad/autograd/dispatch.hpp"
 #include "tapegrad/autograd/parallel_for.hpp"
 #include "tapegrad/autograd/tensor.hpp"
+#include "tapegrad/optim/members.hpp"
 
 namespace tg::optim {
 
@@ -30,6 +33,20 @@ template <class T, class Rule, class... Buffer>
                                     int64_t end, Rule rule, Buffer* __restrict... buffers) {
 #pragma GCC unroll 2
   for (int64_t i = begin; i < end; ++i) rule(param[i], grad[i], buffers[i]...);
+}
+
+// The Buffer members of `state` (tensors that carry a state-dict name), in declaration order,
+// as a tuple of references.
+template <class State>
+auto buffers_of(State& state) {
+  auto keep_buffer = []<class Member>(Member& member) {
+    if constexpr (std::is_base_of_v<Tensor, Member> && requires { Member::name; })
+      return std::tie(member);
+    else
+      return std::tuple<>();
+  };
+  return std::apply([&](auto&... member) { return std::tuple_cat(keep_buffer(member)...); },
+                    tie_members(state));
 }
 
 }  // namespace detail
@@ -61,6 +78,24 @@ void update_elements(const char* optimizer, Tensor& param, const Tensor& grad, i
     });
   };
   tg::detail::dispatch_floating(optimizer, param.dtype(), run);
+}
+
+/// The same, for a rule that takes every buffer of the parameter's `state` (its `Buffer<...>`
+/// members, in the order the state struct declares them), split across threads at
+/// kGrainModerate:
+///
+///     update_elements(name(), param, grad, state, [=]<class T>(T& p, T g, T& m, T& v) {
+///       ...
+///     });  // m = state.exp_avg, v = state.exp_avg_sq
+template <class State, class Rule>
+requires std::is_class_v<State>
+void update_elements(const char* optimizer, Tensor& param, const Tensor& grad, State& state,
+                     const Rule& rule) {
+  std::apply(
+      [&](auto&... buffers) {
+        update_elements(optimizer, param, grad, kGrainModerate, rule, buffers...);
+      },
+      detail::buffers_of(state));
 }
 
 }  // namespace tg::optim

@@ -1,10 +1,7 @@
 // tg::optim::NAdam: Adam with Nesterov momentum and a momentum schedule.
 #pragma once
 
-#include <utility>
-
 #include "tapegrad/optim/optimizer.hpp"
-#include "tapegrad/optim/state.hpp"
 
 namespace tg::optim {
 

@@ -1,5 +1,7 @@
 // tg::optim::Optimizer, the interface of every optimizer, and OptimizerBase, which owns the
-// parameter groups, the per-parameter state, the step loop and the state dict.
+// parameter groups, the per-parameter state, the step loop and the state dict. An optimizer's
+// header needs only this one: it brings the state fields (tapegrad/optim/state.hpp) and
+// std::pair for betas.
 #pragma once
 
 #include <cstddef>

@@ -1,10 +1,7 @@
 // tg::optim::RAdam: Adam whose adaptive step is rectified while its variance estimate is young.
 #pragma once
 
-#include <utility>
-
 #include "tapegrad/optim/optimizer.hpp"
-#include "tapegrad/optim/state.hpp"
 
 namespace tg::optim {
 

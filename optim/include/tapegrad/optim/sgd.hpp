@@ -4,7 +4,6 @@
 #include <vector>
 
 #include "tapegrad/optim/optimizer.hpp"
-#include "tapegrad/optim/state.hpp"
 
 namespace tg::optim {
 
