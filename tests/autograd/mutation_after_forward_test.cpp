@@ -389,6 +389,11 @@ std::vector<Case> table() {
        {"nll_loss"},
        {named("log_probs", logits, {3, 4}), indices("target", {0, 2, 3}, {3}, {1, 1, 0})},
        one([](const V& x) { return tg::nll_loss(x[0], x[1], Loss::sum); })});
+  add({"mse_loss(Tensor,Tensor,Reduction)",
+       "",
+       {"mse_loss"},
+       {named("input", {0.3, -0.6, 1.8, -0.1}, {4}), named("target", {1.0, 0.5, 2.0, -1.0}, {4})},
+       one([](const V& x) { return tg::mse_loss(x[0], x[1], Loss::mean); })});
   add({"binary_cross_entropy(Tensor,Tensor,Reduction)",
        "",
        {"binary_cross_entropy"},

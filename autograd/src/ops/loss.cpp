@@ -1,6 +1,6 @@
-// The fused losses: softmax cross-entropy (weights, ignore_index, label smoothing), nll_loss and
-// binary cross-entropy on probabilities and on logits, each one record with its backward; the
-// public tg:: entry points (loss.hpp) validate and reduce.
+// The fused losses: softmax cross-entropy (weights, ignore_index, label smoothing), nll_loss,
+// binary cross-entropy on probabilities and on logits, and mean squared error, each one record
+// with its backward; the public tg:: entry points (loss.hpp) validate and reduce.
 #include "tapegrad/autograd/loss.hpp"
 
 #include <fmt/format.h>
@@ -409,6 +409,62 @@ Tensor fused_bce_with_logits(const Tensor& logits, const Tensor& target, Reducti
                 });
 }
 
+// (input − target)², reduced, in one record. With d = input − target and f the gradient each
+// term receives (g for sum, g/n for mean, g elementwise for none):
+//   d/dinput = 2·d·f,   d/dtarget = −2·d·f
+// computed as PyTorch's mse_loss_backward does, (d·norm)·g with norm = 2/n for mean, else 2.
+Tensor fused_mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+  if (any_strided({&input, &target}))  // strided inputs: contiguous copies
+    return fused_mse_loss(contiguous_of(input), contiguous_of(target), reduction);
+  const AllocationSite site("mse_loss");  // a failed allocation names the op
+  const int64_t n = input.numel();
+  Tensor out = empty(reduction == Reduction::none ? input.shape() : Shape{}, input.dtype());
+  dispatch_floating("mse_loss", input.dtype(), [&]<class T>() {
+    const T* x = data_of<T>(input);
+    const T* y = data_of<T>(target);
+    T* o = data_of<T>(out);
+    double total = 0;  // summed in double, as the other fused losses
+    for (int64_t i = 0; i < n; ++i) {
+      const T d = x[i] - y[i];
+      if (reduction == Reduction::none)
+        o[i] = d * d;
+      else
+        total += static_cast<double>(d * d);
+    }
+    if (reduction != Reduction::none)
+      o[0] = static_cast<T>(reduction == Reduction::mean ? total / static_cast<double>(n) : total);
+  });
+  return record("mse_loss", out, {&input, &target},
+                [x_saved = SavedTensor(input), y_saved = SavedTensor(target),
+                 reduction](const Tensor& g) -> Gradients {
+                  const Tensor& x = x_saved.unpack();
+                  const Tensor& y = y_saved.unpack();
+                  const double norm =
+                      reduction == Reduction::mean ? 2.0 / static_cast<double>(x.numel()) : 2.0;
+                  if (is_grad_enabled()) {  // create_graph: the same formula from recorded ops
+                    const Tensor grad_input = (x - y) * norm * g;
+                    return {x.requires_grad() ? grad_input : Tensor(),
+                            y.requires_grad() ? -grad_input : Tensor()};
+                  }
+                  Tensor grad_input = x.requires_grad() ? empty(x.shape(), x.dtype()) : Tensor();
+                  Tensor grad_target = y.requires_grad() ? empty(y.shape(), y.dtype()) : Tensor();
+                  dispatch_floating("mse_loss", x.dtype(), [&]<class T>() {
+                    const T* xv = data_of<T>(x);
+                    const T* yv = data_of<T>(y);
+                    const T* gv = data_of<T>(g);
+                    const bool per_element = reduction == Reduction::none;
+                    T* dx = grad_input.defined() ? data_of<T>(grad_input) : nullptr;
+                    T* dy = grad_target.defined() ? data_of<T>(grad_target) : nullptr;
+                    for (int64_t i = 0, end = x.numel(); i < end; ++i) {
+                      const T term = (xv[i] - yv[i]) * T(norm) * gv[per_element ? i : 0];
+                      if (dx != nullptr) dx[i] = term;
+                      if (dy != nullptr) dy[i] = -term;
+                    }
+                  });
+                  return {grad_input, grad_target};
+                });
+}
+
 }  // namespace
 }  // namespace tg::detail
 
@@ -440,6 +496,19 @@ void check_elementwise_loss(const char* loss, const char* input_name, const Tens
 }
 
 }  // namespace
+
+Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+  check_loss_shapes("mse_loss", "input", input, target);
+  // Integer or mixed dtypes keep the ops' promotion rules through the composed form.
+  if (!is_floating(input.dtype()) || target.dtype() != input.dtype()) {
+    const Tensor difference = input - target;
+    const Tensor squares = difference * difference;
+    return reduction == Reduction::mean  ? squares.mean()
+           : reduction == Reduction::sum ? squares.sum()
+                                         : squares;
+  }
+  return detail::fused_mse_loss(input, target, reduction);
+}
 
 Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target, Reduction reduction) {
   check_elementwise_loss("binary_cross_entropy", "probs", probs, target);

@@ -1,4 +1,5 @@
-// Regression losses: mse_loss, l1_loss and huber_loss, composed of differentiable ops.
+// Regression losses l1_loss and huber_loss, composed of differentiable ops (mse_loss is a fused
+// op, tapegrad/autograd/loss.hpp).
 #include <fmt/format.h>
 
 #include <cmath>
@@ -10,13 +11,6 @@
 #include "tapegrad/nn/functional.hpp"
 
 namespace tg::nn::functional {
-
-// d(input − target)²/dinput = 2(input − target), and the negative of it for target
-Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
-  check_loss_shapes("mse_loss", "input", input, target);
-  const Tensor difference = input - target;
-  return detail::reduce(difference * difference, reduction);
-}
 
 // d|input − target|/dinput = sign(input − target) (0 at 0), and the negative for target
 Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction) {

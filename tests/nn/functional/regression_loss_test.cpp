@@ -1,5 +1,7 @@
 // mse_loss, l1_loss and huber_loss: values, gradients, every reduction, gradcheck and errors.
+#include <string>
 #include <tapegrad/autograd.hpp>
+#include <tapegrad/autograd/tape.hpp>
 #include <tapegrad/nn.hpp>
 
 #include "support/testing.hpp"
@@ -119,6 +121,31 @@ TEST_CASE("regression losses pass gradcheck in f64 for input and target") {
         },
         f64_pair({2, 5}));
   }
+}
+
+TEST_CASE("mse_loss, one fused record, passes gradgradcheck and is one record on the tape") {
+  tg::manual_seed(12);
+  for (Reduction reduction : {Reduction::mean, Reduction::sum, Reduction::none}) {
+    CAPTURE(static_cast<int>(reduction));
+    const auto mse = [reduction](const std::vector<tg::Tensor>& in) {
+      return tg::mse_loss(in[0], in[1], reduction);
+    };
+    const auto second = tg::gradgradcheck(mse, f64_pair({3, 2}));
+    CHECK_MESSAGE(second.ok, second.report);
+  }
+  const std::vector<tg::Tensor> in = f64_pair({4});
+  const std::string tape = tg::autograd::format_tape(tg::mse_loss(in[0], in[1]));
+  CAPTURE(tape);
+  CHECK(tape.find("#1  mse_loss(leaf 0, leaf 1)") != std::string::npos);
+  CHECK(tape.find("#2") == std::string::npos);
+}
+
+TEST_CASE("mse_loss of integer or mixed dtypes follows the ops' promotion") {
+  const tg::Tensor a = tg::tensor({1.0, 4.0}, {2}, {.dtype = tg::f32});
+  const tg::Tensor b = tg::tensor({3.0, 1.0}, {2}, {.dtype = tg::f64});
+  const tg::Tensor loss = tg::F::mse_loss(a, b);  // ((−2)² + 3²) / 2, in f64 as a − b is
+  CHECK(loss.dtype() == tg::f64);
+  CHECK(loss.item() == 6.5);
 }
 
 TEST_CASE("regression losses reject mismatched shapes and a non-positive delta") {

@@ -1,5 +1,5 @@
-// The fused losses, public autograd ops: softmax cross-entropy, nll_loss and binary cross-entropy
-// on probabilities and on logits, each one record with its backward.
+// The fused losses, public autograd ops: softmax cross-entropy, nll_loss, binary cross-entropy
+// on probabilities and on logits, and mean squared error, each one record with its backward.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +29,11 @@ struct NLLLossOptions {
   int64_t ignore_index = -100;            ///< samples with this target give no loss and no gradient
   Reduction reduction = Reduction::mean;  ///< mean divides by the summed weight of counted targets
 };
+
+/// Mean squared error (input − target)², reduced; input and target must have equal shapes.
+///
+///     tg::Tensor loss = tg::mse_loss(model(x), y);   // 0-D, the mean
+Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::mean);
 
 /// Binary cross-entropy −(y·log p + (1 − y)·log(1 − p)) of probabilities p in [0, 1], each log
 /// clamped to ≥ −100 as in PyTorch so p of exactly 0 or 1 gives finite losses and gradients.

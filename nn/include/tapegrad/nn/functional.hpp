@@ -13,11 +13,6 @@ namespace tg::nn::functional {
 /// How a loss combines its per-element (or per-sample) terms: tg::Reduction (mean, sum, none).
 using Reduction = tg::Reduction;
 
-/// Mean squared error: (input − target)², reduced; input and target must have equal shapes.
-///
-///     tg::Tensor loss = tg::F::mse_loss(model(x), y);   // 0-D, the mean
-Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::mean);
-
 /// Mean absolute error: |input − target|, reduced; the gradient at input == target is 0.
 Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::mean);
 
@@ -27,6 +22,10 @@ Tensor huber_loss(const Tensor& input, const Tensor& target, double delta = 1.0,
                   Reduction reduction = Reduction::mean);
 
 /// The fused losses are autograd's ops (tapegrad/autograd/loss.hpp), under the same names here.
+///
+///     tg::Tensor loss = tg::F::mse_loss(model(x), y);   // 0-D, the mean
+using tg::mse_loss;
+/// tg::binary_cross_entropy: BCE of probabilities, each log clamped at −100.
 using tg::binary_cross_entropy;
 /// tg::binary_cross_entropy_with_logits: BCE of sigmoid(logits), computed stably.
 using tg::binary_cross_entropy_with_logits;
