@@ -121,8 +121,26 @@ void for_each_strided(const Shape& shape, const Shape (&strides)[N], F&& f) {
   int64_t total = 1;
   for (int64_t s : shape) total *= s;
   if (total == 0) return;
-  const int64_t rows = shape.empty() ? 1 : total / shape.back();
-  for_each_strided_rows(shape, strides, 0, rows, f);
+  // Size-1 dims dropped, and a dim merged into the one before it where every operand steps
+  // over both as over one, so the tight inner loop is as long as it can be: a column [n, 1]
+  // (the gradient sum or mean spreads over one) walks as [n], not as n rows of one element.
+  // Row-major order, and so each element's out_index, is unchanged.
+  Shape merged_shape;
+  Shape merged[N];
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] == 1) continue;
+    bool joins = !merged_shape.empty();
+    for (size_t k = 0; k < N && joins; ++k) joins = merged[k].back() == strides[k][d] * shape[d];
+    if (joins) {
+      merged_shape.back() *= shape[d];
+      for (size_t k = 0; k < N; ++k) merged[k].back() = strides[k][d];
+    } else {
+      merged_shape.push_back(shape[d]);
+      for (size_t k = 0; k < N; ++k) merged[k].push_back(strides[k][d]);
+    }
+  }
+  const int64_t rows = merged_shape.empty() ? 1 : total / merged_shape.back();
+  for_each_strided_rows(merged_shape, merged, 0, rows, f);
 }
 
 /// out = f(a, b) elementwise with broadcasting, computed and returned in `dtype`.

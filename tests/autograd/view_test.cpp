@@ -112,6 +112,39 @@ TEST_CASE("views read the elements PyTorch's do") {
   CHECK(b.diagonal(5, 1, 2).numel() == 0);
 }
 
+TEST_CASE("a copy of a view reads each element at its own offset, whatever dims can merge") {
+  // Views whose dims a strided copy may merge (size-1 dims, runs of dims that step as one) or
+  // must not (a gap, a transposed pair, a broadcast dim beside a real one). The expected value
+  // of each element is its offset in the base, summed from the view's own strides here.
+  const Tensor base = numbered({4, 1, 6});
+  const std::vector<Tensor> views = {
+      base.slice(2, 0, 6, 2),                            // a gap in the last dim
+      base.transpose(0, 2),                              // [6, 1, 4]
+      base.select(2, 1).expand({4, 3}),                  // a column broadcast sideways
+      base.select(2, 5).unsqueeze(0).expand({2, 4, 1}),  // [2, 4, 1], the first dim 0
+      base.narrow(0, 1, 2),                              // contiguous rows, an offset
+      base.permute({1, 0, 2}).slice(1, 0, 4, 3),         // size-1 first, step 3 rows
+      base.as_strided({3, 2, 2}, {6, 1, 0}, 2),          // a trailing broadcast dim
+      base.as_strided({2, 1, 3, 1}, {12, 7, 2, 5}, 1)};  // size-1 dims between others
+  for (const Tensor& view : views) {
+    const Shape shape = view.shape(), strides = view.strides();
+    CAPTURE(tg::format_shape(shape));
+    CAPTURE(tg::format_shape(strides));
+    std::vector<double> expected;
+    std::vector<int64_t> index(shape.size(), 0);
+    for (int64_t n = 0; n < view.numel(); ++n) {
+      int64_t offset = view.storage_offset();
+      for (size_t d = 0; d < shape.size(); ++d) offset += index[d] * strides[d];
+      expected.push_back(static_cast<double>(offset));
+      for (size_t d = shape.size(); d-- > 0;) {  // the next index, row-major
+        if (++index[d] < shape[d]) break;
+        index[d] = 0;
+      }
+    }
+    CHECK(view.contiguous().to_vector() == expected);
+  }
+}
+
 TEST_CASE("strides, storage_offset and is_contiguous describe the view") {
   const Tensor b = numbered({2, 3, 4});
   CHECK(b.strides() == Shape{12, 4, 1});
