@@ -1,4 +1,8 @@
 // Arithmetic ops (+ − × ÷, negation, pow): values, broadcasting, gradients, f32 against f64.
+#include <cmath>
+#include <limits>
+#include <vector>
+
 #include "support/testing.hpp"
 
 using tg::testing::leaf;
@@ -54,6 +58,25 @@ TEST_CASE("pow raises every element to a real exponent") {
   TG_CHECK_VALUES(tg::pow(a, 2.0), {1, 16, 81});
   TG_CHECK_VALUES(tg::pow(a, 0.5), {1, 2, 3});
   TG_CHECK_VALUES(a.pow(-1.0), {1, 0.25, 1.0 / 9.0});
+}
+
+TEST_CASE("pow's special exponents are PyTorch's products, root and reciprocals") {
+  // For this x, x·x·x and std::pow(x, 3) differ in the last bit, and so do g·(3·x²) and (g·3)·x².
+  const double x = 2.014860414196156;
+  const tg::Tensor a = tg::tensor({x}, {.dtype = tg::f64});
+  CHECK(tg::pow(a, 3.0).item() == x * x * x);
+  CHECK(tg::pow(a, -2.0).item() == 1.0 / (x * x));
+  CHECK(tg::pow(a, -0.5).item() == 1.0 / std::sqrt(x));
+  // √ at −0 and −∞ (std::pow gives +0 and +∞ there)
+  const double inf = std::numeric_limits<double>::infinity();
+  const tg::Tensor edges = tg::tensor({-0.0, -inf}, {.dtype = tg::f64});
+  const std::vector<double> roots = tg::pow(edges, 0.5).to_vector();
+  CHECK((roots[0] == 0.0 && std::signbit(roots[0])));
+  CHECK(std::isnan(roots[1]));
+  // the gradient g · (p · x^(p−1)), in that order
+  tg::Tensor leaf_x = tg::tensor({x}, {.dtype = tg::f64, .requires_grad = true});
+  (tg::pow(leaf_x, 3.0) * 0.7).backward();
+  CHECK(leaf_x.grad().item() == 0.7 * (3.0 * (x * x)));
 }
 
 TEST_CASE("the gradients of a product and a quotient are the textbook ones") {

@@ -112,13 +112,29 @@ Tensor times_positive_mask(const char* name, const Tensor& g_in, const Tensor& a
   });
 }
 
-// g · p · a^(p-1) as one kernel, in the order the recorded form multiplies, for a backward
+// Calls f with x ↦ x^p as PyTorch's pow(Tensor, Scalar) computes it: its special exponents are
+// exact products, a root or a reciprocal (x·x·x for 3, √x for ½), which std::pow would round
+// differently in the last bit (3, −2) or at −0 and −∞ (½), and all are cheaper.
+template <class T, class F>
+decltype(auto) with_power(double p, F f) {
+  if (p == 2) return f([](T x) { return x * x; });
+  if (p == 3) return f([](T x) { return x * x * x; });
+  if (p == 0.5) return f([](T x) { return std::sqrt(x); });
+  if (p == -0.5) return f([](T x) { return T(1) / std::sqrt(x); });
+  if (p == -1) return f([](T x) { return T(1) / x; });
+  if (p == -2) return f([](T x) { return T(1) / (x * x); });
+  return f([exponent = static_cast<T>(p)](T x) { return std::pow(x, exponent); });
+}
+
+// g · (p · a^(p−1)) as one kernel, in PyTorch's order and the recorded form's, for a backward
 // that records nothing.
 Tensor pow_backward(const Tensor& g, const Tensor& a, double p) {
   return detail::dispatch_floating("pow", g.dtype(), [&]<class T>() {
-    const T factor = static_cast<T>(p), exponent = static_cast<T>(p - 1.0);
-    return detail::binary_kernel<T>(
-        "pow", g, a, [factor, exponent](T dy, T x) { return dy * factor * std::pow(x, exponent); });
+    const T factor = static_cast<T>(p);
+    return with_power<T>(p - 1.0, [&](auto power) {
+      return detail::binary_kernel<T>(
+          "pow", g, a, [factor, power](T dy, T x) { return dy * (factor * power(x)); });
+    });
   });
 }
 
@@ -136,12 +152,17 @@ Tensor output_backward(const char* name, const Tensor& g, const Tensor& y, F f) 
 
 // d(a^p)/da = p * a^(p-1)   (0 for p = 0, as PyTorch)
 Tensor pow(const Tensor& a, double p) {
-  Tensor out = map_floating(a, [p](auto x) { return std::pow(x, static_cast<decltype(x)>(p)); });
+  const Tensor floating = as_floating(a);
+  Tensor out = detail::dispatch_floating("pow", floating.dtype(), [&]<class T>() {
+    return with_power<T>(p, [&](auto power) {
+      return detail::unary_kernel<T>(floating, power, detail::kGrainCostly);
+    });
+  });
   out = detail::record("pow", out, {&a},
                        [a = detail::SavedTensor(a), p](const Tensor& g) -> Gradients {
                          if (p == 0.0) return {zeros_like(g)};
                          if (p == 1.0) return {g};
-                         if (is_grad_enabled()) return {g * p * pow(a.unpack(), p - 1.0)};
+                         if (is_grad_enabled()) return {g * (pow(a.unpack(), p - 1.0) * p)};
                          return {pow_backward(g, a.unpack(), p)};  // the same, in one pass
                        });
   detail::note_scalar_arguments(out, {p});
