@@ -311,6 +311,8 @@ const std::vector<StridedCase>& strided_cases() {
        [](const Tensor& a, const Tensor& b) {
          return tg::binary_cross_entropy_with_logits(a, b.sigmoid(), tg::Reduction::none);
        }},
+      {"mse_loss",
+       [](const Tensor& a, const Tensor& b) { return tg::mse_loss(a, b, tg::Reduction::none); }},
       {"masked_fill",
        [](const Tensor& a, const Tensor& b) { return a.masked_fill(tg::gt(b, 0.0), 2.0); }},
       {"tril", [](const Tensor& a, const Tensor&) { return tg::tril(a, -1); }},
