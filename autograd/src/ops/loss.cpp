@@ -495,24 +495,8 @@ void check_elementwise_loss(const char* loss, const char* input_name, const Tens
   check_loss_floating(loss, input_name, input);
 }
 
-}  // namespace
-
-Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
-  check_loss_shapes("mse_loss", "input", input, target);
-  // Integer or mixed dtypes keep the ops' promotion rules through the composed form.
-  if (!is_floating(input.dtype()) || target.dtype() != input.dtype()) {
-    const Tensor difference = input - target;
-    const Tensor squares = difference * difference;
-    return reduction == Reduction::mean  ? squares.mean()
-           : reduction == Reduction::sum ? squares.sum()
-                                         : squares;
-  }
-  return detail::fused_mse_loss(input, target, reduction);
-}
-
-Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target, Reduction reduction) {
-  check_elementwise_loss("binary_cross_entropy", "probs", probs, target);
-  const Tensor terms = detail::bce_terms(probs, target);
+// Per-element terms reduced by recorded ops (the losses composed of them).
+Tensor reduced(const Tensor& terms, Reduction reduction) {
   switch (reduction) {
     case Reduction::mean:
       return terms.mean();
@@ -522,6 +506,23 @@ Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target, Reduction
       break;
   }
   return terms;
+}
+
+}  // namespace
+
+Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+  check_loss_shapes("mse_loss", "input", input, target);
+  // Integer or mixed dtypes keep the ops' promotion rules through the composed form.
+  if (!is_floating(input.dtype()) || target.dtype() != input.dtype()) {
+    const Tensor difference = input - target;
+    return reduced(difference * difference, reduction);
+  }
+  return detail::fused_mse_loss(input, target, reduction);
+}
+
+Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target, Reduction reduction) {
+  check_elementwise_loss("binary_cross_entropy", "probs", probs, target);
+  return reduced(detail::bce_terms(probs, target), reduction);
 }
 
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target,
