@@ -30,8 +30,12 @@ template <class T, class Gemv>
 void gemv(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, const T* b,
           T beta, T* c, Gemv blas_gemv) {
   // `c` may be uninitialised, and some OpenBLAS releases scale y by beta = 0 as a multiply,
-  // which would keep a NaN bit pattern; zeroing it first makes beta = 0 mean 0 everywhere.
-  if (beta == T(0)) std::fill(c, c + m * n, T(0));
+  // which would keep a NaN bit pattern; so beta = 0 zeroes it here, and then adds into the
+  // zeros (beta = 1), which spares OpenBLAS a second pass scaling y.
+  if (beta == T(0)) {
+    std::fill(c, c + m * n, T(0));
+    beta = T(1);
+  }
   if (n == 1) {  // c = op(A) b, with A stored m×k, or k×m when transposed
     blas_gemv(CblasRowMajor, flag(ta), as_blas(ta ? k : m), as_blas(ta ? m : k), alpha, a,
               as_blas(ta ? m : k), b, 1, beta, c, 1);

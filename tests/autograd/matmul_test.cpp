@@ -3,6 +3,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <vector>
 
 #include "support/testing.hpp"
 
@@ -44,6 +45,41 @@ TEST_CASE("linear computes x Wᵀ + b") {
   // row 0: [1+2, 2−2, 0+6] + b = [3.5, 0, 5];  row 1: [3+4, 6−4, 12] + b = [7.5, 2, 11]
   TG_CHECK_VALUES(tg::linear(x, w, b), {3.5, 0, 5, 7.5, 2, 11});
   TG_CHECK_VALUES(tg::linear(x, w), {3, 0, 6, 7, 2, 12});
+}
+
+TEST_CASE("linear and linear_relu add the bias to every row and sum every row into its gradient") {
+  // Batches of 1 to 9 rows: the bias reaches rows copied one at a time and in blocks of 2, 4, 8.
+  // With W = 0, row r of linear(x, W, b) is b; relu keeps b's positive entries, and the bias
+  // gradient of Σ y ⊙ G is the column sums of G where relu passes it.
+  const tg::Tensor b = tg::tensor({0.5, -2, 3}, {.dtype = tg::f64});
+  for (int64_t rows = 1; rows <= 9; ++rows) {
+    CAPTURE(rows);
+    const tg::Tensor x = tg::randn({rows, 2}, {.dtype = tg::f64});
+    const tg::Tensor w = tg::zeros({3, 2}, {.dtype = tg::f64});
+    std::vector<double> expected_linear, expected_relu, g_values;
+    std::vector<double> linear_sums(3, 0.0), relu_sums(3, 0.0);
+    for (int64_t r = 0; r < rows; ++r)
+      for (size_t c = 0; c < 3; ++c) {
+        const double bias = b.to_vector()[c],
+                     g = static_cast<double>(r * 3) + static_cast<double>(c) + 1;
+        expected_linear.push_back(bias);
+        expected_relu.push_back(bias > 0 ? bias : 0);
+        g_values.push_back(g);
+        linear_sums[c] += g;
+        relu_sums[c] += bias > 0 ? g : 0;
+      }
+    const tg::Tensor g = tg::tensor(g_values, {rows, 3}, {.dtype = tg::f64});
+    tg::Tensor bias = b.detach().clone().set_requires_grad(true);
+    const tg::Tensor y = tg::linear(x, w, bias);
+    TG_CHECK_VALUES(y, expected_linear);
+    (y * g).sum().backward();
+    TG_CHECK_VALUES(bias.grad(), linear_sums);
+    bias.zero_grad();
+    const tg::Tensor z = tg::linear_relu(x, w, bias);
+    TG_CHECK_VALUES(z, expected_relu);
+    (z * g).sum().backward();
+    TG_CHECK_VALUES(bias.grad(), relu_sums);
+  }
 }
 
 TEST_CASE("the gradients of a matrix product are G Bᵀ and Aᵀ G") {
