@@ -52,6 +52,19 @@ TEST_CASE("mse_loss of a 2-D batch averages over every element") {
   TG_CHECK_VALUES(y.grad(), {0.5, -1.0});  // −2(x − y) / 2
 }
 
+TEST_CASE("mse_loss gives a target that alone requires grad −2(x − y)·g") {
+  const tg::Tensor x = constant({0.5, 2.0, 1.0}, {3});
+  tg::Tensor y = leaf({1.0, 1.0, 3.0}, {3});
+  SUBCASE("sum") {
+    tg::F::mse_loss(x, y, Reduction::sum).backward();
+    TG_CHECK_VALUES(y.grad(), {1.0, -2.0, 4.0});
+  }
+  SUBCASE("none, each term with its own gradient") {
+    tg::F::mse_loss(x, y, Reduction::none).backward(constant({1.0, 10.0, 100.0}, {3}));
+    TG_CHECK_VALUES(y.grad(), {1.0, -20.0, 400.0});
+  }
+}
+
 TEST_CASE("l1_loss takes absolute differences and gives gradient 0 at a zero difference") {
   tg::Tensor x = leaf({0.5, 2.0, 1.0, 4.0}, {2, 2});
   const tg::Tensor y = constant({1.0, 1.0, 1.0, 1.0}, {2, 2});
