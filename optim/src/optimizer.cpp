@@ -33,6 +33,18 @@ void detail::require_betas(const char* optimizer, const std::pair<double, double
   require(betas.second >= 0 && betas.second < 1, optimizer, "beta2", betas.second, "in [0, 1)");
 }
 
+bool detail::cpu_has_avx2() {
+#if defined(__x86_64__)
+  static const bool has_avx2 = [] {
+    __builtin_cpu_init();  // in case a static initialiser steps an optimizer before main
+    return __builtin_cpu_supports("avx2") != 0;
+  }();
+  return has_avx2;
+#else
+  return false;
+#endif
+}
+
 Tensor detail::checked_grad(const char* optimizer, const Tensor& param) {
   Tensor grad = param.grad();
   if (grad.defined() && (grad.dtype() != param.dtype() || grad.numel() != param.numel()))

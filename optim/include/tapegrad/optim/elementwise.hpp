@@ -35,6 +35,23 @@ template <class T, class Rule, class... Buffer>
   for (int64_t i = begin; i < end; ++i) rule(param[i], grad[i], buffers[i]...);
 }
 
+/// Whether this CPU runs AVX2 (checked once).
+bool cpu_has_avx2();
+
+#if defined(__x86_64__)
+// The same loop compiled for AVX2, 8 floats a vector where the baseline x86-64 build has SSE2's
+// 4, run where the CPU has it. AVX2 without FMA: each element's arithmetic is the baseline's,
+// so the results are the same to the bit.
+template <class T, class Rule, class... Buffer>
+[[gnu::noinline, gnu::target("avx2")]] void update_range_avx2(T* __restrict param,
+                                                              const T* __restrict grad,
+                                                              int64_t begin, int64_t end, Rule rule,
+                                                              Buffer* __restrict... buffers) {
+#pragma GCC unroll 2
+  for (int64_t i = begin; i < end; ++i) rule(param[i], grad[i], buffers[i]...);
+}
+#endif
+
 // The Buffer members of `state` (tensors that carry a state-dict name), in declaration order,
 // as a tuple of references.
 template <class State>
@@ -74,6 +91,10 @@ void update_elements(const char* optimizer, Tensor& param, const Tensor& grad, i
     T* p = param.data<T>();
     const T* g = grad.data<T>();
     tg::detail::parallel_for(param.numel(), grain, [&](int64_t begin, int64_t end) {
+#if defined(__x86_64__)
+      if (detail::cpu_has_avx2())
+        return detail::update_range_avx2(p, g, begin, end, rule, buffers.template data<T>()...);
+#endif
       detail::update_range(p, g, begin, end, rule, buffers.template data<T>()...);
     });
   };
