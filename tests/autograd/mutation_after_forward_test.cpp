@@ -389,6 +389,8 @@ std::vector<Case> table() {
        {"nll_loss"},
        {named("log_probs", logits, {3, 4}), indices("target", {0, 2, 3}, {3}, {1, 1, 0})},
        one([](const V& x) { return tg::nll_loss(x[0], x[1], Loss::sum); })});
+  add(unary("reduce(Tensor,Reduction)", "mean",
+            [](auto& x) { return tg::reduce(x, tg::Reduction::mean); }));
   add({"mse_loss(Tensor,Tensor,Reduction)",
        "",
        {"mse_loss"},

@@ -526,8 +526,9 @@ void check_elementwise_loss(const char* loss, const char* input_name, const Tens
   check_loss_floating(loss, input_name, input);
 }
 
-// Per-element terms reduced by recorded ops (the losses composed of them).
-Tensor reduced(const Tensor& terms, Reduction reduction) {
+}  // namespace
+
+Tensor reduce(const Tensor& terms, Reduction reduction) {
   switch (reduction) {
     case Reduction::mean:
       return terms.mean();
@@ -539,21 +540,19 @@ Tensor reduced(const Tensor& terms, Reduction reduction) {
   return terms;
 }
 
-}  // namespace
-
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
   check_loss_shapes("mse_loss", "input", input, target);
   // Integer or mixed dtypes keep the ops' promotion rules through the composed form.
   if (!is_floating(input.dtype()) || target.dtype() != input.dtype()) {
     const Tensor difference = input - target;
-    return reduced(difference * difference, reduction);
+    return reduce(difference * difference, reduction);
   }
   return detail::fused_mse_loss(input, target, reduction);
 }
 
 Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target, Reduction reduction) {
   check_elementwise_loss("binary_cross_entropy", "probs", probs, target);
-  return reduced(detail::bce_terms(probs, target), reduction);
+  return reduce(detail::bce_terms(probs, target), reduction);
 }
 
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target,

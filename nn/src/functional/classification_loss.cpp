@@ -1,6 +1,6 @@
 // KL divergence; the classification losses that are fused ops (cross-entropy, nll_loss, binary
 // cross-entropy) live in autograd (tapegrad/autograd/loss.hpp) and are re-exported by the header.
-#include "functional/loss_common.hpp"
+#include "tapegrad/autograd/loss.hpp"
 #include "tapegrad/autograd/loss_checks.hpp"
 #include "tapegrad/autograd/ops.hpp"
 #include "tapegrad/nn/functional.hpp"
@@ -16,7 +16,7 @@ Tensor kl_div(const Tensor& log_input, const Tensor& target, Reduction reduction
   check_loss_floating("kl_div", "target", target);
   const Tensor mask = ne(target, zeros({}, {.dtype = target.dtype()}));
   const Tensor safe_target = target + (1.0 - mask);
-  return detail::reduce(mask * (target * (log(safe_target) - log_input)), reduction);
+  return tg::reduce(mask * (target * (log(safe_target) - log_input)), reduction);
 }
 
 }  // namespace tg::nn::functional

@@ -4,8 +4,8 @@
 
 #include <cmath>
 
-#include "functional/loss_common.hpp"
 #include "tapegrad/autograd/error.hpp"
+#include "tapegrad/autograd/loss.hpp"
 #include "tapegrad/autograd/loss_checks.hpp"
 #include "tapegrad/autograd/ops.hpp"
 #include "tapegrad/nn/functional.hpp"
@@ -15,7 +15,7 @@ namespace tg::nn::functional {
 // d|input − target|/dinput = sign(input − target) (0 at 0), and the negative for target
 Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
   check_loss_shapes("l1_loss", "input", input, target);
-  return detail::reduce(abs(input - target), reduction);
+  return tg::reduce(abs(input - target), reduction);
 }
 
 // With d = input − target and c = clamp(d, −delta, delta), huber = c·(d − ½c): ½d² inside,
@@ -29,7 +29,7 @@ Tensor huber_loss(const Tensor& input, const Tensor& target, double delta, Reduc
                     delta, format_shape(input.shape()), format_shape(target.shape())));
   const Tensor difference = input - target;
   const Tensor clipped = clamp(difference, -delta, delta);
-  return detail::reduce(clipped * (difference - 0.5 * clipped), reduction);
+  return tg::reduce(clipped * (difference - 0.5 * clipped), reduction);
 }
 
 }  // namespace tg::nn::functional

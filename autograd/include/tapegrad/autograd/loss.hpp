@@ -15,6 +15,12 @@ enum class Reduction {
   none,  ///< the terms themselves, one per element (or per sample)
 };
 
+/// A loss's per-element terms combined as `reduction` asks, by recorded ops: terms.mean(),
+/// terms.sum(), or the terms themselves. For losses written on the ops:
+///
+///     return tg::reduce(abs(input - target), reduction);
+Tensor reduce(const Tensor& terms, Reduction reduction);
+
 /// Options of cross_entropy, PyTorch's names and defaults.
 struct CrossEntropyOptions {
   Tensor weight = {};                     ///< per-class weights [C] (no gradient); undefined: all 1
