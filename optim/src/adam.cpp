@@ -39,8 +39,7 @@ Adam::Adam(const char* name, std::vector<AdamParamGroup> groups, bool decoupled_
       decoupled_weight_decay_(decoupled_weight_decay) {}
 
 void Adam::update(Tensor& param, const Tensor& grad, State& state, const Options& options) {
-  state.step += 1;
-  const double t = static_cast<double>(state.step);
+  const double t = static_cast<double>(state.step += 1);
   const double beta1 = options.betas.first, beta2 = options.betas.second;
   const double step_size = options.lr / (1 - std::pow(beta1, t));
   const double bias_correction2 = std::sqrt(1 - std::pow(beta2, t));
@@ -48,9 +47,7 @@ void Adam::update(Tensor& param, const Tensor& grad, State& state, const Options
   const double shrink = decoupled_weight_decay_ ? 1 - options.lr * options.weight_decay : 1.0;
   auto rule = [=]<class T>(T& p, T g, T& m, T& v, auto&... v_max) {  // v_max: amsgrad only
     const T theta = p * T(shrink);                                   // Adam: shrink = 1
-    g += T(l2) * p;
-    m = T(beta1) * m + T(1 - beta1) * g;
-    v = T(beta2) * v + T(1 - beta2) * g * g;
+    adam_moments(p, g, m, v, l2, options.betas);
     T v_used = v;
     ((v_max = std::max(v_max, v), v_used = v_max), ...);
     p = theta - T(step_size) * m / (std::sqrt(v_used) / T(bias_correction2) + T(options.eps));

@@ -10,18 +10,15 @@ namespace tg::optim {
 template class OptimizerBase<NAdamOptions, NAdamParamState, "NAdam">;
 
 void NAdam::update(Tensor& param, const Tensor& grad, State& state, const Options& options) {
-  const double t = static_cast<double>(state.step += 1), psi = options.momentum_decay;
-  const double beta1 = options.betas.first, beta2 = options.betas.second;
-  const double mu = beta1 * (1 - 0.5 * std::pow(0.96, t * psi));
-  const double mu_next = beta1 * (1 - 0.5 * std::pow(0.96, (t + 1) * psi));
+  const double t = static_cast<double>(state.step += 1), beta1 = options.betas.first;
+  const double mu = beta1 * (1 - 0.5 * std::pow(0.96, t * options.momentum_decay));
+  const double mu_next = beta1 * (1 - 0.5 * std::pow(0.96, (t + 1) * options.momentum_decay));
   state.mu_product = (state.step == 1 ? 1.0 : double(state.mu_product)) * mu;
   const double grad_step = options.lr * (1 - mu) / (1 - state.mu_product);
   const double avg_step = options.lr * mu_next / (1 - state.mu_product * mu_next);
-  const double bias_correction2 = 1 - std::pow(beta2, t);
+  const double bias_correction2 = 1 - std::pow(options.betas.second, t);
   update_elements(name(), param, grad, state, [=]<class T>(T& p, T g, T& m, T& v) {
-    g += T(options.weight_decay) * p;
-    m = T(beta1) * m + T(1 - beta1) * g;
-    v = T(beta2) * v + T(1 - beta2) * g * g;
+    adam_moments(p, g, m, v, options.weight_decay, options.betas);
     const T d = std::sqrt(v / T(bias_correction2)) + T(options.eps);
     p -= T(grad_step) * g / d;
     p -= T(avg_step) * m / d;

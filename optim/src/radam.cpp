@@ -16,15 +16,12 @@ void RAdam::update(Tensor& param, const Tensor& grad, State& state, const Option
   const double rho_inf = 2 / (1 - beta2) - 1;
   const double rho = rho_inf - 2 * t * std::pow(beta2, t) / bias_correction2;
   const bool rectify = rho > 5;  // the variance of the adaptive step is tractable
-  const double rect =
-      rectify ? std::sqrt((rho - 4) * (rho - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho))
-              : 0.0;
+  const double rect_sq = (rho - 4) * (rho - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho);
+  const double rect = rectify ? std::sqrt(rect_sq) : 0.0;
   const double step_size = options.lr / (1 - std::pow(beta1, t));
   const double adaptive = rect * std::sqrt(bias_correction2);
   update_elements(name(), param, grad, state, [=]<class T>(T& p, T g, T& m, T& v) {
-    g += T(options.weight_decay) * p;
-    m = T(beta1) * m + T(1 - beta1) * g;
-    v = T(beta2) * v + T(1 - beta2) * g * g;
+    adam_moments(p, g, m, v, options.weight_decay, options.betas);
     p -= rectify ? T(step_size) * m * T(adaptive) / (std::sqrt(v) + T(options.eps))
                  : T(step_size) * m;
   });  // m = state.exp_avg, v = state.exp_avg_sq

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <tuple>
 #include <type_traits>
+#include <utility>
 
 #include "tapegrad/autograd/dispatch.hpp"
 #include "tapegrad/autograd/parallel_for.hpp"
@@ -117,6 +118,16 @@ void update_elements(const char* optimizer, Tensor& param, const Tensor& grad, S
         update_elements(optimizer, param, grad, kGrainModerate, rule, buffers...);
       },
       detail::buffers_of(state));
+}
+
+/// The step Adam, NAdam and RAdam share, for use inside a rule: L2 weight decay λ enters the
+/// gradient, then the moving averages of the gradient and of its square take it in:
+/// g ← g + λθ;  m ← β1 m + (1 − β1) g;  v ← β2 v + (1 − β2) g².
+template <class T>
+void adam_moments(T p, T& g, T& m, T& v, double weight_decay, std::pair<double, double> betas) {
+  g += T(weight_decay) * p;
+  m = T(betas.first) * m + T(1 - betas.first) * g;
+  v = T(betas.second) * v + T(1 - betas.second) * g * g;
 }
 
 }  // namespace tg::optim
