@@ -1,5 +1,6 @@
 // tg::optim::update_elements: an optimizer's update written once as its per-element rule, run
-// over a parameter, its gradient and its state buffers, vectorised and split across threads.
+// over a parameter, its gradient and its state buffers, vectorised and split across threads;
+// and adam_moments, the part of that rule the Adam family shares.
 #pragma once
 
 #include <cstddef>
